@@ -1,0 +1,156 @@
+//! Configuration files and flags with Apache's key names: `key=value` properties files (as
+//! `mqnamesrv -c` and `mqbroker -c` read them), every key also settable as `--key=value`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A typed configuration that accepts Apache key names.
+pub trait ConfigKeys {
+    /// Set `key` from text. `Ok(false)` means the key is unknown; `Err` means a bad value.
+    fn set(&mut self, key: &str, value: &str) -> Result<bool, String>;
+}
+
+/// A configuration error: which key, which value, why. Maps to exit code 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    /// An error with a message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        ConfigError(msg.into())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Parse Java-properties text: `key=value` (or `key: value`, `key value`), `#`/`!` comments.
+pub fn parse_properties(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let idx = line.find(['=', ':']).or_else(|| line.find(char::is_whitespace));
+        let (k, v) = match idx {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, ""),
+        };
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    out
+}
+
+/// Parsed command line of a server binary.
+#[derive(Debug, Default, Clone)]
+pub struct Args {
+    /// `-c FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--key=value` settings, in order (including `-n ADDR` as namesrvAddr).
+    pub sets: Vec<(String, String)>,
+    /// Bare switches such as `standalone`, `help`, `version`.
+    pub switches: Vec<String>,
+}
+
+impl Args {
+    /// True if the switch was given.
+    pub fn has(&self, s: &str) -> bool {
+        self.switches.iter().any(|x| x == s)
+    }
+}
+
+/// Parse `-c FILE`, `-n ADDR`, `--key=value`, `--key value`, `-h`, `--help`, `-v`, `--version`
+/// and the switches named in `switches`.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I, switches: &[&str]) -> Result<Args, ConfigError> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => out.switches.push("help".into()),
+            "-v" | "--version" => out.switches.push("version".into()),
+            "-c" | "--config" => {
+                let f = it.next().ok_or_else(|| ConfigError::new("-c needs a file name"))?;
+                out.config_file = Some(PathBuf::from(f));
+            }
+            "-n" => {
+                let v = it.next().ok_or_else(|| ConfigError::new("-n needs a name server address list"))?;
+                out.sets.push(("namesrvAddr".into(), v));
+            }
+            s if s.starts_with("--") => {
+                let body = &s[2..];
+                if switches.contains(&body) {
+                    out.switches.push(body.to_string());
+                } else if let Some((k, v)) = body.split_once('=') {
+                    out.sets.push((k.to_string(), v.to_string()));
+                } else {
+                    let v = it.next().ok_or_else(|| ConfigError::new(format!("--{body} needs a value")))?;
+                    out.sets.push((body.to_string(), v));
+                }
+            }
+            other => return Err(ConfigError::new(format!("unexpected argument '{other}' (see --help)"))),
+        }
+    }
+    Ok(out)
+}
+
+/// Load the config file (if any) then apply flags on top. Unknown keys are returned for a
+/// warning; a bad value is an error naming the key.
+pub fn load<C: ConfigKeys>(cfg: &mut C, args: &Args) -> Result<Vec<String>, ConfigError> {
+    let mut pairs = Vec::new();
+    if let Some(f) = &args.config_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| ConfigError::new(format!("cannot read config file {}: {}", f.display(), e)))?;
+        pairs.extend(parse_properties(&text));
+    }
+    pairs.extend(args.sets.iter().cloned());
+    let mut unknown = Vec::new();
+    for (k, v) in pairs {
+        match cfg.set(&k, &v) {
+            Ok(true) => {}
+            Ok(false) => unknown.push(k),
+            Err(why) => return Err(ConfigError::new(format!("bad value '{v}' for {k}: {why}"))),
+        }
+    }
+    Ok(unknown)
+}
+
+/// Parse a boolean the way Java's Boolean.parseBoolean is used in configs, but strictly.
+pub fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// Parse a number.
+pub fn parse_num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.trim().parse().map_err(|_| "expected a number".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_and_args() {
+        let p = parse_properties("# c\nbrokerName = b1\nlistenPort:10911\n\n flushDiskType=SYNC_FLUSH\n");
+        assert_eq!(p[0], ("brokerName".into(), "b1".into()));
+        assert_eq!(p[1], ("listenPort".into(), "10911".into()));
+        assert_eq!(p[2].1, "SYNC_FLUSH");
+        let a = parse_args(
+            ["-n", "127.0.0.1:9876", "--listenPort=0", "--brokerName", "x", "--standalone"].map(String::from),
+            &["standalone"],
+        )
+        .unwrap();
+        assert!(a.has("standalone"));
+        assert_eq!(a.sets.len(), 3);
+        assert!(parse_args(["bogus".to_string()], &[]).is_err());
+    }
+}

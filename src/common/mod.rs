@@ -1,0 +1,7 @@
+//! Base layer: errors, configuration files, service threads, files, time and checksums.
+
+pub mod config;
+pub mod crc;
+pub mod fs;
+pub mod service;
+pub mod time;

@@ -1,0 +1,14 @@
+//! rmq: a RocketMQ 4.x wire-compatible name server, broker, store and client, on std threads.
+//!
+//! Layers (see `../shared/docs/STYLE.md`): `common` (base), `protocol` (pure bytes <-> values),
+//! `remoting` (transport), `store` (engine), `namesrv` and `broker` (services), `client`.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod broker;
+pub mod common;
+pub mod namesrv;
+pub mod protocol;
+pub mod remoting;
+#[cfg(any())]
+pub mod store;

@@ -1,0 +1,64 @@
+//! Name server configuration, with Apache's key names (NamesrvConfig + NettyServerConfig).
+
+use crate::common::config::{parse_bool, parse_num, ConfigKeys};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Name server settings.
+#[derive(Debug, Clone)]
+pub struct NamesrvConfig {
+    /// `listenPort` (9876; 0 picks a free port).
+    pub listen_port: u16,
+    /// `bindAddress` (rmq extension; 0.0.0.0 by default).
+    pub bind_address: IpAddr,
+    /// `kvConfigPath` (~/namesrv/kvConfig.json).
+    pub kv_config_path: PathBuf,
+    /// `orderMessageEnable`.
+    pub order_message_enable: bool,
+    /// `serverWorkerThreads`.
+    pub server_worker_threads: usize,
+    /// `maxFrameSize` (rmq extension, bytes; Java's system property frameMaxLength).
+    pub max_frame_size: usize,
+    /// `scanNotActiveBrokerInterval` (ms, 10 s).
+    pub scan_interval_millis: u64,
+    /// `brokerExpiredMillis` (rmq extension, 120 s).
+    pub broker_expire_millis: u64,
+}
+
+impl Default for NamesrvConfig {
+    fn default() -> Self {
+        let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+        NamesrvConfig {
+            listen_port: 9876,
+            bind_address: IpAddr::from([0, 0, 0, 0]),
+            kv_config_path: PathBuf::from(home).join("namesrv").join("kvConfig.json"),
+            order_message_enable: false,
+            server_worker_threads: 8,
+            max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
+            scan_interval_millis: 10_000,
+            broker_expire_millis: 120_000,
+        }
+    }
+}
+
+impl ConfigKeys for NamesrvConfig {
+    fn set(&mut self, key: &str, v: &str) -> Result<bool, String> {
+        match key {
+            "listenPort" => self.listen_port = parse_num(v)?,
+            "bindAddress" => self.bind_address = parse_num(v)?,
+            "kvConfigPath" => self.kv_config_path = PathBuf::from(v),
+            "orderMessageEnable" => self.order_message_enable = parse_bool(v)?,
+            "serverWorkerThreads" => self.server_worker_threads = parse_num(v)?,
+            "maxFrameSize" => self.max_frame_size = parse_num(v)?,
+            "scanNotActiveBrokerInterval" => self.scan_interval_millis = parse_num(v)?,
+            "brokerExpiredMillis" => self.broker_expire_millis = parse_num(v)?,
+            // Accepted for compatibility, no effect here.
+            "rocketmqHome" | "configStorePath" | "productEnvName" | "clusterTest"
+            | "serverSelectorThreads" | "serverCallbackExecutorThreads" | "serverOnewaySemaphoreValue"
+            | "serverAsyncSemaphoreValue" | "serverChannelMaxIdleTimeSeconds" | "serverSocketSndBufSize"
+            | "serverSocketRcvBufSize" | "serverPooledByteBufAllocatorEnable" | "useEpollNativeSelector" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

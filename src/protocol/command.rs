@@ -1,0 +1,204 @@
+//! `RemotingCommand`: one request or response, with typed access to its ext fields.
+
+use super::codes::{flag, response, RMQ_VERSION};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Header serialization of a frame (§1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SerializeType {
+    /// UTF-8 JSON header (type byte 0).
+    Json,
+    /// Compact binary header (type byte 1).
+    RocketMq,
+}
+
+/// One remoting frame, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemotingCommand {
+    /// Request code, or result code of a response.
+    pub code: i32,
+    /// Sender language name (`"JAVA"`, `"CPP"`, ...).
+    pub language: String,
+    /// Sender version ordinal.
+    pub version: i32,
+    /// Request id, echoed in the response.
+    pub opaque: i32,
+    /// Flag bits (§1.5).
+    pub flag: i32,
+    /// Optional remark (error text of a response).
+    pub remark: Option<String>,
+    /// The custom header; every value is kept as text.
+    pub ext_fields: BTreeMap<String, String>,
+    /// Opaque body bytes.
+    pub body: Vec<u8>,
+    /// Header form this frame arrived in, or is to be sent in.
+    pub serialize_type: SerializeType,
+}
+
+impl RemotingCommand {
+    /// A new request with `code` and no fields.
+    pub fn request(code: i32) -> Self {
+        RemotingCommand {
+            code,
+            language: "JAVA".to_string(),
+            version: RMQ_VERSION,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: BTreeMap::new(),
+            body: Vec::new(),
+            serialize_type: SerializeType::Json,
+        }
+    }
+
+    /// A response with `code` and an optional remark (opaque and form are set when it is sent).
+    pub fn response(code: i32, remark: impl Into<Option<String>>) -> Self {
+        let mut c = Self::request(code);
+        c.flag = flag::RESPONSE;
+        c.remark = remark.into();
+        c
+    }
+
+    /// A SUCCESS response.
+    pub fn success() -> Self {
+        Self::response(response::SUCCESS, None)
+    }
+
+    /// An error response with a remark.
+    pub fn error(code: i32, remark: impl Into<String>) -> Self {
+        Self::response(code, Some(remark.into()))
+    }
+
+    /// True when bit 0 of the flag is set.
+    pub fn is_response(&self) -> bool {
+        self.flag & flag::RESPONSE != 0
+    }
+
+    /// True when the request expects no response.
+    pub fn is_oneway(&self) -> bool {
+        self.flag & flag::ONEWAY != 0
+    }
+
+    /// Mark this request one-way.
+    pub fn set_oneway(&mut self) {
+        self.flag |= flag::ONEWAY;
+    }
+
+    /// Builder: set an ext field.
+    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
+        self.ext_fields.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Builder: set the body.
+    pub fn with_body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Set an ext field.
+    pub fn put(&mut self, key: &str, value: impl ToString) {
+        self.ext_fields.insert(key.to_string(), value.to_string());
+    }
+
+    /// Raw ext field text.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.ext_fields.get(key).map(|s| s.as_str())
+    }
+
+    /// A required string field.
+    pub fn str_field(&self, key: &'static str) -> Result<&str, FieldError> {
+        self.field(key).ok_or(FieldError::missing(key))
+    }
+
+    /// A required i32 field.
+    pub fn i32_field(&self, key: &'static str) -> Result<i32, FieldError> {
+        let s = self.str_field(key)?;
+        parse_int(s).and_then(|v| i32::try_from(v).ok()).ok_or(FieldError::invalid(key, s))
+    }
+
+    /// A required i64 field.
+    pub fn i64_field(&self, key: &'static str) -> Result<i64, FieldError> {
+        let s = self.str_field(key)?;
+        parse_int(s).ok_or(FieldError::invalid(key, s))
+    }
+
+    /// An optional i32 field (absent or empty gives `None`; garbage is an error).
+    pub fn opt_i32(&self, key: &'static str) -> Result<Option<i32>, FieldError> {
+        match self.field(key) {
+            None | Some("") => Ok(None),
+            Some(_) => self.i32_field(key).map(Some),
+        }
+    }
+
+    /// An optional i64 field.
+    pub fn opt_i64(&self, key: &'static str) -> Result<Option<i64>, FieldError> {
+        match self.field(key) {
+            None | Some("") => Ok(None),
+            Some(_) => self.i64_field(key).map(Some),
+        }
+    }
+
+    /// An optional boolean: `true`/`false` in any case and `1`/`0` (the C++ client's form, §1.9).
+    pub fn bool_field(&self, key: &str) -> bool {
+        matches!(self.field(key).map(|s| s.trim()), Some(s) if s.eq_ignore_ascii_case("true") || s == "1")
+    }
+}
+
+/// Integers may arrive as `"12"`, `"12.0"` (a JSON float turned to text) or with spaces.
+fn parse_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    t.parse::<i64>().ok().or_else(|| {
+        let f = t.parse::<f64>().ok()?;
+        (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+    })
+}
+
+/// A missing or malformed ext field of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    field: &'static str,
+    value: Option<String>,
+}
+
+impl FieldError {
+    fn missing(field: &'static str) -> Self {
+        FieldError { field, value: None }
+    }
+    fn invalid(field: &'static str, v: &str) -> Self {
+        FieldError { field, value: Some(v.chars().take(64).collect()) }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            None => write!(f, "the request header field '{}' is missing", self.field),
+            Some(v) => write!(f, "the request header field '{}' has an invalid value '{}'", self.field, v),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_fields() {
+        let c = RemotingCommand::request(10)
+            .with("a", "12")
+            .with("b", "-3.0")
+            .with("c", "1")
+            .with("d", "TRUE")
+            .with("e", "x");
+        assert_eq!(c.i32_field("a").unwrap(), 12);
+        assert_eq!(c.i64_field("b").unwrap(), -3);
+        assert!(c.bool_field("c") && c.bool_field("d") && !c.bool_field("e") && !c.bool_field("zz"));
+        assert!(c.i32_field("e").unwrap_err().to_string().contains("'e'"));
+        assert!(c.i32_field("zz").unwrap_err().to_string().contains("missing"));
+        assert_eq!(c.opt_i32("zz").unwrap(), None);
+    }
+}

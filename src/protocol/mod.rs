@@ -1,0 +1,9 @@
+//! Pure protocol layer: frames, both header forms, codes, typed headers, JSON bodies and the
+//! message record layout. No sockets, threads, files or clocks here.
+
+pub mod body;
+pub mod codes;
+pub mod command;
+pub mod frame;
+pub mod json;
+pub mod record;

@@ -1,0 +1,187 @@
+//! One TCP connection, shared by its reader thread and every sender: a writer lock, the table
+//! of outstanding requests by opaque, and the reader loop that decodes frames.
+
+use super::error::RemotingError;
+use crate::protocol::codes::flag;
+use crate::protocol::command::{RemotingCommand, SerializeType};
+use crate::protocol::frame;
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A live connection. Cheap to share behind an `Arc`.
+pub struct Connection {
+    id: u64,
+    peer: SocketAddr,
+    local: SocketAddr,
+    writer: Mutex<TcpStream>,
+    closed: AtomicBool,
+    pending: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
+    next_opaque: AtomicI32,
+    /// Free-form tag the owner may set (e.g. the client language seen in requests).
+    pub language: Mutex<String>,
+}
+
+impl Connection {
+    /// Wrap a connected stream (the caller keeps a clone for reading).
+    pub fn new(stream: TcpStream) -> io::Result<Arc<Connection>> {
+        stream.set_nodelay(true)?;
+        let peer = stream.peer_addr()?;
+        let local = stream.local_addr()?;
+        Ok(Arc::new(Connection {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            peer,
+            local,
+            writer: Mutex::new(stream),
+            closed: AtomicBool::new(false),
+            pending: Mutex::new(HashMap::new()),
+            next_opaque: AtomicI32::new(1),
+            language: Mutex::new(String::new()),
+        }))
+    }
+
+    /// Process-unique connection id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Remote address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Local address.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// True once closed by either side.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Encode and write one frame with a single `write_all` under the writer lock.
+    pub fn send(&self, cmd: &RemotingCommand) -> io::Result<()> {
+        if self.is_closed() {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed"));
+        }
+        let bytes = frame::encode_to_vec(cmd);
+        let mut w = self.writer.lock();
+        let r = w.write_all(&bytes);
+        if r.is_err() {
+            drop(w);
+            self.close();
+        }
+        r
+    }
+
+    /// Send `resp` as the response to a request with `opaque`, in the request's header form.
+    pub fn respond(&self, opaque: i32, form: SerializeType, mut resp: RemotingCommand) {
+        resp.opaque = opaque;
+        resp.flag |= flag::RESPONSE;
+        resp.serialize_type = form;
+        if let Err(e) = self.send(&resp) {
+            log::debug!("response not sent peer={} opaque={} err={}", self.peer, opaque, e);
+        }
+    }
+
+    /// Send a request and wait up to `timeout` for its response.
+    pub fn invoke(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF;
+        cmd.opaque = opaque;
+        cmd.flag &= !flag::RESPONSE;
+        let (tx, rx) = bounded(1);
+        self.pending.lock().insert(opaque, tx);
+        if let Err(e) = self.send(&cmd) {
+            self.pending.lock().remove(&opaque);
+            return Err(RemotingError::send(&self.peer.to_string(), e));
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(r) => Ok(r),
+            Err(RecvTimeoutError::Timeout) => {
+                self.pending.lock().remove(&opaque);
+                Err(RemotingError::timeout(&self.peer.to_string(), timeout.as_millis() as u64))
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(RemotingError::closed(&self.peer.to_string())),
+        }
+    }
+
+    /// Send a one-way request.
+    pub fn oneway(&self, mut cmd: RemotingCommand) -> Result<(), RemotingError> {
+        cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF;
+        cmd.flag |= flag::ONEWAY;
+        cmd.flag &= !flag::RESPONSE;
+        self.send(&cmd).map_err(|e| RemotingError::send(&self.peer.to_string(), e))
+    }
+
+    /// Close both directions; outstanding requests fail with "closed".
+    pub fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.writer.lock().shutdown(Shutdown::Both);
+        }
+        self.pending.lock().clear();
+    }
+
+    fn complete(&self, resp: RemotingCommand) {
+        let waiter = self.pending.lock().remove(&resp.opaque);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.try_send(resp);
+            }
+            None => log::debug!("late or unknown response peer={} opaque={}", self.peer, resp.opaque),
+        }
+    }
+}
+
+/// Read frames from `stream` until EOF, error or a bad frame. Responses complete waiters;
+/// requests go to `on_request`. Closes the connection on exit.
+pub fn read_loop<F>(conn: &Arc<Connection>, mut stream: TcpStream, max_frame: usize, mut on_request: F)
+where
+    F: FnMut(&Arc<Connection>, RemotingCommand),
+{
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    'outer: loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                log::debug!("read ended peer={} err={}", conn.peer, e);
+                break;
+            }
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut start = 0;
+        loop {
+            match frame::decode(&buf[start..], max_frame) {
+                Ok(Some((cmd, used))) => {
+                    start += used;
+                    if cmd.is_response() {
+                        conn.complete(cmd);
+                    } else {
+                        on_request(conn, cmd);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);
+                    break 'outer;
+                }
+            }
+        }
+        buf.drain(..start);
+        if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK {
+            buf.shrink_to(READ_CHUNK);
+        }
+    }
+    conn.close();
+}

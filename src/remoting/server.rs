@@ -1,0 +1,354 @@
+//! Blocking remoting server: one acceptor, a reader per connection (capped), and a fixed worker
+//! pool per request family fed by bounded channels (NettyRemotingAbstract's processorTable).
+
+use super::connection::{read_loop, Connection};
+use crate::common::service::spawn_thread;
+use crate::protocol::codes::response;
+use crate::protocol::command::{RemotingCommand, SerializeType};
+use crate::protocol::frame::DEFAULT_MAX_FRAME;
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a handler does with a request.
+pub enum Reply {
+    /// Send this response now.
+    Respond(RemotingCommand),
+    /// The handler kept the `ReqCtx` and will respond later (long polling).
+    Park,
+    /// Send nothing.
+    Nothing,
+}
+
+/// Where a request came from. Holds a handle to answer later, never a socket.
+#[derive(Clone)]
+pub struct ReqCtx {
+    /// The connection the request arrived on.
+    pub conn: Arc<Connection>,
+    /// When the reader decoded it.
+    pub arrived: Instant,
+    /// Request opaque.
+    pub opaque: i32,
+    /// Request header form (the response uses the same).
+    pub form: SerializeType,
+    /// Whether the request was one-way.
+    pub oneway: bool,
+}
+
+impl ReqCtx {
+    /// Peer address.
+    pub fn peer(&self) -> SocketAddr {
+        self.conn.peer()
+    }
+
+    /// Answer the request (no-op for one-way requests).
+    pub fn respond(&self, resp: RemotingCommand) {
+        if !self.oneway {
+            self.conn.respond(self.opaque, self.form, resp);
+        }
+    }
+}
+
+/// A request processor.
+pub trait Handler: Send + Sync {
+    /// Handle one request.
+    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply;
+}
+
+impl<F> Handler for F
+where
+    F: Fn(&ReqCtx, RemotingCommand) -> Reply + Send + Sync,
+{
+    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
+        self(ctx, req)
+    }
+}
+
+/// Index of a worker pool in a `Routes` table.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolId(usize);
+
+struct PoolSpec {
+    name: String,
+    threads: usize,
+    queue: usize,
+}
+
+type CloseHook = Arc<dyn Fn(&Arc<Connection>) + Send + Sync>;
+
+/// The request-code table: code → (pool, handler).
+pub struct Routes {
+    pools: Vec<PoolSpec>,
+    table: HashMap<i32, (usize, Arc<dyn Handler>)>,
+    on_close: Option<CloseHook>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Routes {
+    /// An empty table.
+    pub fn new() -> Self {
+        Routes { pools: Vec::new(), table: HashMap::new(), on_close: None }
+    }
+
+    /// Declare a worker pool of `threads` threads with a queue of `queue` requests.
+    pub fn pool(&mut self, name: &str, threads: usize, queue: usize) -> PoolId {
+        self.pools.push(PoolSpec { name: name.into(), threads: threads.max(1), queue: queue.max(1) });
+        PoolId(self.pools.len() - 1)
+    }
+
+    /// Route `code` to `handler` on `pool`.
+    pub fn register(&mut self, code: i32, pool: PoolId, handler: Arc<dyn Handler>) {
+        self.table.insert(code, (pool.0, handler));
+    }
+
+    /// Call `hook` when a connection closes.
+    pub fn on_close(&mut self, hook: CloseHook) {
+        self.on_close = Some(hook);
+    }
+}
+
+/// Server settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Name used in thread names and logs.
+    pub name: String,
+    /// Address to bind (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// Frame size cap (bytes, length word included).
+    pub max_frame: usize,
+    /// Connection cap; extra connections are closed at once.
+    pub max_connections: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for `name` on `bind`.
+    pub fn new(name: &str, bind: SocketAddr) -> Self {
+        ServerConfig { name: name.into(), bind, max_frame: DEFAULT_MAX_FRAME, max_connections: 4096 }
+    }
+}
+
+struct Job {
+    handler: Arc<dyn Handler>,
+    ctx: ReqCtx,
+    cmd: RemotingCommand,
+}
+
+struct Shared {
+    cfg: ServerConfig,
+    stopped: AtomicBool,
+    table: HashMap<i32, (usize, Arc<dyn Handler>)>,
+    senders: Mutex<Vec<Sender<Job>>>,
+    pool_names: Vec<String>,
+    conns: Mutex<HashMap<u64, (Arc<Connection>, Option<JoinHandle<()>>)>>,
+    on_close: Option<CloseHook>,
+}
+
+/// A running server. `shutdown` (or drop) stops it.
+pub struct Server {
+    shared: Arc<Shared>,
+    local: SocketAddr,
+    acceptor: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Bind and start serving `routes`.
+    pub fn start(cfg: ServerConfig, routes: Routes) -> io::Result<Server> {
+        let listener = TcpListener::bind(cfg.bind)?;
+        let local = listener.local_addr()?;
+        let mut senders = Vec::new();
+        let mut receivers: Vec<(String, usize, Receiver<Job>)> = Vec::new();
+        for p in &routes.pools {
+            let (tx, rx) = bounded(p.queue);
+            senders.push(tx);
+            receivers.push((p.name.clone(), p.threads, rx));
+        }
+        let shared = Arc::new(Shared {
+            cfg: cfg.clone(),
+            stopped: AtomicBool::new(false),
+            table: routes.table,
+            senders: Mutex::new(senders),
+            pool_names: routes.pools.iter().map(|p| p.name.clone()).collect(),
+            conns: Mutex::new(HashMap::new()),
+            on_close: routes.on_close,
+        });
+        let mut workers = Vec::new();
+        for (name, threads, rx) in receivers {
+            for i in 0..threads {
+                let rx = rx.clone();
+                workers.push(spawn_thread(format!("{}-{}-{}", cfg.name, name, i), move || {
+                    while let Ok(job) = rx.recv() {
+                        run_job(job);
+                    }
+                })?);
+            }
+        }
+        let sh = shared.clone();
+        let acceptor = spawn_thread(format!("{}-accept", cfg.name), move || accept_loop(listener, sh))?;
+        log::info!("server started name={} listen={}", cfg.name, local);
+        Ok(Server { shared, local, acceptor: Some(acceptor), workers })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Stop accepting, close every connection, let the workers finish what they hold, join all.
+    pub fn shutdown(&mut self) {
+        if self.shared.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Unblock accept() with a connection to ourselves.
+        let mut wake = self.local;
+        if wake.ip().is_unspecified() {
+            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+        let conns: Vec<_> = self.shared.conns.lock().drain().collect();
+        for (_, (c, h)) in conns {
+            c.close();
+            if let Some(h) = h {
+                let _ = h.join();
+            }
+        }
+        self.shared.senders.lock().clear();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        log::info!("server stopped name={} listen={}", self.shared.cfg.name, self.local);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run_job(job: Job) {
+    let Job { handler, ctx, cmd } = job;
+    let code = cmd.code;
+    let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(&ctx, cmd)));
+    match reply {
+        Ok(Reply::Respond(resp)) => ctx.respond(resp),
+        Ok(Reply::Park) | Ok(Reply::Nothing) => {}
+        Err(_) => {
+            log::error!("handler panicked code={} peer={}", code, ctx.peer());
+            ctx.respond(RemotingCommand::error(response::SYSTEM_ERROR, format!("internal error handling request code {code}")));
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stopped.load(Ordering::Acquire) {
+            break;
+        }
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("accept failed name={} err={}", shared.cfg.name, e);
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if shared.conns.lock().len() >= shared.cfg.max_connections {
+            log::warn!("connection refused name={} reason=\"connection limit reached\"", shared.cfg.name);
+            continue;
+        }
+        let conn = match stream.try_clone().and_then(Connection::new) {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("connection setup failed err={e}");
+                continue;
+            }
+        };
+        log::debug!("connection opened name={} peer={}", shared.cfg.name, conn.peer());
+        let sh = shared.clone();
+        let c2 = conn.clone();
+        let id = conn.id();
+        // Register before the reader starts so that its exit always finds the entry.
+        shared.conns.lock().insert(id, (conn.clone(), None));
+        let name = format!("{}-conn-{}", shared.cfg.name, id);
+        match spawn_thread(name, move || {
+            let max = sh.cfg.max_frame;
+            read_loop(&c2, stream, max, |conn, cmd| dispatch(&sh, conn, cmd));
+            log::debug!("connection closed name={} peer={}", sh.cfg.name, c2.peer());
+            if let Some(h) = &sh.on_close {
+                h(&c2);
+            }
+            // Dropping our own JoinHandle detaches; shutdown joins the ones still present.
+            let _ = sh.conns.lock().remove(&c2.id());
+        }) {
+            Ok(h) => {
+                if let Some(e) = shared.conns.lock().get_mut(&id) {
+                    e.1 = Some(h);
+                }
+            }
+            Err(e) => {
+                log::warn!("cannot start connection reader err={e}");
+                shared.conns.lock().remove(&id);
+                conn.close();
+            }
+        }
+    }
+}
+
+fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) {
+    let ctx = ReqCtx {
+        conn: conn.clone(),
+        arrived: Instant::now(),
+        opaque: cmd.opaque,
+        form: cmd.serialize_type,
+        oneway: cmd.is_oneway(),
+    };
+    {
+        let mut lang = conn.language.lock();
+        if lang.as_str() != cmd.language {
+            *lang = cmd.language.clone();
+        }
+    }
+    let Some((pool, handler)) = shared.table.get(&cmd.code) else {
+        log::debug!("unsupported request code={} peer={}", cmd.code, conn.peer());
+        ctx.respond(RemotingCommand::error(
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", cmd.code),
+        ));
+        return;
+    };
+    let sender = shared.senders.lock().get(*pool).cloned();
+    let Some(sender) = sender else { return };
+    let code = cmd.code;
+    match sender.try_send(Job { handler: handler.clone(), ctx, cmd }) {
+        Ok(()) => {}
+        Err(TrySendError::Full(job)) => {
+            let name = shared.pool_names.get(*pool).cloned().unwrap_or_default();
+            log::warn!("pool full pool={} code={} peer={}", name, code, conn.peer());
+            // Java writes SYSTEM_BUSY even for one-way requests (flow control).
+            job.ctx.conn.respond(
+                job.ctx.opaque,
+                job.ctx.form,
+                RemotingCommand::error(
+                    response::SYSTEM_BUSY,
+                    "[OVERLOAD]system busy, start flow control for a while",
+                ),
+            );
+        }
+        Err(TrySendError::Disconnected(_)) => {}
+    }
+}

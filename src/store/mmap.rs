@@ -1,0 +1,265 @@
+//! A fixed-size file mapped into memory, shared by one appender and many readers.
+//!
+//! The only module of the store with `unsafe`. Invariants that make the raw accesses sound:
+//! * the file is sized (and preallocated) before it is mapped, never resized while mapped, and the
+//!   store directory is flock-ed so no other rmq process truncates it (a truncated mapping would
+//!   raise SIGBUS, see ripgrep's mmap.rs);
+//! * bytes below `published` are immutable while shared: appends only write at or after
+//!   `published` (checked under `write_lock`), then publish with a Release store; readers only
+//!   borrow bytes below an Acquire load of `published`;
+//! * rewriting published bytes (`truncate`) takes `&mut self`, i.e. happens before sharing
+//!   (recovery) when no reader can exist.
+#![allow(unsafe_code)]
+
+use memmap2::MmapRaw;
+use parking_lot::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A mapped segment file (commit log or consume queue).
+pub(crate) struct MappedFile {
+    path: PathBuf,
+    start: u64,
+    map: MmapRaw,
+    size: usize,
+    published: AtomicUsize,
+    flushed: AtomicUsize,
+    write_lock: Mutex<()>,
+    _file: File,
+}
+
+fn preallocate(file: &File, size: u64) -> io::Result<()> {
+    let len = libc::off_t::try_from(size)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file size too large"))?;
+    // SAFETY: posix_fallocate only reads its integer arguments; the fd is open for the call's
+    // duration because `file` is borrowed.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    match rc {
+        0 => Ok(()),
+        // Filesystems without fallocate support: fall back to a sparse file.
+        libc::EOPNOTSUPP | libc::EINVAL => file.set_len(size),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+impl MappedFile {
+    /// Create a new zero-filled file of `size` bytes (preallocated so a full disk fails here, not
+    /// with SIGBUS later) and map it. Nothing is published.
+    pub(crate) fn create(path: &Path, start: u64, size: usize) -> io::Result<MappedFile> {
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let res = preallocate(&file, size as u64).and_then(|()| Self::map(path, file, start, size, 0));
+        if res.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        res
+    }
+
+    /// Map an existing file, which must be exactly `size` bytes. Everything is published (the
+    /// caller validates and then `truncate`s).
+    pub(crate) fn open(path: &Path, start: u64, size: usize) -> io::Result<MappedFile> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len != size as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file is {len} bytes, expected {size} (was the segment size changed?)"),
+            ));
+        }
+        Self::map(path, file, start, size, size)
+    }
+
+    fn map(path: &Path, file: File, start: u64, size: usize, published: usize) -> io::Result<Self> {
+        let map = MmapRaw::map_raw(&file)?;
+        if map.len() != size {
+            return Err(io::Error::other("mapping has an unexpected length"));
+        }
+        Ok(MappedFile {
+            path: path.to_path_buf(),
+            start,
+            map,
+            size,
+            published: AtomicUsize::new(published),
+            flushed: AtomicUsize::new(published),
+            write_lock: Mutex::new(()),
+            _file: file,
+        })
+    }
+
+    /// Global offset of the first byte (the number in the file name).
+    pub(crate) fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// File size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes readers may see.
+    pub(crate) fn published(&self) -> usize {
+        self.published.load(Ordering::Acquire)
+    }
+
+    /// Bytes not yet flushed.
+    pub(crate) fn dirty(&self) -> usize {
+        self.published().saturating_sub(self.flushed.load(Ordering::Acquire))
+    }
+
+    /// Bytes left for appends.
+    pub(crate) fn remaining(&self) -> usize {
+        self.size - self.published()
+    }
+
+    /// Append `data` at the published position and publish it. Returns the position it was
+    /// written at, or `None` if it does not fit.
+    pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+        let _g = self.write_lock.lock();
+        let pos = self.published.load(Ordering::Acquire);
+        let end = pos.checked_add(data.len())?;
+        if end > self.size {
+            return None;
+        }
+        // SAFETY: [pos, end) is inside the mapping (end <= size == map.len()) and at or beyond
+        // `published`, so no reader holds a borrow of it (module invariant); `write_lock`
+        // excludes other writers. `data` cannot alias the mapping's unpublished bytes because no
+        // reference to them is ever handed out.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len());
+        }
+        self.published.store(end, Ordering::Release);
+        Some(pos)
+    }
+
+    /// Publish the rest of the file without writing it (after an end-of-segment BLANK): the file
+    /// stays zero-filled there and no further append fits.
+    pub(crate) fn seal(&self) {
+        let _g = self.write_lock.lock();
+        self.published.store(self.size, Ordering::Release);
+    }
+
+    /// Borrow `len` published bytes at `pos`; `None` if any of them is not published.
+    pub(crate) fn read(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.published() {
+            return None;
+        }
+        // SAFETY: [pos, end) is inside the mapping and below `published` (Acquire above pairs
+        // with the Release in `append`), so those bytes were fully written and are never written
+        // again while `&self` is shared (module invariant); the borrow is tied to `&self`, which
+        // keeps the mapping alive.
+        Some(unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(pos), len) })
+    }
+
+    /// Borrow all published bytes from `pos`.
+    pub(crate) fn read_from(&self, pos: usize) -> &[u8] {
+        let p = self.published();
+        self.read(pos.min(p), p.saturating_sub(pos)).unwrap_or(&[])
+    }
+
+    /// Cut the published data to `len` bytes and zero everything after it (recovery only).
+    pub(crate) fn truncate(&mut self, len: usize) -> io::Result<()> {
+        let len = len.min(self.size);
+        const CHUNK: usize = 64 * 1024;
+        let mut pos = len;
+        while pos < self.size {
+            let n = CHUNK.min(self.size - pos);
+            // SAFETY: [pos, pos + n) is inside the mapping; `&mut self` guarantees no reader
+            // borrows any part of it and no other writer exists.
+            let chunk = unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), n) };
+            // Only write pages that are dirty, so an untouched tail is not faulted in for writing.
+            if chunk.iter().any(|&b| b != 0) {
+                chunk.fill(0);
+            }
+            pos += n;
+        }
+        self.published.store(len, Ordering::Release);
+        self.flushed.store(0, Ordering::Release);
+        self.flush()?;
+        Ok(())
+    }
+
+    /// msync everything published but not yet flushed.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        let published = self.published();
+        let flushed = self.flushed.load(Ordering::Acquire);
+        if published > flushed {
+            self.map.flush_range(flushed, published - flushed)?;
+            self.flushed.fetch_max(published, Ordering::AcqRel);
+        } else if published < flushed {
+            self.flushed.store(published, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Unmap and delete the file.
+    pub(crate) fn delete(self) -> io::Result<()> {
+        let path = self.path.clone();
+        drop(self);
+        std::fs::remove_file(path)
+    }
+}
+
+/// Name of a segment file: its start offset with 20 decimal digits.
+pub(crate) fn segment_name(start: u64) -> String {
+    format!("{start:020}")
+}
+
+/// List `(start, path)` of the segment files in `dir` (20-digit names), sorted; other names are
+/// ignored.
+pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in rd {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(start) = name.parse::<u64>() {
+                out.push((start, e.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_truncate() {
+        let dir = std::env::temp_dir().join(format!("rmq-mmap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(segment_name(0));
+        let f = MappedFile::create(&p, 0, 4096).unwrap();
+        assert_eq!(f.append(b"abc"), Some(0));
+        assert_eq!(f.append(b"de"), Some(3));
+        assert_eq!(f.read(1, 4), Some(&b"bcde"[..]));
+        assert_eq!(f.read(1, 5), None);
+        assert!(f.append(&[1; 5000]).is_none());
+        f.flush().unwrap();
+        drop(f);
+        let mut f = MappedFile::open(&p, 0, 4096).unwrap();
+        assert_eq!(f.published(), 4096);
+        f.truncate(2).unwrap();
+        assert_eq!(f.read_from(0), b"ab");
+        assert_eq!(f.append(b"Z"), Some(2));
+        assert_eq!(list_segments(&dir).unwrap(), vec![(0, p.clone())]);
+        f.delete().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
