@@ -10,5 +10,4 @@ pub mod common;
 pub mod namesrv;
 pub mod protocol;
 pub mod remoting;
-#[cfg(any())]
 pub mod store;

@@ -3,5 +3,7 @@
 pub mod config;
 pub mod crc;
 pub mod fs;
+pub mod logging;
 pub mod service;
+pub mod signals;
 pub mod time;

@@ -32,7 +32,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::common::crc::masked_crc32;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Magic code of a message record.
@@ -429,10 +429,7 @@ pub fn stamp_record(rec: &mut [u8], queue_offset: i64, phys_offset: i64, store_t
     if rec.len() < MIN_RECORD_LEN {
         return false;
     }
-    let sys_flag = match rec.get(POS_SYS_FLAG..POS_SYS_FLAG + 4) {
-        Some(b) => i32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-        None => return false,
-    };
+    let Some(sys_flag) = be_i32(rec, POS_SYS_FLAG) else { return false };
     let ts_pos = store_timestamp_pos(sys_flag);
     let fields = [
         (POS_QUEUE_OFFSET, queue_offset),
@@ -448,6 +445,10 @@ pub fn stamp_record(rec: &mut [u8], queue_offset: i64, phys_offset: i64, store_t
         }
     }
     true
+}
+
+fn be_i32(b: &[u8], pos: usize) -> Option<i32> {
+    Some(i32::from_be_bytes(b.get(pos..pos.checked_add(4)?)?.try_into().ok()?))
 }
 
 /// What the first 8 bytes of a commit-log position hold.
@@ -469,9 +470,8 @@ pub enum RecordHeader {
 
 /// Cheap peek at a record header for dispatch and recovery; `None` when fewer than 8 bytes.
 pub fn peek_header(buf: &[u8]) -> Option<RecordHeader> {
-    let b = buf.get(0..8)?;
-    let size = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    let magic = i32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+    let size = be_i32(buf, POS_TOTAL_SIZE)?;
+    let magic = be_i32(buf, POS_MAGIC)?;
     Some(match magic {
         MESSAGE_MAGIC if size >= MIN_RECORD_LEN as i32 => {
             RecordHeader::Message { total_size: size as usize }
@@ -621,9 +621,7 @@ pub fn offset_msg_id(store_host: SocketAddr, phys_offset: i64) -> String {
     bytes.extend_from_slice(&phys_offset.to_be_bytes());
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xF) as usize] as char);
+        let _ = write!(s, "{b:02X}");
     }
     s
 }

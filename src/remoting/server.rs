@@ -166,6 +166,11 @@ impl Server {
     /// Bind and start serving `routes`.
     pub fn start(cfg: ServerConfig, routes: Routes) -> io::Result<Server> {
         let listener = TcpListener::bind(cfg.bind)?;
+        Self::start_on(cfg, listener, routes)
+    }
+
+    /// Start serving `routes` on an already bound listener (so the caller knows the port first).
+    pub fn start_on(cfg: ServerConfig, listener: TcpListener, routes: Routes) -> io::Result<Server> {
         let local = listener.local_addr()?;
         let mut senders = Vec::new();
         let mut receivers: Vec<(String, usize, Receiver<Job>)> = Vec::new();

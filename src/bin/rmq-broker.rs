@@ -1,0 +1,95 @@
+//! `rmq-broker`: the broker, started as Apache's mqbroker is (`-n ADDR -c broker.conf`), or with
+//! `--standalone` as a single-node cluster with an embedded name server.
+
+use rmq::broker::{self, BrokerConfig};
+use rmq::common::config::{load, parse_args};
+use rmq::common::{logging, signals};
+use rmq::namesrv::{self, NamesrvConfig};
+use std::process::ExitCode;
+
+const HELP: &str = "usage: rmq-broker [-n NAMESRV_ADDR] [-c broker.conf] [--standalone] [--key=value ...]
+
+--standalone   also run a name server in this process (port namesrvListenPort, 9876) and
+               register to it: one command, a working single-node cluster.
+Keys (Apache names, in broker.conf or as --key=value): brokerClusterName, brokerName,
+brokerId, namesrvAddr, listenPort (10911; fast port = listenPort-2), brokerIP1, bindAddress,
+storePathRootDir, storePathCommitLog, mapedFileSizeCommitLog, mapedFileSizeConsumeQueue,
+flushDiskType (ASYNC_FLUSH|SYNC_FLUSH), syncFlushTimeout, flushIntervalCommitLog,
+flushCommitLogLeastPages, flushCommitLogThoroughInterval, autoCreateTopicEnable,
+autoCreateSubscriptionGroup, defaultTopicQueueNums, brokerPermission, maxMessageSize,
+sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionId, traceOn,
+registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
+checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort.
+Logging level: RMQ_LOG=debug|info|warn|error.
+Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/SIGINT.";
+
+fn main() -> ExitCode {
+    logging::init();
+    let args = match parse_args(std::env::args().skip(1), &["standalone"]) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("rmq-broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.has("help") {
+        println!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    if args.has("version") {
+        println!("rmq-broker {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let mut cfg = BrokerConfig::default();
+    match load(&mut cfg, &args) {
+        Ok(unknown) => {
+            for k in unknown {
+                log::warn!("unknown configuration key ignored key={k}");
+            }
+        }
+        Err(e) => {
+            eprintln!("rmq-broker: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    signals::install();
+    let mut embedded = None;
+    if args.has("standalone") {
+        let ns_cfg = NamesrvConfig {
+            listen_port: cfg.namesrv_listen_port,
+            bind_address: cfg.bind_address,
+            kv_config_path: cfg.store_path_root_dir.join("namesrv").join("kvConfig.json"),
+            ..NamesrvConfig::default()
+        };
+        match namesrv::start(ns_cfg) {
+            Ok(h) => {
+                let port = h.local_addr().port();
+                cfg.namesrv_addr = format!("127.0.0.1:{port}");
+                println!("READY role=namesrv listen={}", h.local_addr());
+                embedded = Some(h);
+            }
+            Err(e) => {
+                eprintln!("rmq-broker: cannot start the embedded name server: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if cfg.namesrv_list().is_empty() {
+        eprintln!("rmq-broker: no name server address: use -n ADDR, namesrvAddr in broker.conf, NAMESRV_ADDR or --standalone");
+        return ExitCode::from(2);
+    }
+    let mut h = match broker::start(cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("rmq-broker: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("READY role=broker listen={} fast={}", h.local_addr(), h.fast_addr());
+    signals::wait_for_stop();
+    h.shutdown();
+    if let Some(mut ns) = embedded {
+        ns.shutdown();
+    }
+    ExitCode::SUCCESS
+}

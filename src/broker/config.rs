@@ -1,0 +1,235 @@
+//! Broker configuration: one struct with Apache's key names and defaults (BrokerConfig,
+//! MessageStoreConfig, NettyServerConfig), loaded from broker.conf and flags, validated at start.
+
+use crate::common::config::{parse_bool, parse_num, ConfigKeys};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Broker settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `brokerClusterName`.
+    pub broker_cluster_name: String,
+    /// `brokerName`.
+    pub broker_name: String,
+    /// `brokerId` (0 = master).
+    pub broker_id: i64,
+    /// `namesrvAddr`, `;`-separated.
+    pub namesrv_addr: String,
+    /// `listenPort` (10911; 0 picks free ports).
+    pub listen_port: u16,
+    /// `brokerIP1`: the address advertised to name servers and stored as STOREHOST.
+    pub broker_ip1: IpAddr,
+    /// `brokerIP2`: the HA address.
+    pub broker_ip2: Option<IpAddr>,
+    /// `bindAddress` (rmq extension, 0.0.0.0).
+    pub bind_address: IpAddr,
+    /// `storePathRootDir`.
+    pub store_path_root_dir: PathBuf,
+    /// `storePathCommitLog`.
+    pub store_path_commit_log: Option<PathBuf>,
+    /// `mapedFileSizeCommitLog` / `mappedFileSizeCommitLog`.
+    pub mapped_file_size_commit_log: u64,
+    /// `mapedFileSizeConsumeQueue` in bytes (entries × 20).
+    pub mapped_file_size_consume_queue: u64,
+    /// `flushDiskType`: ASYNC_FLUSH or SYNC_FLUSH.
+    pub flush_disk_type: String,
+    /// `syncFlushTimeout` (ms).
+    pub sync_flush_timeout: u64,
+    /// `flushIntervalCommitLog` (ms).
+    pub flush_interval_commit_log: u64,
+    /// `flushCommitLogLeastPages`.
+    pub flush_commit_log_least_pages: u32,
+    /// `flushCommitLogThoroughInterval` (ms).
+    pub flush_commit_log_thorough_interval: u64,
+    /// `flushIntervalConsumeQueue` (ms).
+    pub flush_interval_consume_queue: u64,
+    /// `autoCreateTopicEnable`.
+    pub auto_create_topic_enable: bool,
+    /// `autoCreateSubscriptionGroup`.
+    pub auto_create_subscription_group: bool,
+    /// `defaultTopicQueueNums` (TBW102's queue count).
+    pub default_topic_queue_nums: i32,
+    /// `brokerPermission`.
+    pub broker_permission: i32,
+    /// `clusterTopicEnable`.
+    pub cluster_topic_enable: bool,
+    /// `brokerTopicEnable`.
+    pub broker_topic_enable: bool,
+    /// `registerNameServerPeriod` (ms, clamped to 10-60 s as Apache does).
+    pub register_name_server_period: u64,
+    /// `maxMessageSize`.
+    pub max_message_size: usize,
+    /// `sendMessageThreadPoolNums`.
+    pub send_message_thread_pool_nums: usize,
+    /// `pullMessageThreadPoolNums`.
+    pub pull_message_thread_pool_nums: usize,
+    /// `adminBrokerThreadPoolNums`.
+    pub admin_broker_thread_pool_nums: usize,
+    /// `sendThreadPoolQueueCapacity`.
+    pub send_thread_pool_queue_capacity: usize,
+    /// `pullThreadPoolQueueCapacity`.
+    pub pull_thread_pool_queue_capacity: usize,
+    /// `longPollingEnable`.
+    pub long_polling_enable: bool,
+    /// `shortPollingTimeMills`.
+    pub short_polling_time_mills: u64,
+    /// `regionId`.
+    pub region_id: String,
+    /// `traceOn`.
+    pub trace_on: bool,
+    /// `flushConsumerOffsetInterval` (ms).
+    pub flush_consumer_offset_interval: u64,
+    /// `brokerRole` (ASYNC_MASTER, SYNC_MASTER, SLAVE).
+    pub broker_role: String,
+    /// `maxFrameSize` (rmq extension, bytes).
+    pub max_frame_size: usize,
+    /// `checkCRCOnRecover`.
+    pub check_crc_on_recover: bool,
+    /// `channelExpiredTimeout` (ms): clients silent this long are dropped.
+    pub channel_expired_timeout: u64,
+    /// `namesrvListenPort` (rmq extension): the embedded name server's port with --standalone.
+    pub namesrv_listen_port: u16,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+        BrokerConfig {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            namesrv_addr: std::env::var("NAMESRV_ADDR").unwrap_or_default(),
+            listen_port: 10911,
+            broker_ip1: IpAddr::from([127, 0, 0, 1]),
+            broker_ip2: None,
+            bind_address: IpAddr::from([0, 0, 0, 0]),
+            store_path_root_dir: PathBuf::from(home).join("store"),
+            store_path_commit_log: None,
+            mapped_file_size_commit_log: 1 << 30,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            flush_disk_type: "ASYNC_FLUSH".into(),
+            sync_flush_timeout: 5000,
+            flush_interval_commit_log: 500,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval: 10_000,
+            flush_interval_consume_queue: 1000,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            broker_permission: 6,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            register_name_server_period: 30_000,
+            max_message_size: 4 * 1024 * 1024,
+            send_message_thread_pool_nums: 1,
+            pull_message_thread_pool_nums: 4,
+            admin_broker_thread_pool_nums: 4,
+            send_thread_pool_queue_capacity: 10_000,
+            pull_thread_pool_queue_capacity: 100_000,
+            long_polling_enable: true,
+            short_polling_time_mills: 1000,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            flush_consumer_offset_interval: 5000,
+            broker_role: "ASYNC_MASTER".into(),
+            max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
+            check_crc_on_recover: true,
+            channel_expired_timeout: 120_000,
+            namesrv_listen_port: 9876,
+        }
+    }
+}
+
+fn one_of(v: &str, allowed: &[&str]) -> Result<String, String> {
+    if allowed.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("expected one of {}", allowed.join(", ")))
+    }
+}
+
+impl ConfigKeys for BrokerConfig {
+    fn set(&mut self, key: &str, v: &str) -> Result<bool, String> {
+        match key {
+            "brokerClusterName" => self.broker_cluster_name = non_empty(v)?,
+            "brokerName" => self.broker_name = non_empty(v)?,
+            "brokerId" => self.broker_id = parse_num(v)?,
+            "namesrvAddr" => self.namesrv_addr = v.to_string(),
+            "listenPort" => self.listen_port = parse_num(v)?,
+            "brokerIP1" => self.broker_ip1 = parse_num(v)?,
+            "brokerIP2" => self.broker_ip2 = Some(parse_num(v)?),
+            "bindAddress" => self.bind_address = parse_num(v)?,
+            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
+            "storePathCommitLog" => self.store_path_commit_log = Some(PathBuf::from(v)),
+            "mapedFileSizeCommitLog" | "mappedFileSizeCommitLog" => {
+                let n: u64 = parse_num(v)?;
+                if n < 4096 {
+                    return Err("must be at least 4096".into());
+                }
+                self.mapped_file_size_commit_log = n;
+            }
+            "mapedFileSizeConsumeQueue" | "mappedFileSizeConsumeQueue" => {
+                let n: u64 = parse_num(v)?;
+                if n < 20 {
+                    return Err("must be at least 20".into());
+                }
+                self.mapped_file_size_consume_queue = n;
+            }
+            "flushDiskType" => self.flush_disk_type = one_of(v, &["ASYNC_FLUSH", "SYNC_FLUSH"])?,
+            "syncFlushTimeout" => self.sync_flush_timeout = parse_num(v)?,
+            "flushIntervalCommitLog" => self.flush_interval_commit_log = parse_num(v)?,
+            "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse_num(v)?,
+            "flushCommitLogThoroughInterval" => self.flush_commit_log_thorough_interval = parse_num(v)?,
+            "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = parse_num(v)?,
+            "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(v)?,
+            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(v)?,
+            "defaultTopicQueueNums" => self.default_topic_queue_nums = parse_num(v)?,
+            "brokerPermission" => self.broker_permission = parse_num(v)?,
+            "clusterTopicEnable" => self.cluster_topic_enable = parse_bool(v)?,
+            "brokerTopicEnable" => self.broker_topic_enable = parse_bool(v)?,
+            "registerNameServerPeriod" => {
+                self.register_name_server_period = parse_num::<u64>(v)?.clamp(10_000, 60_000)
+            }
+            "maxMessageSize" => self.max_message_size = parse_num(v)?,
+            "sendMessageThreadPoolNums" => self.send_message_thread_pool_nums = parse_num(v)?,
+            "pullMessageThreadPoolNums" => self.pull_message_thread_pool_nums = parse_num(v)?,
+            "adminBrokerThreadPoolNums" => self.admin_broker_thread_pool_nums = parse_num(v)?,
+            "sendThreadPoolQueueCapacity" => self.send_thread_pool_queue_capacity = parse_num(v)?,
+            "pullThreadPoolQueueCapacity" => self.pull_thread_pool_queue_capacity = parse_num(v)?,
+            "longPollingEnable" => self.long_polling_enable = parse_bool(v)?,
+            "shortPollingTimeMills" => self.short_polling_time_mills = parse_num(v)?,
+            "regionId" => self.region_id = v.to_string(),
+            "traceOn" => self.trace_on = parse_bool(v)?,
+            "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse_num(v)?,
+            "brokerRole" => self.broker_role = one_of(v, &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"])?,
+            "maxFrameSize" => self.max_frame_size = parse_num(v)?,
+            "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
+            "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,
+            "namesrvListenPort" => self.namesrv_listen_port = parse_num(v)?,
+            // Accepted for compatibility; not used by rmq yet.
+            "deleteWhen" | "fileReservedTime" | "diskMaxUsedSpaceRatio" | "rocketmqHome"
+            | "haListenPort" | "storePathIndex" | "storeCheckpoint" | "abortFile"
+            | "transientStorePoolEnable" | "serverWorkerThreads" | "serverSelectorThreads"
+            | "useEpollNativeSelector" | "waitTimeMillsInSendQueue" | "enablePropertyFilter"
+            | "messageDelayLevel" | "slaveReadEnable" | "transferMsgByHeap" => {}
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+fn non_empty(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(v.trim().to_string())
+    }
+}
+
+impl BrokerConfig {
+    /// Name server addresses as a list.
+    pub fn namesrv_list(&self) -> Vec<String> {
+        self.namesrv_addr.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    }
+}

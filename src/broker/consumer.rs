@@ -1,0 +1,189 @@
+//! Client-facing consumer requests: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP,
+//! consumer offsets, queue offsets by position and time, and queue locks for orderly consumers.
+
+use super::clients::ClientChannel;
+use super::topics::RETRY_PREFIX;
+use super::Broker;
+use crate::protocol::body::{ConsumerList, HeartbeatData, MessageQueue};
+use crate::protocol::codes::{request as rq, response as rs};
+use crate::protocol::command::{FieldError, RemotingCommand};
+use crate::remoting::ReqCtx;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Queue locks per group (RebalanceLockManager): one owner per queue, 60 s expiry.
+#[derive(Default)]
+pub struct LockManager {
+    locks: Mutex<HashMap<(String, MessageQueue), (String, Instant)>>,
+}
+
+/// A lock expires this long after its last renewal.
+const LOCK_EXPIRY: Duration = Duration::from_secs(60);
+
+impl LockManager {
+    /// Lock (or renew) `mqs` for `client`; returns the queues it now holds.
+    pub fn lock(&self, group: &str, client: &str, mqs: &[MessageQueue]) -> Vec<MessageQueue> {
+        let mut t = self.locks.lock();
+        let now = Instant::now();
+        let mut ok = Vec::new();
+        for mq in mqs {
+            let k = (group.to_string(), mq.clone());
+            let free = match t.get(&k) {
+                None => true,
+                Some((owner, at)) => owner == client || now.duration_since(*at) > LOCK_EXPIRY,
+            };
+            if free {
+                t.insert(k, (client.to_string(), now));
+                ok.push(mq.clone());
+            }
+        }
+        ok
+    }
+
+    /// Release `mqs` held by `client`.
+    pub fn unlock(&self, group: &str, client: &str, mqs: &[MessageQueue]) {
+        let mut t = self.locks.lock();
+        for mq in mqs {
+            let k = (group.to_string(), mq.clone());
+            if t.get(&k).is_some_and(|(o, _)| o == client) {
+                t.remove(&k);
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LockBody {
+    #[serde(default)]
+    consumer_group: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    mq_set: Vec<MessageQueue>,
+}
+
+#[derive(Serialize)]
+struct LockResponse {
+    #[serde(rename = "lockOKMQSet")]
+    lock_ok_mq_set: Vec<MessageQueue>,
+}
+
+impl Broker {
+    /// Consumer-side requests.
+    pub(crate) fn handle_consumer(&self, ctx: &ReqCtx, req: RemotingCommand) -> Result<RemotingCommand, FieldError> {
+        Ok(match req.code {
+            rq::HEART_BEAT => self.heartbeat(ctx, &req),
+            rq::UNREGISTER_CLIENT => {
+                let client = req.str_field("clientID")?;
+                if let Some(g) = req.field("producerGroup").filter(|g| !g.is_empty()) {
+                    self.clients.unregister_producer(g, client);
+                }
+                if let Some(g) = req.field("consumerGroup").filter(|g| !g.is_empty()) {
+                    if self.clients.unregister_consumer(g, client) {
+                        log::info!("consumer unregistered group={} client={}", g, client);
+                        self.clients.notify_ids_changed(g);
+                    }
+                }
+                RemotingCommand::success()
+            }
+            rq::GET_CONSUMER_LIST_BY_GROUP => {
+                let group = req.str_field("consumerGroup")?;
+                let ids = self.clients.consumer_ids(group);
+                if ids.is_empty() {
+                    RemotingCommand::error(rs::SYSTEM_ERROR, format!("no consumer for this group, {group}"))
+                } else {
+                    let body = ConsumerList { consumer_id_list: ids };
+                    RemotingCommand::success().with_body(serde_json::to_vec(&body).unwrap_or_default())
+                }
+            }
+            rq::QUERY_CONSUMER_OFFSET => {
+                let (group, topic, q) = (req.str_field("consumerGroup")?, req.str_field("topic")?, req.i32_field("queueId")?);
+                match self.offsets.query(group, topic, q) {
+                    Some(o) => RemotingCommand::success().with("offset", o),
+                    // Java: a queue whose first message is still at offset 0 starts from 0, so
+                    // a new group sees what was produced before it (C++ can only start from last).
+                    None if self.store.min_offset_in_queue(topic, q) <= 0 => RemotingCommand::success().with("offset", 0),
+                    None => RemotingCommand::error(
+                        rs::QUERY_NOT_FOUND,
+                        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+                    ),
+                }
+            }
+            rq::UPDATE_CONSUMER_OFFSET => {
+                let (group, topic, q) = (req.str_field("consumerGroup")?, req.str_field("topic")?, req.i32_field("queueId")?);
+                let off = req.i64_field("commitOffset")?;
+                self.offsets.commit(group, topic, q, off);
+                RemotingCommand::success()
+            }
+            rq::GET_MAX_OFFSET => {
+                let o = self.store.max_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
+                RemotingCommand::success().with("offset", o)
+            }
+            rq::GET_MIN_OFFSET => {
+                let o = self.store.min_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
+                RemotingCommand::success().with("offset", o)
+            }
+            rq::SEARCH_OFFSET_BY_TIMESTAMP => {
+                let o = self.store.offset_by_timestamp(
+                    req.str_field("topic")?,
+                    req.i32_field("queueId")?,
+                    req.i64_field("timestamp")?,
+                );
+                RemotingCommand::success().with("offset", o)
+            }
+            rq::GET_EARLIEST_MSG_STORETIME => {
+                let t = self.store.earliest_message_time(req.str_field("topic")?, req.i32_field("queueId")?);
+                RemotingCommand::success().with("timestamp", t)
+            }
+            rq::LOCK_BATCH_MQ | rq::UNLOCK_BATCH_MQ => {
+                let body: LockBody = match crate::protocol::json::from_fastjson(&req.body) {
+                    Ok(b) => b,
+                    Err(e) => return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("bad lock body: {e}"))),
+                };
+                if req.code == rq::UNLOCK_BATCH_MQ {
+                    self.locks.unlock(&body.consumer_group, &body.client_id, &body.mq_set);
+                    RemotingCommand::success()
+                } else {
+                    let ok = self.locks.lock(&body.consumer_group, &body.client_id, &body.mq_set);
+                    let body = serde_json::to_vec(&LockResponse { lock_ok_mq_set: ok }).unwrap_or_default();
+                    RemotingCommand::success().with_body(body)
+                }
+            }
+            other => RemotingCommand::error(rs::REQUEST_CODE_NOT_SUPPORTED, format!(" request type {other} not supported")),
+        })
+    }
+
+    fn heartbeat(&self, ctx: &ReqCtx, req: &RemotingCommand) -> RemotingCommand {
+        let hb = match HeartbeatData::decode(&req.body) {
+            Ok(h) => h,
+            Err(e) => {
+                log::warn!("bad heartbeat peer={} err={}", ctx.peer(), e);
+                return RemotingCommand::error(rs::SYSTEM_ERROR, format!("the heartbeat body is not valid JSON: {e}"));
+            }
+        };
+        let ch = ClientChannel {
+            client_id: hb.client_id.clone(),
+            conn: ctx.conn.clone(),
+            language: req.language.clone(),
+            version: req.version,
+            last_update: Instant::now(),
+        };
+        for c in &hb.consumer_data_set {
+            if c.message_model != "BROADCASTING" {
+                self.ensure_topic(&format!("{RETRY_PREFIX}{}", c.group_name), 1);
+            }
+            if self.clients.register_consumer(ch.clone(), c) {
+                log::info!("consumer group changed group={} client={}", c.group_name, hb.client_id);
+                self.clients.notify_ids_changed(&c.group_name);
+            }
+        }
+        for p in &hb.producer_data_set {
+            self.clients.register_producer(&p.group_name, ch.clone());
+        }
+        RemotingCommand::success()
+    }
+}
+

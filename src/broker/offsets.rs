@@ -1,0 +1,113 @@
+//! Consumer offsets (ConsumerOffsetManager): `topic@group` → queue id → offset, persisted to
+//! `config/consumerOffset.json` in Apache's shape, bare numeric queue-id keys included (§5.7).
+
+use crate::common::fs::{read_optional, write_atomic};
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+type Table = BTreeMap<String, BTreeMap<i32, i64>>;
+
+/// The broker's committed consumer offsets.
+pub struct OffsetManager {
+    path: PathBuf,
+    table: RwLock<Table>,
+    dirty: AtomicBool,
+}
+
+fn key(topic: &str, group: &str) -> String {
+    format!("{topic}@{group}")
+}
+
+impl OffsetManager {
+    /// Load `consumerOffset.json` under `config_dir`.
+    pub fn open(config_dir: PathBuf) -> std::io::Result<Self> {
+        let path = config_dir.join("consumerOffset.json");
+        let mut table = Table::new();
+        if let Some(text) = read_optional(&path)? {
+            #[derive(serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct File {
+                #[serde(default)]
+                offset_table: BTreeMap<String, BTreeMap<String, i64>>,
+            }
+            let f: File = crate::protocol::json::from_fastjson(text.as_bytes())
+                .map_err(|e| std::io::Error::other(format!("{} is not valid: {}", path.display(), e)))?;
+            for (k, m) in f.offset_table {
+                let inner = m.into_iter().filter_map(|(q, o)| q.trim().parse().ok().map(|q| (q, o))).collect();
+                table.insert(k, inner);
+            }
+        }
+        Ok(OffsetManager { path, table: RwLock::new(table), dirty: AtomicBool::new(false) })
+    }
+
+    /// Commit an offset.
+    pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.table.write().entry(key(topic, group)).or_default().insert(queue_id, offset);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// The committed offset, if any.
+    pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.table.read().get(&key(topic, group)).and_then(|m| m.get(&queue_id)).copied()
+    }
+
+    /// Offsets of a group on a topic.
+    pub fn group_topic(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+        self.table.read().get(&key(topic, group)).cloned().unwrap_or_default()
+    }
+
+    /// Apache's file text: `{"offsetTable":{"T@G":{0:12,1:7}}}`.
+    pub fn encode(&self) -> String {
+        let t = self.table.read();
+        let mut out = String::from("{\"offsetTable\":{");
+        for (i, (k, m)) in t.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(k).unwrap_or_default());
+            out.push_str(":{");
+            for (j, (q, o)) in m.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push_str(&format!("{q}:{o}"));
+            }
+            out.push('}');
+        }
+        out.push_str("}}");
+        out
+    }
+
+    /// Persist if anything changed since the last call (or always when `force`).
+    pub fn persist(&self, force: bool) {
+        if !self.dirty.swap(false, Ordering::AcqRel) && !force {
+            return;
+        }
+        if let Err(e) = write_atomic(&self.path, self.encode().as_bytes()) {
+            self.dirty.store(true, Ordering::Release);
+            log::error!("cannot persist consumer offsets path={} err={}", self.path.display(), e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persist_and_reload_with_bare_keys() {
+        let dir = std::env::temp_dir().join(format!("rmq-offsets-{}", std::process::id()));
+        let m = OffsetManager::open(dir.clone()).unwrap();
+        m.commit("G", "T", 0, 12);
+        m.commit("G", "T", 3, 7);
+        m.persist(false);
+        let text = std::fs::read_to_string(dir.join("consumerOffset.json")).unwrap();
+        assert_eq!(text, r#"{"offsetTable":{"T@G":{0:12,3:7}}}"#);
+        let m2 = OffsetManager::open(dir.clone()).unwrap();
+        assert_eq!(m2.query("G", "T", 3), Some(7));
+        assert_eq!(m2.query("G", "T", 1), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

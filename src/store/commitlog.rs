@@ -1,0 +1,315 @@
+//! The commit log: fixed-size mapped segments holding records back to back (§5.2).
+//!
+//! | path | content |
+//! |---|---|
+//! | `commitlog/<20-digit start offset>` | `segment size` bytes: records (§3.1) back to back, then an 8-byte BLANK |
+//!
+//! BLANK (end of segment, written when `record + 8 > bytes left`):
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | TOTALSIZE = bytes left in the segment |
+//! | 4 | 4 | MAGICCODE `0xCBD43194` |
+//!
+//! The rest of the segment stays zero. Global offset = segment start + position. One writer (the
+//! caller holds the store's append lock) appends; readers follow `max_offset` (Release/Acquire).
+
+use super::mmap::{list_segments, segment_name, MappedFile};
+use super::StoreError;
+use crate::common::fs::sync_dir;
+use crate::protocol::record::{decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC};
+use parking_lot::RwLock;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What is at a commit-log offset, for the dispatcher.
+pub(crate) enum Step<'a> {
+    /// A record of `size` bytes.
+    Record(RecordView<'a>, usize),
+    /// End of segment: continue at this offset.
+    Next(u64),
+    /// Nothing (more) published here yet.
+    Wait,
+    /// Bytes that are not a record: the log is corrupt here.
+    Corrupt(String),
+}
+
+/// Why an append could not get room.
+#[derive(Debug)]
+pub(crate) enum RoomError {
+    /// The data can never fit in a segment.
+    TooLarge,
+    /// A new segment could not be created.
+    CreateFailed,
+}
+
+/// The commit log.
+pub(crate) struct CommitLog {
+    dir: PathBuf,
+    seg_size: u64,
+    segments: RwLock<Vec<Arc<MappedFile>>>,
+    max_offset: AtomicU64,
+    flushed_offset: AtomicU64,
+}
+
+/// Segments opened from disk, before recovery hands them to a [`CommitLog`].
+pub(crate) struct LoadedLog {
+    pub(crate) segs: Vec<MappedFile>,
+}
+
+/// Checks beyond the body CRC, which does not cover the header, topic or properties: the record
+/// knows its own offset, its topic is a valid name and its properties hold no NUL (a zeroed,
+/// torn tail).
+fn plausible(v: &RecordView<'_>, at: u64) -> bool {
+    v.physical_offset == at as i64 && super::valid_topic(v.topic) && !v.properties.contains('\0')
+}
+
+impl LoadedLog {
+    /// Open every segment in `dir`; they must be contiguous and all `seg_size` bytes.
+    pub(crate) fn open(dir: &Path, seg_size: u64) -> Result<LoadedLog, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the commit log dir", e).with_path(dir))?;
+        let mut segs: Vec<MappedFile> = Vec::new();
+        for (start, path) in list_segments(dir).map_err(|e| StoreError::io("listing the commit log", e).with_path(dir))? {
+            if start % seg_size != 0 {
+                return Err(StoreError::corrupt("opening the commit log", format!("segment start {start} is not a multiple of the segment size {seg_size}")).with_path(&path));
+            }
+            if let Some(prev) = segs.last() {
+                if prev.start() + seg_size != start {
+                    return Err(StoreError::corrupt("opening the commit log", format!("gap before segment {start}")).with_path(&path));
+                }
+            }
+            let f = MappedFile::open(&path, start, seg_size as usize).map_err(|e| StoreError::io("mapping a commit log segment", e).with_path(&path))?;
+            segs.push(f);
+        }
+        Ok(LoadedLog { segs })
+    }
+
+    /// Validate records from the start of the segment containing `from` up to the first invalid
+    /// one; returns the valid end offset and the number of records checked.
+    pub(crate) fn scan(&self, from: u64, check_crc: bool) -> (u64, u64) {
+        let Some(first) = self.segs.first() else { return (0, 0) };
+        let seg_size = first.size() as u64;
+        let last_start = self.segs.last().map_or(0, |s| s.start());
+        let from = from.clamp(first.start(), last_start);
+        let mut idx = ((from - first.start()) / seg_size) as usize;
+        let mut records = 0u64;
+        loop {
+            let Some(seg) = self.segs.get(idx) else {
+                // Last segment ended with a BLANK: valid data ends at its end.
+                return (self.segs.last().map_or(0, |s| s.start() + seg_size), records);
+            };
+            let data = seg.read_from(0);
+            let mut pos = 0usize;
+            loop {
+                let rest = data.get(pos..).unwrap_or(&[]);
+                match peek_header(rest) {
+                    Some(RecordHeader::Blank { size }) if size as usize == rest.len() => {
+                        break;
+                    }
+                    Some(RecordHeader::Message { .. }) => match decode_view(rest, check_crc) {
+                        Ok((v, n)) if plausible(&v, seg.start() + pos as u64) && n + BLANK_LEN <= rest.len() => {
+                            pos += n;
+                            records += 1;
+                        }
+                        Ok(_) => {
+                            log::warn!("commit log record at offset={} is implausible (physical offset, topic, properties or size); truncating there", seg.start() + pos as u64);
+                            return (seg.start() + pos as u64, records);
+                        }
+                        Err(e) => {
+                            log::warn!("commit log ends with an invalid record at offset={}: {e}; truncating there", seg.start() + pos as u64);
+                            return (seg.start() + pos as u64, records);
+                        }
+                    },
+                    _ => return (seg.start() + pos as u64, records),
+                }
+            }
+            idx += 1;
+        }
+    }
+
+    /// Cut the log at `valid_end`: zero the tail of its segment, delete later segments.
+    pub(crate) fn truncate(&mut self, dir: &Path, valid_end: u64) -> Result<(), StoreError> {
+        let mut deleted = 0;
+        while let Some(last) = self.segs.last() {
+            if last.start() >= valid_end {
+                if let Some(seg) = self.segs.pop() {
+                    let p = seg.path().to_path_buf();
+                    seg.delete().map_err(|e| StoreError::io("deleting a commit log segment", e).with_path(&p))?;
+                    deleted += 1;
+                }
+            } else {
+                break;
+            }
+        }
+        if deleted > 0 {
+            sync_dir(dir).map_err(|e| StoreError::io("syncing the commit log dir", e).with_path(dir))?;
+            log::info!("commit log recovery deleted {deleted} segment(s) after offset={valid_end}");
+        }
+        if let Some(last) = self.segs.last_mut() {
+            let keep = (valid_end - last.start()) as usize;
+            last.truncate(keep).map_err(|e| StoreError::io("truncating a commit log segment", e).with_path(dir))?;
+        }
+        Ok(())
+    }
+}
+
+impl CommitLog {
+    /// Wrap recovered segments; everything up to `valid_end` is published.
+    pub(crate) fn new(dir: &Path, seg_size: u64, loaded: LoadedLog, valid_end: u64) -> CommitLog {
+        let segs: Vec<Arc<MappedFile>> = loaded.segs.into_iter().map(Arc::new).collect();
+        let max = segs.last().map_or(valid_end, |s| s.start() + s.published() as u64);
+        CommitLog {
+            dir: dir.to_path_buf(),
+            seg_size,
+            segments: RwLock::new(segs),
+            max_offset: AtomicU64::new(max),
+            flushed_offset: AtomicU64::new(max),
+        }
+    }
+
+    /// First offset still stored.
+    pub(crate) fn min_offset(&self) -> u64 {
+        self.segments.read().first().map_or(0, |s| s.start())
+    }
+
+    /// End of the published data.
+    pub(crate) fn max_offset(&self) -> u64 {
+        self.max_offset.load(Ordering::Acquire)
+    }
+
+    /// Offset up to which the data was flushed.
+    pub(crate) fn flushed_offset(&self) -> u64 {
+        self.flushed_offset.load(Ordering::Acquire)
+    }
+
+    fn segment_for(&self, off: u64) -> Option<Arc<MappedFile>> {
+        let segs = self.segments.read();
+        let first = segs.first()?.start();
+        if off < first {
+            return None;
+        }
+        segs.get(((off - first) / self.seg_size) as usize).cloned()
+    }
+
+    /// Copy `len` published bytes at global offset `off`.
+    pub(crate) fn read(&self, off: u64, len: usize) -> Option<Vec<u8>> {
+        let seg = self.segment_for(off)?;
+        seg.read((off - seg.start()) as usize, len).map(|b| b.to_vec())
+    }
+
+    /// Run `f` on published bytes at `off` (no copy).
+    pub(crate) fn with_bytes<R>(&self, off: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let seg = self.segment_for(off)?;
+        seg.read((off - seg.start()) as usize, len).map(f)
+    }
+
+    /// Copy the whole record at `off`, if there is one.
+    pub(crate) fn read_record(&self, off: u64) -> Option<Vec<u8>> {
+        let seg = self.segment_for(off)?;
+        let rest = seg.read_from((off - seg.start()) as usize);
+        match peek_header(rest)? {
+            RecordHeader::Message { total_size } => rest.get(..total_size).map(|b| b.to_vec()),
+            _ => None,
+        }
+    }
+
+    /// What is at `off` (for the dispatcher). `f` runs on the record view while the segment is held.
+    pub(crate) fn step<R>(&self, off: u64, f: impl FnOnce(Step<'_>) -> R) -> R {
+        let Some(seg) = self.segment_for(off) else { return f(Step::Wait) };
+        let pos = (off - seg.start()) as usize;
+        if pos >= seg.size() {
+            return f(Step::Next(seg.start() + self.seg_size));
+        }
+        let rest = seg.read_from(pos);
+        match peek_header(rest) {
+            None => f(Step::Wait),
+            Some(RecordHeader::Blank { .. }) => f(Step::Next(seg.start() + self.seg_size)),
+            Some(RecordHeader::Message { total_size }) if rest.len() < total_size => f(Step::Wait),
+            Some(RecordHeader::Message { .. }) => match decode_view(rest, false) {
+                Ok((v, n)) => f(Step::Record(v, n)),
+                Err(e) => f(Step::Corrupt(e.to_string())),
+            },
+            Some(RecordHeader::Invalid) => {
+                // An all-zero header at the published end cannot happen (appends are atomic).
+                f(Step::Corrupt("bad magic code".to_string()))
+            }
+        }
+    }
+
+    /// Make sure the current segment has room for `len` bytes (plus a BLANK), rolling to a new
+    /// segment if needed. Returns the offset the data will be written at. Caller holds the append
+    /// lock.
+    pub(crate) fn reserve(&self, len: usize) -> Result<u64, RoomError> {
+        let need = len as u64 + BLANK_LEN as u64;
+        if need > self.seg_size {
+            return Err(RoomError::TooLarge);
+        }
+        let cur = self.segments.read().last().cloned();
+        let next_start = match cur {
+            Some(seg) if seg.remaining() as u64 >= need => return Ok(seg.start() + seg.published() as u64),
+            Some(seg) => {
+                let left = seg.remaining();
+                if left >= BLANK_LEN {
+                    let mut blank = [0u8; BLANK_LEN];
+                    blank[..4].copy_from_slice(&(left as i32).to_be_bytes());
+                    blank[4..].copy_from_slice(&BLANK_MAGIC.to_be_bytes());
+                    let _ = seg.append(&blank);
+                }
+                seg.seal();
+                let end = seg.start() + self.seg_size;
+                self.max_offset.store(end, Ordering::Release);
+                end
+            }
+            None => self.max_offset(),
+        };
+        let path = self.dir.join(segment_name(next_start));
+        let created = MappedFile::create(&path, next_start, self.seg_size as usize)
+            .and_then(|f| sync_dir(&self.dir).map(|()| f));
+        match created {
+            Ok(f) => {
+                log::info!("commit log rolled to new segment offset={next_start} path={}", path.display());
+                self.segments.write().push(Arc::new(f));
+                Ok(next_start)
+            }
+            Err(e) => {
+                log::error!("cannot create commit log segment path={}: {e}", path.display());
+                Err(RoomError::CreateFailed)
+            }
+        }
+    }
+
+    /// Append `data` at the offset `reserve` returned. Caller holds the append lock.
+    pub(crate) fn append(&self, at: u64, data: &[u8]) -> bool {
+        let Some(seg) = self.segments.read().last().cloned() else { return false };
+        if seg.start() + seg.published() as u64 != at {
+            return false;
+        }
+        if seg.append(data).is_none() {
+            return false;
+        }
+        self.max_offset.store(at + data.len() as u64, Ordering::Release);
+        true
+    }
+
+    /// msync every segment with unflushed data; returns the new flushed offset.
+    pub(crate) fn flush(&self) -> io::Result<u64> {
+        let target = self.max_offset();
+        let from = self.flushed_offset();
+        let segs: Vec<Arc<MappedFile>> = {
+            let all = self.segments.read();
+            all.iter().filter(|s| s.start() + self.seg_size > from && s.dirty() > 0).cloned().collect()
+        };
+        for s in segs {
+            s.flush()?;
+        }
+        self.flushed_offset.fetch_max(target, Ordering::AcqRel);
+        Ok(target)
+    }
+
+    /// Unflushed bytes.
+    pub(crate) fn dirty_bytes(&self) -> u64 {
+        self.max_offset().saturating_sub(self.flushed_offset())
+    }
+}

@@ -1,0 +1,546 @@
+//! `MessageStore`: open + recovery, puts under the append lock, gets from the consume queues,
+//! queries, shutdown. Background loops live in `services`.
+//!
+//! `abort` (empty file) exists while the store is open; finding it at open means the previous
+//! process did not shut down cleanly. Recovery is the same either way (validate from the
+//! checkpoint's safe offset, truncate at the first bad record, re-dispatch), only logged
+//! differently.
+
+use super::checkpoint::{Checkpoint, DirLock};
+use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
+use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
+use super::{
+    valid_topic,
+    ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult, PutStatus, StoreConfig,
+    StoreError,
+};
+use crate::common::service::{Service, Waker};
+use crate::common::time::now_millis;
+use crate::protocol::record::{
+    decode_view, encode_record, offset_msg_id, stamp_record, sysflag, MessageRecord, MAX_PROPERTIES_LEN,
+};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Queues by topic, then queue id.
+pub(super) type QueueTable = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
+
+/// State shared by the store handle and its service threads.
+pub(super) struct Shared {
+    pub(super) cfg: StoreConfig,
+    pub(super) root: PathBuf,
+    pub(super) cq_dir: PathBuf,
+    pub(super) log: CommitLog,
+    pub(super) queues: RwLock<QueueTable>,
+    /// Next queue offset per topic and queue; guarded with the append itself.
+    append: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// Commit-log offset up to which records were dispatched.
+    pub(super) reput_offset: AtomicU64,
+    pub(super) listener: RwLock<Option<ArrivalListener>>,
+    pub(super) dispatch_waker: OnceLock<Waker>,
+    pub(super) flush_waker: OnceLock<Waker>,
+    /// Group commit: waiters sleep on `flush_cv` until `log.flushed_offset()` covers them.
+    pub(super) flush_mutex: Mutex<()>,
+    pub(super) flush_cv: Condvar,
+    /// Set after a failed flush: writes are refused from then on.
+    pub(super) failed: AtomicBool,
+    pub(super) last_store_ts: AtomicI64,
+    pub(super) last_dispatch_ts: AtomicI64,
+}
+
+/// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
+/// it) to stop its threads, flush and mark a clean exit.
+pub struct MessageStore {
+    shared: Arc<Shared>,
+    services: Mutex<Vec<Service>>,
+    lock: Mutex<Option<DirLock>>,
+    closed: AtomicBool,
+}
+
+
+fn io_err<'a>(what: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |e| StoreError::io(what, e).with_path(p)
+}
+
+fn load_queues(cq_dir: &Path, file_size: u64, log_end: u64) -> Result<QueueTable, StoreError> {
+    let mut table = QueueTable::new();
+    let topics = match std::fs::read_dir(cq_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(table),
+        Err(e) => return Err(StoreError::io("listing consume queues", e).with_path(cq_dir)),
+    };
+    for t in topics {
+        let t = t.map_err(io_err("listing consume queues", cq_dir))?;
+        let Some(topic) = t.file_name().to_str().map(str::to_string) else { continue };
+        if !t.path().is_dir() || !valid_topic(&topic) {
+            continue;
+        }
+        let tdir = t.path();
+        for q in std::fs::read_dir(&tdir).map_err(io_err("listing consume queues", &tdir))? {
+            let q = q.map_err(io_err("listing consume queues", &tdir))?;
+            let Some(qid) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let mut lq = LoadedQueue::open(&q.path(), &topic, qid, file_size)?;
+            lq.truncate_beyond(log_end)?;
+            table.entry(topic.clone()).or_default().insert(qid, Arc::new(lq.finish()));
+        }
+    }
+    Ok(table)
+}
+
+impl MessageStore {
+    /// Lock the directory, recover, and start the flush, dispatch and consume-queue flush services.
+    pub fn open(cfg: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
+        if cfg.commit_log_file_size < 4096 || cfg.commit_log_file_size > i32::MAX as u64 {
+            return Err(StoreError::config("commit_log_file_size must be between 4096 and 2^31-1 bytes"));
+        }
+        if cfg.cq_file_entries == 0 || cfg.cq_file_entries > (i32::MAX as u64) / CQ_UNIT {
+            return Err(StoreError::config("cq_file_entries must be between 1 and 107374182"));
+        }
+        let t0 = Instant::now();
+        let root = cfg.root_dir.clone();
+        std::fs::create_dir_all(&root).map_err(io_err("creating the store dir", &root))?;
+        let lock = DirLock::acquire(&root)?;
+        let abort = root.join("abort");
+        let crashed = abort.exists();
+        std::fs::write(&abort, b"").map_err(io_err("creating the abort file", &abort))?;
+
+        let ckpt = Checkpoint::load(&root.join("checkpoint"));
+        let log_dir = cfg.commit_log_path();
+        let seg_size = cfg.commit_log_file_size;
+        let mut loaded = LoadedLog::open(&log_dir, seg_size)?;
+        let old_end = loaded.segs.last().map_or(0, |s| s.start() + seg_size);
+        let (valid_end, checked) = loaded.scan(ckpt.safe_offset, cfg.check_crc_on_recover);
+        loaded.truncate(&log_dir, valid_end)?;
+        let cq_dir = root.join("consumequeue");
+        let file_size = cfg.cq_file_entries * CQ_UNIT;
+        let queues = load_queues(&cq_dir, file_size, valid_end)?;
+        let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
+
+        let shared = Arc::new(Shared {
+            root: root.clone(),
+            cq_dir,
+            log,
+            queues: RwLock::new(queues),
+            append: Mutex::new(HashMap::new()),
+            reput_offset: AtomicU64::new(0),
+            listener: RwLock::new(None),
+            dispatch_waker: OnceLock::new(),
+            flush_waker: OnceLock::new(),
+            flush_mutex: Mutex::new(()),
+            flush_cv: Condvar::new(),
+            failed: AtomicBool::new(false),
+            last_store_ts: AtomicI64::new(ckpt.physic_ts),
+            last_dispatch_ts: AtomicI64::new(ckpt.logics_ts),
+            cfg,
+        });
+        // Re-dispatch from the safe offset if it is a record boundary, else from its segment.
+        let max = shared.log.max_offset();
+        let mut from = ckpt.safe_offset.clamp(shared.log.min_offset(), max);
+        if from < max && !shared.log.step(from, |s| matches!(s, Step::Record(v, _) if v.physical_offset == from as i64)) {
+            from = (from / seg_size * seg_size).max(shared.log.min_offset());
+        }
+        shared.reput_offset.store(from, Ordering::Release);
+        let redispatched = shared.dispatch_available();
+        {
+            let mut table = shared.append.lock();
+            for (topic, qs) in shared.queues.read().iter() {
+                let t = table.entry(topic.clone()).or_default();
+                for (qid, q) in qs {
+                    t.insert(*qid, q.max_offset());
+                }
+            }
+        }
+        let nqueues: usize = shared.queues.read().values().map(HashMap::len).sum();
+        log::info!(
+            "store recovered root={} previous_exit={} checkpoint_offset={} records_checked={checked} valid_end={valid_end} \
+             truncated_bytes={} redispatch_from={from} redispatched={redispatched} queues={nqueues} took_ms={}",
+            root.display(),
+            if crashed { "crash" } else { "clean" },
+            ckpt.safe_offset,
+            old_end.saturating_sub(valid_end).min(seg_size.saturating_sub(valid_end % seg_size)),
+            t0.elapsed().as_millis()
+        );
+        let services = super::services::start(&shared).map_err(io_err("starting store services", &root))?;
+        Ok(Arc::new(MessageStore {
+            shared,
+            services: Mutex::new(services),
+            lock: Mutex::new(Some(lock)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    /// Append one message. `wait_for_flush` only matters in SYNC_FLUSH mode.
+    pub fn put_message(&self, m: PutMessage, wait_for_flush: bool) -> PutResult {
+        self.put_messages(vec![m], wait_for_flush)
+    }
+
+    /// Append a client batch: same topic and queue, consecutive queue offsets, contiguous in the
+    /// log (the segment is rolled first if the whole batch does not fit).
+    pub fn put_messages(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
+        let sh = &self.shared;
+        if self.closed.load(Ordering::Acquire) || sh.failed.load(Ordering::Acquire) {
+            return PutResult::failed(PutStatus::ServiceNotAvailable);
+        }
+        let Some(first) = ms.first() else { return PutResult::failed(PutStatus::MessageIllegal) };
+        let (topic, queue_id, store_host) = (first.topic.clone(), first.queue_id, first.store_host);
+        if !valid_topic(&topic) || queue_id < 0 {
+            return PutResult::failed(PutStatus::MessageIllegal);
+        }
+        for m in &ms {
+            if m.topic != topic || m.queue_id != queue_id || m.body.len() > sh.cfg.max_message_size {
+                return PutResult::failed(PutStatus::MessageIllegal);
+            }
+            if m.properties.len() > MAX_PROPERTIES_LEN {
+                return PutResult::failed(PutStatus::PropertiesSizeExceeded);
+            }
+        }
+        // Encode (and CRC) outside the lock; offsets and the store time are stamped under it.
+        let mut buf = Vec::new();
+        let mut parts = Vec::with_capacity(ms.len());
+        for m in ms {
+            let start = buf.len();
+            let tx = sysflag::transaction_type(m.sys_flag);
+            let rec = MessageRecord {
+                queue_id,
+                flag: m.flag,
+                queue_offset: 0,
+                physical_offset: 0,
+                sys_flag: m.sys_flag,
+                born_timestamp: m.born_timestamp,
+                born_host: m.born_host,
+                store_timestamp: 0,
+                store_host: m.store_host,
+                reconsume_times: m.reconsume_times,
+                prepared_transaction_offset: m.prepared_transaction_offset,
+                body: m.body,
+                topic: m.topic,
+                properties: m.properties,
+                body_crc: 0,
+            };
+            encode_record(&rec, &mut buf);
+            let gets_offset = tx == sysflag::TRANSACTION_NOT || tx == sysflag::TRANSACTION_COMMIT;
+            parts.push((start, buf.len() - start, gets_offset));
+        }
+        let (phys, first_qo, now) = {
+            let mut table = sh.append.lock();
+            let phys = match sh.log.reserve(buf.len()) {
+                Ok(p) => p,
+                Err(RoomError::TooLarge) => return PutResult::failed(PutStatus::MessageIllegal),
+                Err(RoomError::CreateFailed) => return PutResult::failed(PutStatus::CreateMappedFileFailed),
+            };
+            let now = now_millis();
+            let next = table.get(&topic).and_then(|t| t.get(&queue_id)).copied().unwrap_or(0);
+            let mut qo = next;
+            let mut first_qo = None;
+            for &(start, len, gets_offset) in &parts {
+                let this = if gets_offset { qo } else { 0 };
+                first_qo.get_or_insert(this);
+                if gets_offset {
+                    qo += 1;
+                }
+                let rec = buf.get_mut(start..start + len).expect("invariant: parts index buf");
+                stamp_record(rec, this, (phys + start as u64) as i64, now);
+            }
+            if !sh.log.append(phys, &buf) {
+                log::error!("commit log append failed topic={topic} queue={queue_id} offset={phys}");
+                return PutResult::failed(PutStatus::UnknownError);
+            }
+            if qo != next {
+                table.entry(topic.clone()).or_default().insert(queue_id, qo);
+            }
+            sh.last_store_ts.store(now, Ordering::Release);
+            (phys, first_qo.unwrap_or(0), now)
+        };
+        if let Some(w) = sh.dispatch_waker.get() {
+            w.wake();
+        }
+        let msg_ids = parts.iter().map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64)).collect();
+        let mut status = PutStatus::PutOk;
+        if sh.cfg.flush_disk_type == FlushDiskType::Sync && wait_for_flush {
+            let end = phys + buf.len() as u64;
+            if !sh.wait_flushed(end, Duration::from_millis(sh.cfg.sync_flush_timeout_ms)) {
+                log::warn!("sync flush timed out topic={topic} queue={queue_id} offset={phys}");
+                status = PutStatus::FlushDiskTimeout;
+            }
+        }
+        PutResult { status, phys_offset: phys as i64, queue_offset: first_qo, msg_ids, store_timestamp: now }
+    }
+
+    fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.shared.queues.read().get(topic).and_then(|t| t.get(&queue_id)).cloned()
+    }
+
+    /// Read up to `max_msgs` messages (and about `max_bytes`) from a queue, starting at `offset`,
+    /// keeping those whose tags code passes `filter`. Statuses per the PULL_MESSAGE table (§2.6).
+    pub fn get_messages(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: i32,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult {
+        let mut r = GetResult {
+            status: GetStatus::NoMatchedLogicQueue,
+            next_begin_offset: 0,
+            min_offset: 0,
+            max_offset: 0,
+            messages: Vec::new(),
+        };
+        let Some(cq) = self.queue(topic, queue_id) else { return r };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        r.min_offset = min;
+        r.max_offset = max;
+        if max == 0 {
+            r.status = GetStatus::NoMessageInQueue;
+            return r;
+        }
+        if offset < min {
+            r.status = GetStatus::OffsetTooSmall;
+            r.next_begin_offset = min;
+            return r;
+        }
+        if offset == max {
+            r.status = GetStatus::OffsetOverflowOne;
+            r.next_begin_offset = offset;
+            return r;
+        }
+        if offset > max {
+            // As Apache DefaultMessageStore.getMessage: back to 0 while the queue starts at 0.
+            r.status = GetStatus::OffsetOverflowBadly;
+            r.next_begin_offset = if min == 0 { min } else { max };
+            return r;
+        }
+        let max_msgs = max_msgs.max(1) as usize;
+        // Scan at most max(800, maxMsgNums) entries while filtering (Apache: 16000 bytes of CQ).
+        let scan_limit = max_msgs.max(800);
+        let entries = match cq.read(offset, scan_limit) {
+            Entries::Found(e) => e,
+            Entries::FileMissing(next) => {
+                r.status = GetStatus::OffsetFoundNull;
+                r.next_begin_offset = next;
+                return r;
+            }
+        };
+        r.status = GetStatus::NoMatchedMessage;
+        let mut scanned = 0i64;
+        let mut bytes = 0usize;
+        for e in entries {
+            if r.messages.len() >= max_msgs || (!r.messages.is_empty() && bytes + e.size as usize > max_bytes) {
+                break;
+            }
+            scanned += 1;
+            if e.is_filler() {
+                continue;
+            }
+            if !filter(e.tags) {
+                continue;
+            }
+            match self.shared.log.read(e.phys as u64, e.size as usize) {
+                Some(rec) => {
+                    bytes += rec.len();
+                    r.messages.push(rec);
+                    r.status = GetStatus::Found;
+                }
+                None if r.messages.is_empty() => r.status = GetStatus::MessageWasRemoving,
+                None => {}
+            }
+        }
+        r.next_begin_offset = offset + scanned;
+        r
+    }
+
+    /// Next offset to be written to a queue's consume queue (dispatched entries); 0 if unknown.
+    pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queue(topic, queue_id).map_or(0, |q| q.max_offset())
+    }
+
+    /// First offset still stored in a queue; 0 if unknown.
+    pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.queue(topic, queue_id).map_or(0, |q| q.min_offset())
+    }
+
+    fn store_time_of(&self, e: CqEntry) -> Option<i64> {
+        if e.is_filler() {
+            return None;
+        }
+        self.shared
+            .log
+            .with_bytes(e.phys as u64, e.size as usize, |b| decode_view(b, false).ok().map(|(v, _)| v.store_timestamp))
+            .flatten()
+    }
+
+    /// The first queue offset whose message was stored at or after `ts`; the max offset if all
+    /// are older; 0 for an unknown or empty queue.
+    pub fn offset_by_timestamp(&self, topic: &str, queue_id: i32, ts: i64) -> i64 {
+        let Some(cq) = self.queue(topic, queue_id) else { return 0 };
+        let (mut lo, mut hi) = (cq.min_offset(), cq.max_offset());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let t = cq.entry(mid).and_then(|e| self.store_time_of(e)).unwrap_or(i64::MIN);
+            if t < ts {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Store time of the oldest message in a queue; −1 if none.
+    pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> i64 {
+        let Some(cq) = self.queue(topic, queue_id) else { return -1 };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        (min..max.min(min + 1000)).find_map(|q| cq.entry(q).and_then(|e| self.store_time_of(e))).unwrap_or(-1)
+    }
+
+    /// The raw record at a commit-log offset.
+    pub fn look_message_by_offset(&self, phys_offset: i64) -> Option<Vec<u8>> {
+        u64::try_from(phys_offset).ok().and_then(|o| self.shared.log.read_record(o))
+    }
+
+    /// First commit-log offset still stored.
+    pub fn commit_log_min_offset(&self) -> i64 {
+        self.shared.log.min_offset() as i64
+    }
+
+    /// End of the commit log (next write offset).
+    pub fn commit_log_max_offset(&self) -> i64 {
+        self.shared.log.max_offset() as i64
+    }
+
+    /// Bytes written to the commit log but not yet dispatched to consume queues.
+    pub fn dispatch_behind_bytes(&self) -> i64 {
+        self.shared.log.max_offset().saturating_sub(self.shared.reput_offset.load(Ordering::Acquire)) as i64
+    }
+
+    /// Install the callback run by the dispatch thread after each consume-queue entry.
+    pub fn set_arrival_listener(&self, f: ArrivalListener) {
+        *self.shared.listener.write() = Some(f);
+    }
+
+    /// Known (topic, queue id) pairs.
+    pub fn queues(&self) -> Vec<(String, i32)> {
+        let mut v: Vec<(String, i32)> = self
+            .shared
+            .queues
+            .read()
+            .iter()
+            .flat_map(|(t, qs)| qs.keys().map(move |q| (t.clone(), *q)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Drop a topic's consume queues and their files. Its records stay in the commit log; records
+    /// of the topic not yet dispatched may recreate a queue.
+    pub fn delete_topic(&self, topic: &str) {
+        let mut table = self.shared.append.lock();
+        table.remove(topic);
+        let removed = self.shared.queues.write().remove(topic);
+        if let Some(qs) = removed {
+            for q in qs.values() {
+                q.destroy();
+            }
+            let dir = self.shared.cq_dir.join(topic);
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("cannot delete consume queue dir path={}: {e}", dir.display());
+                }
+            }
+            log::info!("deleted consume queues topic={topic} queues={}", qs.len());
+        }
+    }
+
+    /// Stop services, flush everything, write the checkpoint and remove the abort file.
+    /// Idempotent; also run on drop.
+    pub fn shutdown(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Stop the writers' wake-ups first, then the services (dispatch drains on its way out).
+        let mut services = std::mem::take(&mut *self.services.lock());
+        for s in services.iter_mut() {
+            s.stop();
+        }
+        let sh = &self.shared;
+        // Take the append lock so no put is half way, then drain the dispatch.
+        let _g = sh.append.lock();
+        sh.dispatch_available();
+        let clean = match sh.flush_all() {
+            Ok(()) => sh.dispatch_behind() == 0,
+            Err(e) => {
+                log::error!("final flush failed root={}: {e}", sh.root.display());
+                false
+            }
+        };
+        if clean {
+            let abort = sh.root.join("abort");
+            if let Err(e) = std::fs::remove_file(&abort) {
+                log::warn!("cannot remove abort file path={}: {e}", abort.display());
+            }
+        }
+        drop(self.lock.lock().take());
+        log::info!("store shut down root={} clean={clean} max_offset={}", sh.root.display(), sh.log.max_offset());
+    }
+
+    /// Test helper: stop the threads without flushing, checkpointing or removing `abort`, and
+    /// release the directory lock, as a killed process would (the page cache keeps the data).
+    #[cfg(test)]
+    pub(crate) fn crash(&self) {
+        self.closed.store(true, Ordering::Release);
+        let mut services = std::mem::take(&mut *self.services.lock());
+        // Service::stop on dispatch is fine: it only loses nothing durable.
+        for s in services.iter_mut() {
+            s.stop();
+        }
+        drop(self.lock.lock().take());
+    }
+
+    /// Root directory of the store.
+    pub fn root_dir(&self) -> &Path {
+        &self.shared.root
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Shared {
+    /// Wait until the commit log is flushed to `end` (group commit). False on timeout.
+    fn wait_flushed(&self, end: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        if let Some(w) = self.flush_waker.get() {
+            w.wake();
+        }
+        let mut g = self.flush_mutex.lock();
+        while self.log.flushed_offset() < end {
+            if self.failed.load(Ordering::Acquire) {
+                return false;
+            }
+            if self.flush_cv.wait_until(&mut g, deadline).timed_out() {
+                return self.log.flushed_offset() >= end;
+            }
+        }
+        true
+    }
+
+    /// Bytes not yet dispatched.
+    pub(super) fn dispatch_behind(&self) -> u64 {
+        self.log.max_offset().saturating_sub(self.reput_offset.load(Ordering::Acquire))
+    }
+
+    /// Flush the commit log and every consume queue, then write the checkpoint.
+    pub(super) fn flush_all(&self) -> std::io::Result<()> {
+        self.log.flush()?;
+        self.flush_queues_and_checkpoint()
+    }
+}

@@ -1,0 +1,181 @@
+//! Background work of the store: dispatch (commit log → consume queues → arrival listener),
+//! commit-log flush (periodic, or group commit in SYNC_FLUSH mode), consume-queue flush and the
+//! checkpoint.
+
+use super::checkpoint::Checkpoint;
+use super::commitlog::Step;
+use super::consume_queue::{ConsumeQueue, CqEntry};
+use super::message_store::Shared;
+use super::FlushDiskType;
+use crate::common::service::Service;
+use crate::protocol::record::{get_property, sysflag, tag_hash, RecordView};
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PAGE: u64 = 4096;
+
+/// Spawn the store's services.
+pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
+    let mut out = Vec::new();
+
+    let sh = shared.clone();
+    let dispatch = Service::spawn("store-dispatch", move |ctx| {
+        while ctx.wait(Duration::from_millis(1000)) {
+            sh.dispatch_available();
+        }
+        sh.dispatch_available();
+    })?;
+    let _ = shared.dispatch_waker.set(dispatch.waker());
+    out.push(dispatch);
+
+    let sh = shared.clone();
+    let flush = match shared.cfg.flush_disk_type {
+        FlushDiskType::Sync => Service::spawn("store-flush", move |ctx| {
+            // Group commit: one flush covers every waiter that appended before it.
+            while ctx.wait(Duration::from_millis(10)) {
+                sh.flush_commit_log();
+            }
+            sh.flush_commit_log();
+        })?,
+        FlushDiskType::Async => Service::spawn("store-flush", move |ctx| {
+            let interval = Duration::from_millis(sh.cfg.flush_interval_ms.max(1));
+            let thorough = Duration::from_millis(sh.cfg.flush_thorough_interval_ms);
+            let least = sh.cfg.flush_least_pages as u64 * PAGE;
+            let mut last_full = Instant::now();
+            while ctx.wait(interval) {
+                let dirty = sh.log.dirty_bytes();
+                let full = last_full.elapsed() >= thorough;
+                if dirty > 0 && (full || dirty >= least) {
+                    sh.flush_commit_log();
+                }
+                if full {
+                    last_full = Instant::now();
+                }
+            }
+            sh.flush_commit_log();
+        })?,
+    };
+    let _ = shared.flush_waker.set(flush.waker());
+    out.push(flush);
+
+    let sh = shared.clone();
+    let cq = Service::spawn("store-cq-flush", move |ctx| {
+        while ctx.wait(Duration::from_millis(sh.cfg.flush_cq_interval_ms.max(1))) {
+            if let Err(e) = sh.flush_queues_and_checkpoint() {
+                log::error!("consume queue flush failed root={}: {e}", sh.root.display());
+            }
+        }
+    })?;
+    out.push(cq);
+    Ok(out)
+}
+
+impl Shared {
+    /// Flush the commit log and wake group-commit waiters; a failure makes the store refuse writes.
+    fn flush_commit_log(&self) {
+        if let Err(e) = self.log.flush() {
+            if !self.failed.swap(true, Ordering::AcqRel) {
+                log::error!("commit log flush failed, refusing further writes root={}: {e}", self.root.display());
+            }
+        }
+        let _g = self.flush_mutex.lock();
+        self.flush_cv.notify_all();
+    }
+
+    fn queue_for(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
+        if let Some(q) = self.queues.read().get(topic).and_then(|t| t.get(&queue_id)) {
+            return q.clone();
+        }
+        let mut w = self.queues.write();
+        w.entry(topic.to_string())
+            .or_default()
+            .entry(queue_id)
+            .or_insert_with(|| {
+                let dir = self.cq_dir.join(topic).join(queue_id.to_string());
+                let file_size = self.cfg.cq_file_entries * super::consume_queue::CQ_UNIT;
+                Arc::new(ConsumeQueue::new(&dir, topic, queue_id, file_size))
+            })
+            .clone()
+    }
+
+    fn dispatch_record(&self, v: &RecordView<'_>, phys: u64, size: usize, listener: &Option<super::ArrivalListener>) {
+        let tx = sysflag::transaction_type(v.sys_flag);
+        if tx != sysflag::TRANSACTION_NOT && tx != sysflag::TRANSACTION_COMMIT {
+            return;
+        }
+        let tags = get_property(v.properties, "TAGS").map_or(0, tag_hash);
+        let q = self.queue_for(v.topic, v.queue_id);
+        let e = CqEntry { phys: phys as i64, size: size as i32, tags };
+        match q.put(v.queue_offset, e) {
+            Ok(true) => {
+                self.last_dispatch_ts.store(v.store_timestamp, Ordering::Release);
+                if let Some(l) = listener {
+                    l(q.topic(), q.queue_id(), q.max_offset(), tags);
+                }
+            }
+            Ok(false) => {}
+            Err(err) => log::error!(
+                "cannot write consume queue entry topic={} queue={} offset={} phys={phys}: {err}",
+                v.topic,
+                v.queue_id,
+                v.queue_offset
+            ),
+        }
+    }
+
+    /// Dispatch every record between the reput offset and the end of the log. Returns how many
+    /// records were looked at. Only one thread calls this at a time (dispatch service, or open and
+    /// shutdown when the service is not running).
+    pub(super) fn dispatch_available(&self) -> u64 {
+        let listener = self.listener.read().clone();
+        let mut off = self.reput_offset.load(Ordering::Acquire);
+        let mut n = 0;
+        while off < self.log.max_offset() {
+            let next = self.log.step(off, |s| match s {
+                Step::Record(v, size) => {
+                    self.dispatch_record(&v, off, size, &listener);
+                    Some(off + size as u64)
+                }
+                Step::Next(o) => Some(o),
+                Step::Wait => None,
+                Step::Corrupt(why) => {
+                    log::error!("dispatch stopped at unreadable commit log data offset={off}: {why}");
+                    None
+                }
+            });
+            match next {
+                Some(o) => {
+                    n += 1;
+                    off = o;
+                    self.reput_offset.store(o, Ordering::Release);
+                }
+                None => break,
+            }
+        }
+        n
+    }
+
+    /// Flush every consume queue, then record in the checkpoint how far the log is both dispatched
+    /// and flushed.
+    pub(super) fn flush_queues_and_checkpoint(&self) -> io::Result<()> {
+        let safe = self.reput_offset.load(Ordering::Acquire).min(self.log.flushed_offset());
+        let logics_ts = self.last_dispatch_ts.load(Ordering::Acquire);
+        let queues: Vec<Arc<ConsumeQueue>> =
+            self.queues.read().values().flat_map(|t| t.values().cloned()).collect();
+        for q in queues {
+            q.flush()?;
+        }
+        let ck = Checkpoint {
+            physic_ts: self.last_store_ts.load(Ordering::Acquire),
+            logics_ts,
+            safe_offset: safe,
+        };
+        let path = self.root.join("checkpoint");
+        if Checkpoint::load(&path) != ck {
+            ck.store(&path)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary (autotests = false) so two cores link once.
+
+mod bad_input;
+mod golden;
+mod interop;
+mod namesrv;
+mod restart;
+mod util;
