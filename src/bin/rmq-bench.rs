@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const HELP: &str = "usage: rmq-bench producer (-n NAMESRV | --broker ADDR) [--topic BenchTopic] [--threads 1]
+const HELP: &str =
+    "usage: rmq-bench producer (-n NAMESRV | --broker ADDR) [--topic BenchTopic] [--threads 1]
                   [--size 1024] [--seconds 10] [--warmup 2] [--queues 4]
 Sends SEND_MESSAGE_V2 synchronously from each thread for --seconds after --warmup seconds,
 then prints TPS, average/max RT and p50/p99/p99.9 latency. Loopback addresses only.";

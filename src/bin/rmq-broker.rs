@@ -7,7 +7,8 @@ use rmq::common::{logging, signals};
 use rmq::namesrv::{self, NamesrvConfig};
 use std::process::ExitCode;
 
-const HELP: &str = "usage: rmq-broker [-n NAMESRV_ADDR] [-c broker.conf] [--standalone] [--key=value ...]
+const HELP: &str =
+    "usage: rmq-broker [-n NAMESRV_ADDR] [-c broker.conf] [--standalone] [--key=value ...]
 
 --standalone   also run a name server in this process (port namesrvListenPort, 9876) and
                register to it: one command, a working single-node cluster.

@@ -9,7 +9,11 @@ use std::collections::BTreeMap;
 
 impl Broker {
     /// Admin requests.
-    pub(crate) fn handle_admin(&self, _ctx: &ReqCtx, req: RemotingCommand) -> Result<RemotingCommand, FieldError> {
+    pub(crate) fn handle_admin(
+        &self,
+        _ctx: &ReqCtx,
+        req: RemotingCommand,
+    ) -> Result<RemotingCommand, FieldError> {
         Ok(match req.code {
             rq::UPDATE_AND_CREATE_TOPIC => {
                 let topic = req.str_field("topic")?;
@@ -17,18 +21,27 @@ impl Broker {
                     return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, why));
                 }
                 if super::topics::NOT_SENDABLE.contains(&topic) {
-                    return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("the topic[{topic}] is conflict with system topic")));
+                    return Ok(RemotingCommand::error(
+                        rs::SYSTEM_ERROR,
+                        format!("the topic[{topic}] is conflict with system topic"),
+                    ));
                 }
                 let read = req.i32_field("readQueueNums")?;
                 let write = req.i32_field("writeQueueNums")?;
                 if !(1..=1024).contains(&read) || !(1..=1024).contains(&write) {
-                    return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, "queue numbers must be within 1..1024"));
+                    return Ok(RemotingCommand::error(
+                        rs::SYSTEM_ERROR,
+                        "queue numbers must be within 1..1024",
+                    ));
                 }
                 let tc = TopicConfig {
                     order: req.bool_field("order"),
                     perm: req.opt_i32("perm")?.unwrap_or(6),
                     read_queue_nums: read,
-                    topic_filter_type: req.field("topicFilterType").unwrap_or("SINGLE_TAG").to_string(),
+                    topic_filter_type: req
+                        .field("topicFilterType")
+                        .unwrap_or("SINGLE_TAG")
+                        .to_string(),
                     topic_name: topic.to_string(),
                     topic_sys_flag: req.opt_i32("topicSysFlag")?.unwrap_or(0),
                     write_queue_nums: write,
@@ -46,28 +59,48 @@ impl Broker {
                 }
                 RemotingCommand::success()
             }
-            rq::GET_ALL_TOPIC_CONFIG => {
-                RemotingCommand::success().with_body(serde_json::to_vec(&self.topics.snapshot()).unwrap_or_default())
+            rq::GET_ALL_TOPIC_CONFIG => RemotingCommand::success()
+                .with_body(serde_json::to_vec(&self.topics.snapshot()).unwrap_or_default()),
+            rq::GET_ALL_CONSUMER_OFFSET => {
+                RemotingCommand::success().with_body(self.offsets.encode().into_bytes())
             }
-            rq::GET_ALL_CONSUMER_OFFSET => RemotingCommand::success().with_body(self.offsets.encode().into_bytes()),
             rq::GET_BROKER_RUNTIME_INFO => {
                 let mut table = BTreeMap::new();
                 table.insert("brokerVersionDesc".to_string(), "V4_9_8".to_string());
-                table.insert("brokerVersion".to_string(), crate::protocol::codes::RMQ_VERSION.to_string());
-                table.insert("commitLogMinOffset".to_string(), self.store.commit_log_min_offset().to_string());
-                table.insert("commitLogMaxOffset".to_string(), self.store.commit_log_max_offset().to_string());
-                table.insert("dispatchBehindBytes".to_string(), self.store.dispatch_behind_bytes().to_string());
-                RemotingCommand::success().with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default())
+                table.insert(
+                    "brokerVersion".to_string(),
+                    crate::protocol::codes::RMQ_VERSION.to_string(),
+                );
+                table.insert(
+                    "commitLogMinOffset".to_string(),
+                    self.store.commit_log_min_offset().to_string(),
+                );
+                table.insert(
+                    "commitLogMaxOffset".to_string(),
+                    self.store.commit_log_max_offset().to_string(),
+                );
+                table.insert(
+                    "dispatchBehindBytes".to_string(),
+                    self.store.dispatch_behind_bytes().to_string(),
+                );
+                RemotingCommand::success()
+                    .with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default())
             }
             rq::VIEW_MESSAGE_BY_ID => {
                 let off = req.i64_field("offset")?;
                 match self.store.look_message_by_offset(off) {
                     Some(raw) => RemotingCommand::success().with_body(raw),
-                    None => RemotingCommand::error(rs::SYSTEM_ERROR, format!("can not find message by the offset, {off}")),
+                    None => RemotingCommand::error(
+                        rs::SYSTEM_ERROR,
+                        format!("can not find message by the offset, {off}"),
+                    ),
                 }
             }
             rq::CHECK_CLIENT_CONFIG => RemotingCommand::success(),
-            other => RemotingCommand::error(rs::REQUEST_CODE_NOT_SUPPORTED, format!(" request type {other} not supported")),
+            other => RemotingCommand::error(
+                rs::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {other} not supported"),
+            ),
         })
     }
 }

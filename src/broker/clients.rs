@@ -57,7 +57,10 @@ impl ClientManager {
         g.message_model = data.message_model.clone();
         g.consume_type = data.consume_type.clone();
         g.consume_from_where = data.consume_from_where.clone();
-        let new_member = !g.channels.values().any(|c| c.client_id == ch.client_id && c.conn.id() == ch.conn.id());
+        let new_member = !g
+            .channels
+            .values()
+            .any(|c| c.client_id == ch.client_id && c.conn.id() == ch.conn.id());
         g.channels.insert(ch.conn.id(), ch);
         let mut subs_changed = false;
         let mut next = BTreeMap::new();
@@ -127,7 +130,11 @@ impl ClientManager {
                 g.channels.retain(|_, c| {
                     let d = dead(c);
                     if d && expire.is_some() {
-                        log::warn!("consumer channel expired group={} client={}", name, c.client_id);
+                        log::warn!(
+                            "consumer channel expired group={} client={}",
+                            name,
+                            c.client_id
+                        );
                         c.conn.close();
                     }
                     !d
@@ -178,7 +185,8 @@ impl ClientManager {
             .map(|g| g.channels.values().map(|c| c.conn.clone()).collect())
             .unwrap_or_default();
         for c in conns {
-            let cmd = RemotingCommand::request(request::NOTIFY_CONSUMER_IDS_CHANGED).with("consumerGroup", group);
+            let cmd = RemotingCommand::request(request::NOTIFY_CONSUMER_IDS_CHANGED)
+                .with("consumerGroup", group);
             if let Err(e) = c.oneway(cmd) {
                 log::debug!("notify failed group={} peer={} err={}", group, c.peer(), e);
             }

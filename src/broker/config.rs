@@ -180,7 +180,9 @@ impl ConfigKeys for BrokerConfig {
             "syncFlushTimeout" => self.sync_flush_timeout = parse_num(v)?,
             "flushIntervalCommitLog" => self.flush_interval_commit_log = parse_num(v)?,
             "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse_num(v)?,
-            "flushCommitLogThoroughInterval" => self.flush_commit_log_thorough_interval = parse_num(v)?,
+            "flushCommitLogThoroughInterval" => {
+                self.flush_commit_log_thorough_interval = parse_num(v)?
+            }
             "flushIntervalConsumeQueue" => self.flush_interval_consume_queue = parse_num(v)?,
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(v)?,
@@ -202,17 +204,31 @@ impl ConfigKeys for BrokerConfig {
             "regionId" => self.region_id = v.to_string(),
             "traceOn" => self.trace_on = parse_bool(v)?,
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse_num(v)?,
-            "brokerRole" => self.broker_role = one_of(v, &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"])?,
+            "brokerRole" => {
+                self.broker_role = one_of(v, &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"])?
+            }
             "maxFrameSize" => self.max_frame_size = parse_num(v)?,
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,
             "namesrvListenPort" => self.namesrv_listen_port = parse_num(v)?,
             // Accepted for compatibility; not used by rmq yet.
-            "deleteWhen" | "fileReservedTime" | "diskMaxUsedSpaceRatio" | "rocketmqHome"
-            | "haListenPort" | "storePathIndex" | "storeCheckpoint" | "abortFile"
-            | "transientStorePoolEnable" | "serverWorkerThreads" | "serverSelectorThreads"
-            | "useEpollNativeSelector" | "waitTimeMillsInSendQueue" | "enablePropertyFilter"
-            | "messageDelayLevel" | "slaveReadEnable" | "transferMsgByHeap" => {}
+            "deleteWhen"
+            | "fileReservedTime"
+            | "diskMaxUsedSpaceRatio"
+            | "rocketmqHome"
+            | "haListenPort"
+            | "storePathIndex"
+            | "storeCheckpoint"
+            | "abortFile"
+            | "transientStorePoolEnable"
+            | "serverWorkerThreads"
+            | "serverSelectorThreads"
+            | "useEpollNativeSelector"
+            | "waitTimeMillsInSendQueue"
+            | "enablePropertyFilter"
+            | "messageDelayLevel"
+            | "slaveReadEnable"
+            | "transferMsgByHeap" => {}
             _ => return Ok(false),
         }
         Ok(true)
@@ -230,6 +246,10 @@ fn non_empty(v: &str) -> Result<String, String> {
 impl BrokerConfig {
     /// Name server addresses as a list.
     pub fn namesrv_list(&self) -> Vec<String> {
-        self.namesrv_addr.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        self.namesrv_addr
+            .split(';')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 }

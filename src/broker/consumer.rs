@@ -73,7 +73,11 @@ struct LockResponse {
 
 impl Broker {
     /// Consumer-side requests.
-    pub(crate) fn handle_consumer(&self, ctx: &ReqCtx, req: RemotingCommand) -> Result<RemotingCommand, FieldError> {
+    pub(crate) fn handle_consumer(
+        &self,
+        ctx: &ReqCtx,
+        req: RemotingCommand,
+    ) -> Result<RemotingCommand, FieldError> {
         Ok(match req.code {
             rq::HEART_BEAT => self.heartbeat(ctx, &req),
             rq::UNREGISTER_CLIENT => {
@@ -93,19 +97,29 @@ impl Broker {
                 let group = req.str_field("consumerGroup")?;
                 let ids = self.clients.consumer_ids(group);
                 if ids.is_empty() {
-                    RemotingCommand::error(rs::SYSTEM_ERROR, format!("no consumer for this group, {group}"))
+                    RemotingCommand::error(
+                        rs::SYSTEM_ERROR,
+                        format!("no consumer for this group, {group}"),
+                    )
                 } else {
                     let body = ConsumerList { consumer_id_list: ids };
-                    RemotingCommand::success().with_body(serde_json::to_vec(&body).unwrap_or_default())
+                    RemotingCommand::success()
+                        .with_body(serde_json::to_vec(&body).unwrap_or_default())
                 }
             }
             rq::QUERY_CONSUMER_OFFSET => {
-                let (group, topic, q) = (req.str_field("consumerGroup")?, req.str_field("topic")?, req.i32_field("queueId")?);
+                let (group, topic, q) = (
+                    req.str_field("consumerGroup")?,
+                    req.str_field("topic")?,
+                    req.i32_field("queueId")?,
+                );
                 match self.offsets.query(group, topic, q) {
                     Some(o) => RemotingCommand::success().with("offset", o),
                     // Java: a queue whose first message is still at offset 0 starts from 0, so
                     // a new group sees what was produced before it (C++ can only start from last).
-                    None if self.store.min_offset_in_queue(topic, q) <= 0 => RemotingCommand::success().with("offset", 0),
+                    None if self.store.min_offset_in_queue(topic, q) <= 0 => {
+                        RemotingCommand::success().with("offset", 0)
+                    }
                     None => RemotingCommand::error(
                         rs::QUERY_NOT_FOUND,
                         "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
@@ -113,17 +127,25 @@ impl Broker {
                 }
             }
             rq::UPDATE_CONSUMER_OFFSET => {
-                let (group, topic, q) = (req.str_field("consumerGroup")?, req.str_field("topic")?, req.i32_field("queueId")?);
+                let (group, topic, q) = (
+                    req.str_field("consumerGroup")?,
+                    req.str_field("topic")?,
+                    req.i32_field("queueId")?,
+                );
                 let off = req.i64_field("commitOffset")?;
                 self.offsets.commit(group, topic, q, off);
                 RemotingCommand::success()
             }
             rq::GET_MAX_OFFSET => {
-                let o = self.store.max_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
+                let o = self
+                    .store
+                    .max_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
                 RemotingCommand::success().with("offset", o)
             }
             rq::GET_MIN_OFFSET => {
-                let o = self.store.min_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
+                let o = self
+                    .store
+                    .min_offset_in_queue(req.str_field("topic")?, req.i32_field("queueId")?);
                 RemotingCommand::success().with("offset", o)
             }
             rq::SEARCH_OFFSET_BY_TIMESTAMP => {
@@ -135,24 +157,35 @@ impl Broker {
                 RemotingCommand::success().with("offset", o)
             }
             rq::GET_EARLIEST_MSG_STORETIME => {
-                let t = self.store.earliest_message_time(req.str_field("topic")?, req.i32_field("queueId")?);
+                let t = self
+                    .store
+                    .earliest_message_time(req.str_field("topic")?, req.i32_field("queueId")?);
                 RemotingCommand::success().with("timestamp", t)
             }
             rq::LOCK_BATCH_MQ | rq::UNLOCK_BATCH_MQ => {
                 let body: LockBody = match crate::protocol::json::from_fastjson(&req.body) {
                     Ok(b) => b,
-                    Err(e) => return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("bad lock body: {e}"))),
+                    Err(e) => {
+                        return Ok(RemotingCommand::error(
+                            rs::SYSTEM_ERROR,
+                            format!("bad lock body: {e}"),
+                        ))
+                    }
                 };
                 if req.code == rq::UNLOCK_BATCH_MQ {
                     self.locks.unlock(&body.consumer_group, &body.client_id, &body.mq_set);
                     RemotingCommand::success()
                 } else {
                     let ok = self.locks.lock(&body.consumer_group, &body.client_id, &body.mq_set);
-                    let body = serde_json::to_vec(&LockResponse { lock_ok_mq_set: ok }).unwrap_or_default();
+                    let body = serde_json::to_vec(&LockResponse { lock_ok_mq_set: ok })
+                        .unwrap_or_default();
                     RemotingCommand::success().with_body(body)
                 }
             }
-            other => RemotingCommand::error(rs::REQUEST_CODE_NOT_SUPPORTED, format!(" request type {other} not supported")),
+            other => RemotingCommand::error(
+                rs::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {other} not supported"),
+            ),
         })
     }
 
@@ -161,7 +194,10 @@ impl Broker {
             Ok(h) => h,
             Err(e) => {
                 log::warn!("bad heartbeat peer={} err={}", ctx.peer(), e);
-                return RemotingCommand::error(rs::SYSTEM_ERROR, format!("the heartbeat body is not valid JSON: {e}"));
+                return RemotingCommand::error(
+                    rs::SYSTEM_ERROR,
+                    format!("the heartbeat body is not valid JSON: {e}"),
+                );
             }
         };
         let ch = ClientChannel {
@@ -186,4 +222,3 @@ impl Broker {
         RemotingCommand::success()
     }
 }
-

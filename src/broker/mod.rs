@@ -59,7 +59,10 @@ impl Broker {
     /// Register with every name server (REGISTER_BROKER). Returns how many accepted.
     pub fn register_all(&self) -> usize {
         let snapshot = self.topics.snapshot();
-        let body = RegisterBrokerBody { filter_server_list: Vec::new(), topic_config_serialize_wrapper: snapshot };
+        let body = RegisterBrokerBody {
+            filter_server_list: Vec::new(),
+            topic_config_serialize_wrapper: snapshot,
+        };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let crc = crate::common::crc::masked_crc32(&body);
         let ha_ip = self.cfg.broker_ip2.unwrap_or(self.cfg.broker_ip1);
@@ -70,13 +73,21 @@ impl Broker {
                 .with("brokerId", self.cfg.broker_id)
                 .with("brokerName", &self.cfg.broker_name)
                 .with("clusterName", &self.cfg.broker_cluster_name)
-                .with("haServerAddr", SocketAddr::new(ha_ip, self.store_host.port().wrapping_add(1)))
+                .with(
+                    "haServerAddr",
+                    SocketAddr::new(ha_ip, self.store_host.port().wrapping_add(1)),
+                )
                 .with("compressed", false)
                 .with("bodyCrc32", crc)
                 .with_body(body.clone());
             match self.remote.invoke(&ns, req, Duration::from_secs(6)) {
                 Ok(r) if r.code == rs::SUCCESS => ok += 1,
-                Ok(r) => log::warn!("register to name server failed namesrv={} code={} remark={:?}", ns, r.code, r.remark),
+                Ok(r) => log::warn!(
+                    "register to name server failed namesrv={} code={} remark={:?}",
+                    ns,
+                    r.code,
+                    r.remark
+                ),
                 Err(e) => log::warn!("register to name server failed namesrv={} err={}", ns, e),
             }
         }
@@ -125,7 +136,9 @@ impl Handler for Family {
             (CONSUMER, _) => b.handle_consumer(ctx, req),
             _ => b.handle_admin(ctx, req),
         };
-        Reply::Respond(r.unwrap_or_else(|e| RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())))
+        Reply::Respond(
+            r.unwrap_or_else(|e| RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())),
+        )
     }
 }
 
@@ -137,7 +150,9 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     let consumer = r.pool("client", 2, 50_000);
     let admin = r.pool("admin", c.admin_broker_thread_pool_nums, 10_000);
     let h = |kind| Arc::new(Family { broker: broker.clone(), kind }) as Arc<dyn Handler>;
-    for code in [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE, rq::CONSUMER_SEND_MSG_BACK] {
+    for code in
+        [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE, rq::CONSUMER_SEND_MSG_BACK]
+    {
         r.register(code, send, h(SEND));
     }
     if with_pull {
@@ -237,7 +252,11 @@ fn store_config(c: &BrokerConfig) -> StoreConfig {
         commit_log_dir: c.store_path_commit_log.clone(),
         commit_log_file_size: c.mapped_file_size_commit_log,
         cq_file_entries: (c.mapped_file_size_consume_queue / 20).max(1),
-        flush_disk_type: if c.flush_disk_type == "SYNC_FLUSH" { FlushDiskType::Sync } else { FlushDiskType::Async },
+        flush_disk_type: if c.flush_disk_type == "SYNC_FLUSH" {
+            FlushDiskType::Sync
+        } else {
+            FlushDiskType::Async
+        },
         flush_interval_ms: c.flush_interval_commit_log,
         flush_least_pages: c.flush_commit_log_least_pages,
         flush_thorough_interval_ms: c.flush_commit_log_thorough_interval,
@@ -251,7 +270,8 @@ fn store_config(c: &BrokerConfig) -> StoreConfig {
 /// Start a broker: open (and recover) the store, bind the main and fast ports, register with
 /// the name servers, start the background services.
 pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
-    let store = MessageStore::open(store_config(&cfg)).map_err(|e| io::Error::other(e.to_string()))?;
+    let store =
+        MessageStore::open(store_config(&cfg)).map_err(|e| io::Error::other(e.to_string()))?;
     let config_dir = cfg.store_path_root_dir.join("config");
     let topics = topics::TopicManager::open(config_dir.clone(), &cfg)?;
     let offsets = offsets::OffsetManager::open(config_dir)?;
@@ -279,7 +299,8 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     }));
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
     let b = broker.clone();
-    let hold_thread = spawn_thread("broker-pull-hold".into(), move || pull::hold_loop(b, arr_rx, stop_rx))?;
+    let hold_thread =
+        spawn_thread("broker-pull-hold".into(), move || pull::hold_loop(b, arr_rx, stop_rx))?;
     let mut main_cfg = ServerConfig::new("broker", main_listener.local_addr()?);
     main_cfg.max_frame = cfg.max_frame_size;
     let mut fast_cfg = ServerConfig::new("broker-fast", fast_listener.local_addr()?);

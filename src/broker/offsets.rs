@@ -32,10 +32,14 @@ impl OffsetManager {
                 #[serde(default)]
                 offset_table: BTreeMap<String, BTreeMap<String, i64>>,
             }
-            let f: File = crate::protocol::json::from_fastjson(text.as_bytes())
-                .map_err(|e| std::io::Error::other(format!("{} is not valid: {}", path.display(), e)))?;
+            let f: File = crate::protocol::json::from_fastjson(text.as_bytes()).map_err(|e| {
+                std::io::Error::other(format!("{} is not valid: {}", path.display(), e))
+            })?;
             for (k, m) in f.offset_table {
-                let inner = m.into_iter().filter_map(|(q, o)| q.trim().parse().ok().map(|q| (q, o))).collect();
+                let inner = m
+                    .into_iter()
+                    .filter_map(|(q, o)| q.trim().parse().ok().map(|q| (q, o)))
+                    .collect();
                 table.insert(k, inner);
             }
         }

@@ -32,7 +32,9 @@ impl TagFilter {
         if e.is_empty() || e == "*" {
             return TagFilter(None);
         }
-        TagFilter(Some(e.split("||").map(str::trim).filter(|t| !t.is_empty()).map(tag_hash).collect()))
+        TagFilter(Some(
+            e.split("||").map(str::trim).filter(|t| !t.is_empty()).map(tag_hash).collect(),
+        ))
     }
 
     /// Whether a consume-queue tag hash passes.
@@ -60,11 +62,18 @@ impl PullHold {
         self.held.lock().entry((topic.to_string(), queue)).or_default().push(h);
     }
 
-    fn take_woken(&self, topic: &str, queue: i32, max_offset: i64, tags_code: Option<i64>) -> Vec<Held> {
+    fn take_woken(
+        &self,
+        topic: &str,
+        queue: i32,
+        max_offset: i64,
+        tags_code: Option<i64>,
+    ) -> Vec<Held> {
         let mut t = self.held.lock();
         let Some(list) = t.get_mut(&(topic.to_string(), queue)) else { return Vec::new() };
-        let (wake, keep): (Vec<Held>, Vec<Held>) =
-            list.drain(..).partition(|h| max_offset > h.offset && tags_code.is_none_or(|c| h.filter.matches(c)));
+        let (wake, keep): (Vec<Held>, Vec<Held>) = list
+            .drain(..)
+            .partition(|h| max_offset > h.offset && tags_code.is_none_or(|c| h.filter.matches(c)));
         *list = keep;
         if list.is_empty() {
             t.remove(&(topic.to_string(), queue));
@@ -76,7 +85,8 @@ impl PullHold {
         let mut t = self.held.lock();
         let mut out = Vec::new();
         for list in t.values_mut() {
-            let (exp, keep): (Vec<Held>, Vec<Held>) = list.drain(..).partition(|h| h.deadline <= now);
+            let (exp, keep): (Vec<Held>, Vec<Held>) =
+                list.drain(..).partition(|h| h.deadline <= now);
             *list = keep;
             out.extend(exp);
         }
@@ -90,7 +100,11 @@ impl PullHold {
 }
 
 /// Body of the hold thread: wake parked pulls on arrivals and at their deadlines.
-pub(crate) fn hold_loop(broker: Arc<Broker>, arrivals: Receiver<(String, i32, i64, i64)>, stop: Receiver<()>) {
+pub(crate) fn hold_loop(
+    broker: Arc<Broker>,
+    arrivals: Receiver<(String, i32, i64, i64)>,
+    stop: Receiver<()>,
+) {
     loop {
         crossbeam_channel::select! {
             recv(arrivals) -> a => {
@@ -138,7 +152,12 @@ impl Broker {
         }
     }
 
-    fn process_pull(&self, ctx: &ReqCtx, req: RemotingCommand, first: bool) -> Result<Reply, FieldError> {
+    fn process_pull(
+        &self,
+        ctx: &ReqCtx,
+        req: RemotingCommand,
+        first: bool,
+    ) -> Result<Reply, FieldError> {
         let group = req.str_field("consumerGroup")?.to_string();
         let topic = req.str_field("topic")?.to_string();
         let queue_id = req.i32_field("queueId")?;
@@ -148,7 +167,10 @@ impl Broker {
         let suspend_ms = req.opt_i64("suspendTimeoutMillis")?.unwrap_or(15_000).max(0) as u64;
         let Some(tc) = self.topics.get(&topic) else {
             return Ok(Reply::Respond(pull_fields(
-                RemotingCommand::error(rs::TOPIC_NOT_EXIST, format!("topic[{topic}] not exist, apply first please!")),
+                RemotingCommand::error(
+                    rs::TOPIC_NOT_EXIST,
+                    format!("topic[{topic}] not exist, apply first please!"),
+                ),
                 0,
                 0,
                 0,
@@ -163,7 +185,10 @@ impl Broker {
         if queue_id < 0 || queue_id >= tc.read_queue_nums.max(tc.write_queue_nums) {
             return Ok(Reply::Respond(RemotingCommand::error(
                 rs::SYSTEM_ERROR,
-                format!("queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]", queue_id, topic, tc.read_queue_nums),
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
+                    queue_id, topic, tc.read_queue_nums
+                ),
             )));
         }
         let filter = if sys_flag & pull_flag::SUBSCRIPTION != 0 {
@@ -174,13 +199,22 @@ impl Broker {
                 None => {
                     return Ok(Reply::Respond(RemotingCommand::error(
                         rs::SUBSCRIPTION_NOT_EXIST,
-                        format!("the consumer's subscription not exist, group: {group} topic: {topic}"),
+                        format!(
+                            "the consumer's subscription not exist, group: {group} topic: {topic}"
+                        ),
                     )))
                 }
             }
         };
         let f = filter.clone();
-        let got = self.store.get_messages(&topic, queue_id, offset, max_nums, MAX_TRANSFER_BYTES, &move |c| f.matches(c));
+        let got = self.store.get_messages(
+            &topic,
+            queue_id,
+            offset,
+            max_nums,
+            MAX_TRANSFER_BYTES,
+            &move |c| f.matches(c),
+        );
         if first && sys_flag & pull_flag::COMMIT_OFFSET != 0 && self.cfg.broker_role != "SLAVE" {
             if let Some(co) = req.opt_i64("commitOffset")? {
                 if co >= 0 {
@@ -197,7 +231,11 @@ impl Broker {
             GetStatus::OffsetOverflowBadly => (rs::PULL_OFFSET_MOVED, "OFFSET_OVERFLOW_BADLY"),
             GetStatus::OffsetTooSmall => (rs::PULL_OFFSET_MOVED, "OFFSET_TOO_SMALL"),
             GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue => {
-                let name = if got.status == GetStatus::NoMessageInQueue { "NO_MESSAGE_IN_QUEUE" } else { "NO_MATCHED_LOGIC_QUEUE" };
+                let name = if got.status == GetStatus::NoMessageInQueue {
+                    "NO_MESSAGE_IN_QUEUE"
+                } else {
+                    "NO_MATCHED_LOGIC_QUEUE"
+                };
                 (if offset == 0 { rs::PULL_NOT_FOUND } else { rs::PULL_OFFSET_MOVED }, name)
             }
         };
@@ -207,7 +245,8 @@ impl Broker {
             } else {
                 Duration::from_millis(self.cfg.short_polling_time_mills)
             };
-            let held = Held { ctx: ctx.clone(), req, offset, deadline: Instant::now() + hold, filter };
+            let held =
+                Held { ctx: ctx.clone(), req, offset, deadline: Instant::now() + hold, filter };
             self.hold.park(held, &topic, queue_id);
             // A message may have arrived between the read and the park: re-check once.
             let max = self.store.max_offset_in_queue(&topic, queue_id);

@@ -7,7 +7,9 @@ use super::Broker;
 use crate::protocol::body::{perm, TopicConfig};
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
-use crate::protocol::record::{decode_batch_body, decode_record, encode_properties, parse_properties};
+use crate::protocol::record::{
+    decode_batch_body, decode_record, encode_properties, parse_properties,
+};
 use crate::remoting::ReqCtx;
 use crate::store::{PutMessage, PutResult, PutStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,7 +79,11 @@ fn parse_header(req: &mut RemotingCommand) -> Result<SendHeader, FieldError> {
         flag: req.opt_i32("flag")?.unwrap_or(0),
         properties: req.field("properties").unwrap_or("").to_string(),
         reconsume_times: req.opt_i32("reconsumeTimes")?.unwrap_or(0),
-        max_reconsume_times: if req.version >= 121 { req.opt_i32("maxReconsumeTimes")? } else { None },
+        max_reconsume_times: if req.version >= 121 {
+            req.opt_i32("maxReconsumeTimes")?
+        } else {
+            None
+        },
         batch: req.bool_field("batch"),
     })
 }
@@ -86,10 +92,17 @@ fn status_to_response(r: &PutResult) -> Option<(i32, Option<String>)> {
     Some(match r.status {
         PutStatus::PutOk => (rs::SUCCESS, None),
         PutStatus::FlushDiskTimeout => (rs::FLUSH_DISK_TIMEOUT, None),
-        PutStatus::ServiceNotAvailable => {
-            (rs::SERVICE_NOT_AVAILABLE, Some("service not available now, maybe the disk is full or the broker is stopping".into()))
-        }
-        PutStatus::MessageIllegal => (rs::MESSAGE_ILLEGAL, Some("the message is illegal, maybe the body is too large".into())),
+        PutStatus::ServiceNotAvailable => (
+            rs::SERVICE_NOT_AVAILABLE,
+            Some(
+                "service not available now, maybe the disk is full or the broker is stopping"
+                    .into(),
+            ),
+        ),
+        PutStatus::MessageIllegal => (
+            rs::MESSAGE_ILLEGAL,
+            Some("the message is illegal, maybe the body is too large".into()),
+        ),
         PutStatus::PropertiesSizeExceeded => {
             (rs::MESSAGE_ILLEGAL, Some("the message properties are larger than 32767 bytes".into()))
         }
@@ -111,7 +124,10 @@ impl Broker {
             return RemotingCommand::error(rs::SYSTEM_ERROR, why);
         }
         if NOT_SENDABLE.contains(&h.topic.as_str()) {
-            return RemotingCommand::error(rs::NO_PERMISSION, format!("Sending message to topic[{}] is forbidden.", h.topic));
+            return RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("Sending message to topic[{}] is forbidden.", h.topic),
+            );
         }
         if self.cfg.broker_permission & perm::WRITE == 0 || self.cfg.broker_role == "SLAVE" {
             return RemotingCommand::error(
@@ -131,7 +147,10 @@ impl Broker {
             self.wake_registration();
         }
         if tc.perm & perm::WRITE == 0 {
-            return RemotingCommand::error(rs::NO_PERMISSION, format!("the topic[{}] sending message is forbidden", h.topic));
+            return RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("the topic[{}] sending message is forbidden", h.topic),
+            );
         }
         let mut topic = h.topic.clone();
         let mut queue_id = h.queue_id;
@@ -139,7 +158,10 @@ impl Broker {
         if queue_id >= max_q {
             return RemotingCommand::error(
                 rs::SYSTEM_ERROR,
-                format!("request queueId[{}] is illegal, topic {} has {} queues", queue_id, topic, max_q),
+                format!(
+                    "request queueId[{}] is illegal, topic {} has {} queues",
+                    queue_id, topic, max_q
+                ),
             );
         }
         if queue_id < 0 {
@@ -176,7 +198,12 @@ impl Broker {
             let items = match decode_batch_body(&req.body) {
                 Ok(items) if !items.is_empty() => items,
                 Ok(_) => return RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"),
-                Err(e) => return RemotingCommand::error(rs::MESSAGE_ILLEGAL, format!("bad batch body: {e}")),
+                Err(e) => {
+                    return RemotingCommand::error(
+                        rs::MESSAGE_ILLEGAL,
+                        format!("bad batch body: {e}"),
+                    )
+                }
             };
             outer.push(("CLUSTER".into(), cluster));
             let msgs = items
@@ -191,7 +218,9 @@ impl Broker {
                     PutMessage {
                         flag: it.flag,
                         body: it.body,
-                        properties: encode_properties(p.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                        properties: encode_properties(
+                            p.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        ),
                         ..base.clone()
                     }
                 })
@@ -222,7 +251,13 @@ impl Broker {
             resp.put("queueOffset", r.queue_offset);
             resp.put("MSG_REGION", &self.cfg.region_id);
             resp.put("TRACE_ON", self.cfg.trace_on);
-            log::debug!("stored topic={} queue={} offset={} count={}", topic, queue_id, r.queue_offset, r.msg_ids.len());
+            log::debug!(
+                "stored topic={} queue={} offset={} count={}",
+                topic,
+                queue_id,
+                r.queue_offset,
+                r.msg_ids.len()
+            );
         } else {
             log::warn!("send failed topic={} queue={} status={:?}", topic, queue_id, r.status);
         }
@@ -231,7 +266,9 @@ impl Broker {
 
     /// Make sure a system-created topic exists (retry, DLQ).
     pub(crate) fn ensure_topic(&self, topic: &str, queues: i32) {
-        if self.topics.get(topic).is_none() && self.topics.upsert(TopicConfig::new(topic, queues, perm::READ | perm::WRITE)) {
+        if self.topics.get(topic).is_none()
+            && self.topics.upsert(TopicConfig::new(topic, queues, perm::READ | perm::WRITE))
+        {
             self.wake_registration();
         }
     }
@@ -239,28 +276,39 @@ impl Broker {
     /// CONSUMER_SEND_MSG_BACK: re-store a consumed message in `%RETRY%group`, or in
     /// `%DLQ%group` past the maximum. (Delay levels arrive with the broker-services issue;
     /// until then the retry copy is immediately consumable.)
-    pub(crate) fn handle_send_back(&self, ctx: &ReqCtx, req: RemotingCommand) -> Result<RemotingCommand, FieldError> {
+    pub(crate) fn handle_send_back(
+        &self,
+        ctx: &ReqCtx,
+        req: RemotingCommand,
+    ) -> Result<RemotingCommand, FieldError> {
         let offset = req.i64_field("offset")?;
         let group = req.str_field("group")?.to_string();
         let delay_level = req.opt_i32("delayLevel")?.unwrap_or(0);
         let max = if req.version >= 121 { req.opt_i32("maxReconsumeTimes")? } else { None }
             .unwrap_or(DEFAULT_MAX_RECONSUME);
         let Some(raw) = self.store.look_message_by_offset(offset) else {
-            return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("look message by offset failed, {offset}")));
+            return Ok(RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!("look message by offset failed, {offset}"),
+            ));
         };
         let (rec, _) = match decode_record(&raw, false) {
             Ok(r) => r,
-            Err(e) => return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("stored message unreadable: {e}"))),
+            Err(e) => {
+                return Ok(RemotingCommand::error(
+                    rs::SYSTEM_ERROR,
+                    format!("stored message unreadable: {e}"),
+                ))
+            }
         };
         let mut props = parse_properties(&rec.properties);
         if !props.iter().any(|(k, _)| k == "RETRY_TOPIC") {
             props.push(("RETRY_TOPIC".into(), rec.topic.clone()));
         }
         if !props.iter().any(|(k, _)| k == "ORIGIN_MESSAGE_ID") {
-            let id = req
-                .field("originMsgId")
-                .map(str::to_string)
-                .unwrap_or_else(|| crate::protocol::record::offset_msg_id(rec.store_host, rec.physical_offset));
+            let id = req.field("originMsgId").map(str::to_string).unwrap_or_else(|| {
+                crate::protocol::record::offset_msg_id(rec.store_host, rec.physical_offset)
+            });
             props.push(("ORIGIN_MESSAGE_ID".into(), id));
         }
         props.retain(|(k, _)| k != "WAIT");
@@ -291,7 +339,10 @@ impl Broker {
         let r = self.store.put_message(m, false);
         Ok(match r.status {
             PutStatus::PutOk | PutStatus::FlushDiskTimeout => RemotingCommand::success(),
-            other => RemotingCommand::error(rs::SYSTEM_ERROR, format!("send back to {topic} failed: {other:?}")),
+            other => RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!("send back to {topic} failed: {other:?}"),
+            ),
         })
     }
 }

@@ -35,8 +35,13 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
     if topic.len() > 127 {
         return Err(format!("the topic name is longer than 127 characters: {}", topic.len()));
     }
-    if !topic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'%' || b == b'|' || b == b'_' || b == b'-') {
-        return Err(format!("the topic name '{topic}' contains characters outside [%|a-zA-Z0-9_-]"));
+    if !topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'%' || b == b'|' || b == b'_' || b == b'-')
+    {
+        return Err(format!(
+            "the topic name '{topic}' contains characters outside [%|a-zA-Z0-9_-]"
+        ));
     }
     Ok(())
 }
@@ -52,8 +57,12 @@ impl TopicManager {
     pub fn open(config_dir: PathBuf, cfg: &super::config::BrokerConfig) -> std::io::Result<Self> {
         let path = config_dir.join("topics.json");
         let mut state = match read_optional(&path)? {
-            Some(text) => crate::protocol::json::from_fastjson::<TopicConfigSerializeWrapper>(text.as_bytes())
-                .map_err(|e| std::io::Error::other(format!("{} is not valid: {}", path.display(), e)))?,
+            Some(text) => {
+                crate::protocol::json::from_fastjson::<TopicConfigSerializeWrapper>(text.as_bytes())
+                    .map_err(|e| {
+                        std::io::Error::other(format!("{} is not valid: {}", path.display(), e))
+                    })?
+            }
             None => TopicConfigSerializeWrapper::default(),
         };
         let mut sys = vec![
@@ -62,13 +71,25 @@ impl TopicManager {
             TopicConfig::new(SCHEDULE_TOPIC, 18, perm::READ | perm::WRITE),
         ];
         if cfg.auto_create_topic_enable {
-            sys.push(TopicConfig::new(TBW102, cfg.default_topic_queue_nums, perm::READ | perm::WRITE | perm::INHERIT));
+            sys.push(TopicConfig::new(
+                TBW102,
+                cfg.default_topic_queue_nums,
+                perm::READ | perm::WRITE | perm::INHERIT,
+            ));
         }
         if cfg.cluster_topic_enable {
-            sys.push(TopicConfig::new(&cfg.broker_cluster_name, 16, perm::READ | perm::WRITE | perm::INHERIT));
+            sys.push(TopicConfig::new(
+                &cfg.broker_cluster_name,
+                16,
+                perm::READ | perm::WRITE | perm::INHERIT,
+            ));
         }
         if cfg.broker_topic_enable {
-            sys.push(TopicConfig::new(&cfg.broker_name, 1, perm::READ | perm::WRITE | perm::INHERIT));
+            sys.push(TopicConfig::new(
+                &cfg.broker_name,
+                1,
+                perm::READ | perm::WRITE | perm::INHERIT,
+            ));
         }
         for t in sys {
             state.topic_config_table.entry(t.topic_name.clone()).or_insert(t);
@@ -115,7 +136,10 @@ impl TopicManager {
             } else {
                 log::info!(
                     "topic created or updated topic={} read={} write={} perm={}",
-                    tc.topic_name, tc.read_queue_nums, tc.write_queue_nums, tc.perm
+                    tc.topic_name,
+                    tc.read_queue_nums,
+                    tc.write_queue_nums,
+                    tc.perm
                 );
                 s.topic_config_table.insert(tc.topic_name.clone(), tc);
                 Self::bump(&mut s.data_version);
@@ -147,7 +171,12 @@ impl TopicManager {
     /// The config of `topic`, auto-creating it from `default_topic` when that one may be
     /// inherited (SendMessageProcessor / createTopicInSendMessageMethod). Returns the config and
     /// whether it was created.
-    pub fn get_or_create_on_send(&self, topic: &str, default_topic: &str, queue_nums: i32) -> Option<(TopicConfig, bool)> {
+    pub fn get_or_create_on_send(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        queue_nums: i32,
+    ) -> Option<(TopicConfig, bool)> {
         if let Some(tc) = self.get(topic) {
             return Some((tc, false));
         }
@@ -163,7 +192,9 @@ impl TopicManager {
         let perm = if topic.starts_with(RETRY_PREFIX) {
             perm::READ | perm::WRITE
         } else {
-            self.get(default_topic).map(|d| d.perm & !perm::INHERIT).unwrap_or(perm::READ | perm::WRITE)
+            self.get(default_topic)
+                .map(|d| d.perm & !perm::INHERIT)
+                .unwrap_or(perm::READ | perm::WRITE)
         };
         let tc = TopicConfig::new(topic, queues, perm);
         let created = self.upsert(tc.clone());

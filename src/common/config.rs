@@ -67,7 +67,10 @@ impl Args {
 
 /// Parse `-c FILE`, `-n ADDR`, `--key=value`, `--key value`, `-h`, `--help`, `-v`, `--version`
 /// and the switches named in `switches`.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I, switches: &[&str]) -> Result<Args, ConfigError> {
+pub fn parse_args<I: IntoIterator<Item = String>>(
+    args: I,
+    switches: &[&str],
+) -> Result<Args, ConfigError> {
     let mut out = Args::default();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -79,7 +82,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, switches: &[&str]) ->
                 out.config_file = Some(PathBuf::from(f));
             }
             "-n" => {
-                let v = it.next().ok_or_else(|| ConfigError::new("-n needs a name server address list"))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| ConfigError::new("-n needs a name server address list"))?;
                 out.sets.push(("namesrvAddr".into(), v));
             }
             s if s.starts_with("--") => {
@@ -89,11 +94,15 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, switches: &[&str]) ->
                 } else if let Some((k, v)) = body.split_once('=') {
                     out.sets.push((k.to_string(), v.to_string()));
                 } else {
-                    let v = it.next().ok_or_else(|| ConfigError::new(format!("--{body} needs a value")))?;
+                    let v = it
+                        .next()
+                        .ok_or_else(|| ConfigError::new(format!("--{body} needs a value")))?;
                     out.sets.push((body.to_string(), v));
                 }
             }
-            other => return Err(ConfigError::new(format!("unexpected argument '{other}' (see --help)"))),
+            other => {
+                return Err(ConfigError::new(format!("unexpected argument '{other}' (see --help)")))
+            }
         }
     }
     Ok(out)
@@ -104,8 +113,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I, switches: &[&str]) ->
 pub fn load<C: ConfigKeys>(cfg: &mut C, args: &Args) -> Result<Vec<String>, ConfigError> {
     let mut pairs = Vec::new();
     if let Some(f) = &args.config_file {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| ConfigError::new(format!("cannot read config file {}: {}", f.display(), e)))?;
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            ConfigError::new(format!("cannot read config file {}: {}", f.display(), e))
+        })?;
         pairs.extend(parse_properties(&text));
     }
     pairs.extend(args.sets.iter().cloned());
@@ -140,12 +150,15 @@ mod tests {
 
     #[test]
     fn properties_and_args() {
-        let p = parse_properties("# c\nbrokerName = b1\nlistenPort:10911\n\n flushDiskType=SYNC_FLUSH\n");
+        let p = parse_properties(
+            "# c\nbrokerName = b1\nlistenPort:10911\n\n flushDiskType=SYNC_FLUSH\n",
+        );
         assert_eq!(p[0], ("brokerName".into(), "b1".into()));
         assert_eq!(p[1], ("listenPort".into(), "10911".into()));
         assert_eq!(p[2].1, "SYNC_FLUSH");
         let a = parse_args(
-            ["-n", "127.0.0.1:9876", "--listenPort=0", "--brokerName", "x", "--standalone"].map(String::from),
+            ["-n", "127.0.0.1:9876", "--listenPort=0", "--brokerName", "x", "--standalone"]
+                .map(String::from),
             &["standalone"],
         )
         .unwrap();

@@ -12,6 +12,9 @@ pub fn init() {
         "off" => LevelFilter::Off,
         _ => LevelFilter::Info,
     };
-    let cfg = ConfigBuilder::new().set_thread_level(LevelFilter::Off).set_target_level(LevelFilter::Off).build();
+    let cfg = ConfigBuilder::new()
+        .set_thread_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .build();
     let _ = TermLogger::init(level, cfg, TerminalMode::Stderr, ColorChoice::Never);
 }

@@ -53,10 +53,19 @@ impl ConfigKeys for NamesrvConfig {
             "scanNotActiveBrokerInterval" => self.scan_interval_millis = parse_num(v)?,
             "brokerExpiredMillis" => self.broker_expire_millis = parse_num(v)?,
             // Accepted for compatibility, no effect here.
-            "rocketmqHome" | "configStorePath" | "productEnvName" | "clusterTest"
-            | "serverSelectorThreads" | "serverCallbackExecutorThreads" | "serverOnewaySemaphoreValue"
-            | "serverAsyncSemaphoreValue" | "serverChannelMaxIdleTimeSeconds" | "serverSocketSndBufSize"
-            | "serverSocketRcvBufSize" | "serverPooledByteBufAllocatorEnable" | "useEpollNativeSelector" => {}
+            "rocketmqHome"
+            | "configStorePath"
+            | "productEnvName"
+            | "clusterTest"
+            | "serverSelectorThreads"
+            | "serverCallbackExecutorThreads"
+            | "serverOnewaySemaphoreValue"
+            | "serverAsyncSemaphoreValue"
+            | "serverChannelMaxIdleTimeSeconds"
+            | "serverSocketSndBufSize"
+            | "serverSocketRcvBufSize"
+            | "serverPooledByteBufAllocatorEnable"
+            | "useEpollNativeSelector" => {}
             _ => return Ok(false),
         }
         Ok(true)

@@ -40,7 +40,8 @@ impl KvStore {
     }
 
     fn persist(&self, snapshot: BTreeMap<String, BTreeMap<String, String>>) {
-        let body = serde_json::to_vec_pretty(&KvFile { config_table: snapshot }).unwrap_or_default();
+        let body =
+            serde_json::to_vec_pretty(&KvFile { config_table: snapshot }).unwrap_or_default();
         if let Err(e) = write_atomic(&self.path, &body) {
             log::error!("cannot persist kv config path={} err={}", self.path.display(), e);
         }

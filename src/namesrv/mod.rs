@@ -38,7 +38,12 @@ impl NamesrvHandle {
 pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
     let kv = Arc::new(kv::KvStore::open(cfg.kv_config_path.clone()));
     let routes = Arc::new(routes::RouteTable::new(cfg.broker_expire_millis));
-    let table = processor::build_routes(routes.clone(), kv, cfg.order_message_enable, cfg.server_worker_threads);
+    let table = processor::build_routes(
+        routes.clone(),
+        kv,
+        cfg.order_message_enable,
+        cfg.server_worker_threads,
+    );
     let bind: SocketAddr = SocketAddr::new(cfg.bind_address, cfg.listen_port);
     let mut scfg = ServerConfig::new("namesrv", bind);
     scfg.max_frame = cfg.max_frame_size;

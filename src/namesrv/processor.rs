@@ -50,28 +50,40 @@ impl Namesrv {
                     ),
                 }
             }
-            rq::GET_BROKER_CLUSTER_INFO => RemotingCommand::success().with_body(self.routes.cluster_info().encode()),
+            rq::GET_BROKER_CLUSTER_INFO => {
+                RemotingCommand::success().with_body(self.routes.cluster_info().encode())
+            }
             rq::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
                 let body = TopicList { topic_list: self.routes.topics() };
                 RemotingCommand::success().with_body(serde_json::to_vec(&body).unwrap_or_default())
             }
             rq::GET_TOPICS_BY_CLUSTER => {
-                let body = TopicList { topic_list: self.routes.topics_of_cluster(req.str_field("cluster")?) };
+                let body = TopicList {
+                    topic_list: self.routes.topics_of_cluster(req.str_field("cluster")?),
+                };
                 RemotingCommand::success().with_body(serde_json::to_vec(&body).unwrap_or_default())
             }
             rq::DELETE_TOPIC_IN_NAMESRV => {
-                self.routes.delete_topic(req.str_field("topic")?, req.field("clusterName").unwrap_or(""));
+                self.routes
+                    .delete_topic(req.str_field("topic")?, req.field("clusterName").unwrap_or(""));
                 RemotingCommand::success()
             }
             rq::PUT_KV_CONFIG => {
-                self.kv.put(req.str_field("namespace")?, req.str_field("key")?, req.str_field("value")?);
+                self.kv.put(
+                    req.str_field("namespace")?,
+                    req.str_field("key")?,
+                    req.str_field("value")?,
+                );
                 RemotingCommand::success()
             }
             rq::GET_KV_CONFIG => {
                 let (ns, key) = (req.str_field("namespace")?, req.str_field("key")?);
                 match self.kv.get(ns, key) {
                     Some(v) => RemotingCommand::success().with("value", v),
-                    None => RemotingCommand::error(rs::QUERY_NOT_FOUND, format!("No config item, Namespace: {ns} Key: {key}")),
+                    None => RemotingCommand::error(
+                        rs::QUERY_NOT_FOUND,
+                        format!("No config item, Namespace: {ns} Key: {key}"),
+                    ),
                 }
             }
             rq::DELETE_KV_CONFIG => {
@@ -83,16 +95,19 @@ impl Namesrv {
                 match self.kv.list(ns) {
                     Some(table) => RemotingCommand::success()
                         .with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default()),
-                    None => RemotingCommand::error(rs::QUERY_NOT_FOUND, format!("No config item, Namespace: {ns}")),
+                    None => RemotingCommand::error(
+                        rs::QUERY_NOT_FOUND,
+                        format!("No config item, Namespace: {ns}"),
+                    ),
                 }
             }
             rq::QUERY_DATA_VERSION => {
                 let addr = req.str_field("brokerAddr")?;
                 let dv: DataVersion = serde_json::from_slice(&req.body).unwrap_or_default();
                 let (changed, current) = self.routes.query_data_version(addr, &dv);
-                RemotingCommand::success()
-                    .with("changed", changed)
-                    .with_body(current.map(|c| serde_json::to_vec(&c).unwrap_or_default()).unwrap_or_default())
+                RemotingCommand::success().with("changed", changed).with_body(
+                    current.map(|c| serde_json::to_vec(&c).unwrap_or_default()).unwrap_or_default(),
+                )
             }
             other => RemotingCommand::error(
                 rs::REQUEST_CODE_NOT_SUPPORTED,
@@ -118,7 +133,12 @@ impl Namesrv {
         } else {
             match crate::protocol::json::from_fastjson(&req.body) {
                 Ok(b) => b,
-                Err(e) => return Ok(RemotingCommand::error(rs::SYSTEM_ERROR, format!("bad register body: {e}"))),
+                Err(e) => {
+                    return Ok(RemotingCommand::error(
+                        rs::SYSTEM_ERROR,
+                        format!("bad register body: {e}"),
+                    ))
+                }
             }
         };
         let res = self.routes.register(Registration {
@@ -145,7 +165,12 @@ impl Namesrv {
 }
 
 /// Build the name server's request table.
-pub fn build_routes(routes: Arc<RouteTable>, kv: Arc<KvStore>, order_message_enable: bool, threads: usize) -> Routes {
+pub fn build_routes(
+    routes: Arc<RouteTable>,
+    kv: Arc<KvStore>,
+    order_message_enable: bool,
+    threads: usize,
+) -> Routes {
     let ns = Arc::new(Namesrv { routes: routes.clone(), kv, order_message_enable });
     let mut table = Routes::new();
     let pool = table.pool("default", threads, 10_000);

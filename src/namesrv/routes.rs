@@ -59,7 +59,10 @@ pub struct RouteTable {
 impl RouteTable {
     /// Empty table; brokers silent for `expire_millis` are dropped by `scan_expired`.
     pub fn new(expire_millis: u64) -> Self {
-        RouteTable { t: RwLock::new(Tables::default()), expire: Duration::from_millis(expire_millis) }
+        RouteTable {
+            t: RwLock::new(Tables::default()),
+            expire: Duration::from_millis(expire_millis),
+        }
     }
 
     /// Register (or refresh) a broker.
@@ -91,7 +94,12 @@ impl RouteTable {
                 };
                 let entry = t.topic_queue.entry(name.clone()).or_default();
                 if entry.get(r.name) != Some(&qd) {
-                    log::info!("topic route updated topic={} broker={} queues={}", name, r.name, tc.write_queue_nums);
+                    log::info!(
+                        "topic route updated topic={} broker={} queues={}",
+                        name,
+                        r.name,
+                        tc.write_queue_nums
+                    );
                     entry.insert(r.name.to_string(), qd);
                 }
             }
@@ -107,11 +115,19 @@ impl RouteTable {
             },
         );
         if prev.is_none() {
-            log::info!("broker registered cluster={} name={} id={} addr={}", r.cluster, r.name, r.id, r.addr);
+            log::info!(
+                "broker registered cluster={} name={} id={} addr={}",
+                r.cluster,
+                r.name,
+                r.id,
+                r.addr
+            );
         }
         let mut res = RegisterResult { ha_server_addr: None, master_addr: None };
         if r.id != 0 {
-            if let Some(master) = t.broker_addr.get(r.name).and_then(|b| b.broker_addrs.get(&0)).cloned() {
+            if let Some(master) =
+                t.broker_addr.get(r.name).and_then(|b| b.broker_addrs.get(&0)).cloned()
+            {
                 res.ha_server_addr = t.live.get(&master).map(|l| l.ha_server_addr.clone());
                 res.master_addr = Some(master);
             }
@@ -125,7 +141,13 @@ impl RouteTable {
         Self::remove_locked(&mut t, cluster, addr, name, Some(id));
     }
 
-    fn remove_locked(t: &mut Tables, cluster: Option<&str>, addr: &str, name: &str, id: Option<i64>) {
+    fn remove_locked(
+        t: &mut Tables,
+        cluster: Option<&str>,
+        addr: &str,
+        name: &str,
+        id: Option<i64>,
+    ) {
         t.live.remove(addr);
         let mut name_gone = false;
         if let Some(bd) = t.broker_addr.get_mut(name) {
@@ -151,7 +173,11 @@ impl RouteTable {
     }
 
     /// Refresh liveness and report whether `version` differs from the stored one.
-    pub fn query_data_version(&self, addr: &str, version: &DataVersion) -> (bool, Option<DataVersion>) {
+    pub fn query_data_version(
+        &self,
+        addr: &str,
+        version: &DataVersion,
+    ) -> (bool, Option<DataVersion>) {
         let mut t = self.t.write();
         match t.live.get_mut(addr) {
             Some(l) => {
@@ -176,7 +202,12 @@ impl RouteTable {
             .map(|(a, l)| (a.clone(), l.broker_name.clone()))
             .collect();
         for (addr, name) in dead {
-            log::warn!("broker expired addr={} name={} after_ms={}", addr, name, self.expire.as_millis());
+            log::warn!(
+                "broker expired addr={} name={} after_ms={}",
+                addr,
+                name,
+                self.expire.as_millis()
+            );
             Self::remove_locked(&mut t, None, &addr, &name, None);
         }
     }
@@ -200,8 +231,12 @@ impl RouteTable {
         let t = self.t.read();
         let qs = t.topic_queue.get(topic)?;
         let queue_datas: Vec<QueueData> = qs.values().cloned().collect();
-        let broker_datas: Vec<BrokerData> =
-            qs.keys().filter_map(|n| t.broker_addr.get(n)).filter(|b| !b.broker_addrs.is_empty()).cloned().collect();
+        let broker_datas: Vec<BrokerData> = qs
+            .keys()
+            .filter_map(|n| t.broker_addr.get(n))
+            .filter(|b| !b.broker_addrs.is_empty())
+            .cloned()
+            .collect();
         if queue_datas.is_empty() || broker_datas.is_empty() {
             return None;
         }
@@ -211,7 +246,10 @@ impl RouteTable {
     /// Cluster info.
     pub fn cluster_info(&self) -> ClusterInfo {
         let t = self.t.read();
-        ClusterInfo { broker_addr_table: t.broker_addr.clone(), cluster_addr_table: t.cluster_addr.clone() }
+        ClusterInfo {
+            broker_addr_table: t.broker_addr.clone(),
+            cluster_addr_table: t.cluster_addr.clone(),
+        }
     }
 
     /// All topic names.
@@ -223,7 +261,11 @@ impl RouteTable {
     pub fn topics_of_cluster(&self, cluster: &str) -> BTreeSet<String> {
         let t = self.t.read();
         let Some(names) = t.cluster_addr.get(cluster) else { return BTreeSet::new() };
-        t.topic_queue.iter().filter(|(_, q)| q.keys().any(|n| names.contains(n))).map(|(k, _)| k.clone()).collect()
+        t.topic_queue
+            .iter()
+            .filter(|(_, q)| q.keys().any(|n| names.contains(n)))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Delete a topic (for all clusters when `cluster` is empty).
@@ -253,13 +295,28 @@ mod tests {
     use super::*;
     use crate::protocol::body::TopicConfig;
 
-    fn reg<'a>(t: &'a RouteTable, addr: &'a str, name: &'a str, id: i64, conn: u64, topics: &[&str]) {
+    fn reg<'a>(
+        t: &'a RouteTable,
+        addr: &'a str,
+        name: &'a str,
+        id: i64,
+        conn: u64,
+        topics: &[&str],
+    ) {
         let mut w = TopicConfigSerializeWrapper::default();
         for tp in topics {
             w.topic_config_table.insert(tp.to_string(), TopicConfig::new(tp, 4, 6));
         }
         w.data_version.counter = topics.len() as i64;
-        t.register(Registration { cluster: "C", addr, name, id, ha_server_addr: "h:1", topics: w, conn_id: conn });
+        t.register(Registration {
+            cluster: "C",
+            addr,
+            name,
+            id,
+            ha_server_addr: "h:1",
+            topics: w,
+            conn_id: conn,
+        });
     }
 
     #[test]

@@ -305,7 +305,9 @@ impl ClusterInfo {
             write_broker_data(&mut out, b, false);
         }
         out.push_str("},\"clusterAddrTable\":");
-        out.push_str(&serde_json::to_string(&self.cluster_addr_table).unwrap_or_else(|_| "{}".into()));
+        out.push_str(
+            &serde_json::to_string(&self.cluster_addr_table).unwrap_or_else(|_| "{}".into()),
+        );
         out.push('}');
         out.into_bytes()
     }

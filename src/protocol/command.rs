@@ -175,7 +175,9 @@ impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
             None => write!(f, "the request header field '{}' is missing", self.field),
-            Some(v) => write!(f, "the request header field '{}' has an invalid value '{}'", self.field, v),
+            Some(v) => {
+                write!(f, "the request header field '{}' has an invalid value '{}'", self.field, v)
+            }
         }
     }
 }
@@ -196,7 +198,9 @@ mod tests {
             .with("e", "x");
         assert_eq!(c.i32_field("a").unwrap(), 12);
         assert_eq!(c.i64_field("b").unwrap(), -3);
-        assert!(c.bool_field("c") && c.bool_field("d") && !c.bool_field("e") && !c.bool_field("zz"));
+        assert!(
+            c.bool_field("c") && c.bool_field("d") && !c.bool_field("e") && !c.bool_field("zz")
+        );
         assert!(c.i32_field("e").unwrap_err().to_string().contains("'e'"));
         assert!(c.i32_field("zz").unwrap_err().to_string().contains("missing"));
         assert_eq!(c.opt_i32("zz").unwrap(), None);

@@ -60,7 +60,9 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::TooLarge { len, max } => {
                 write!(f, "{} of {} bytes exceeds the limit of {} bytes", self.what, len, max)
             }
-            DecodeErrorKind::BadLength { len } => write!(f, "{} has an impossible value {}", self.what, len),
+            DecodeErrorKind::BadLength { len } => {
+                write!(f, "{} has an impossible value {}", self.what, len)
+            }
             DecodeErrorKind::Invalid(why) => write!(f, "{} is malformed: {}", self.what, why),
         }
     }
@@ -68,11 +70,19 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// The first four bytes of `b` as a big-endian u32.
+fn be4(b: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
+}
+
 /// Decode one frame from the start of `buf`. `Ok(None)` means more bytes are needed; on success the
 /// number of bytes consumed is returned with the command.
-pub fn decode(buf: &[u8], max_frame: usize) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
-    let Some(len_bytes) = buf.get(0..4) else { return Ok(None) };
-    let length = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+pub fn decode(
+    buf: &[u8],
+    max_frame: usize,
+) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
+    let Some(length) = be4(buf) else { return Ok(None) };
+    let length = length as i32;
     if length < 4 {
         return Err(DecodeError::bad_length("frame length", length as i64));
     }
@@ -81,8 +91,9 @@ pub fn decode(buf: &[u8], max_frame: usize) -> Result<Option<(RemotingCommand, u
         return Err(DecodeError::too_large("frame", total as u64, max_frame));
     }
     let Some(frame) = buf.get(4..total) else { return Ok(None) };
-    let (word, rest) = frame.split_at(4);
-    let word = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+    let word =
+        be4(frame).ok_or_else(|| DecodeError::bad_length("header word", frame.len() as i64))?;
+    let rest = frame.get(4..).unwrap_or_default();
     let header_len = (word & 0x00FF_FFFF) as usize;
     if header_len > rest.len() {
         return Err(DecodeError::bad_length("header length", header_len as i64));
@@ -91,7 +102,9 @@ pub fn decode(buf: &[u8], max_frame: usize) -> Result<Option<(RemotingCommand, u
     let mut cmd = match word >> 24 {
         0 => decode_json_header(header)?,
         1 => decode_binary_header(header)?,
-        t => return Err(DecodeError::invalid("header serialize type", format!("unknown type {t}"))),
+        t => {
+            return Err(DecodeError::invalid("header serialize type", format!("unknown type {t}")))
+        }
     };
     cmd.body = body.to_vec();
     Ok(Some((cmd, total)))
@@ -103,7 +116,9 @@ fn json_int(v: &Value, what: &'static str) -> Result<i64, DecodeError> {
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
             .ok_or_else(|| DecodeError::invalid(what, "not an integer")),
-        Value::String(s) => s.trim().parse().map_err(|_| DecodeError::invalid(what, "not an integer")),
+        Value::String(s) => {
+            s.trim().parse().map_err(|_| DecodeError::invalid(what, "not an integer"))
+        }
         Value::Null => Ok(0),
         _ => Err(DecodeError::invalid(what, "not a number")),
     }
@@ -133,7 +148,11 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     };
     if let Value::Object(ext) = get("extFields") {
         if ext.len() > MAX_EXT_FIELDS {
-            return Err(DecodeError::too_large("ext field count", ext.len() as u64, MAX_EXT_FIELDS));
+            return Err(DecodeError::too_large(
+                "ext field count",
+                ext.len() as u64,
+                MAX_EXT_FIELDS,
+            ));
         }
         for (k, v) in ext {
             // Accept strings, numbers and booleans as text (§1.9); null means absent.
@@ -169,11 +188,11 @@ impl<'a> Reader<'a> {
     }
     fn i16(&mut self, what: &'static str) -> Result<i16, DecodeError> {
         let b = self.take(2, what)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
+        Ok(i16::from_be_bytes(b.try_into().map_err(|_| DecodeError::bad_length(what, 2))?))
     }
     fn i32(&mut self, what: &'static str) -> Result<i32, DecodeError> {
         let b = self.take(4, what)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(i32::from_be_bytes(b.try_into().map_err(|_| DecodeError::bad_length(what, 4))?))
     }
     fn string(&mut self, len: i64, what: &'static str) -> Result<Option<String>, DecodeError> {
         if len < 0 || len as usize > self.buf.len() {
@@ -210,7 +229,11 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     let mut ext = Reader { buf: r.take(ext_len as usize, "ext fields")? };
     while !ext.buf.is_empty() {
         if cmd.ext_fields.len() >= MAX_EXT_FIELDS {
-            return Err(DecodeError::too_large("ext field count", MAX_EXT_FIELDS as u64 + 1, MAX_EXT_FIELDS));
+            return Err(DecodeError::too_large(
+                "ext field count",
+                MAX_EXT_FIELDS as u64 + 1,
+                MAX_EXT_FIELDS,
+            ));
         }
         let klen = ext.i16("ext key length")?;
         let key = ext.string(klen as i64, "ext key")?;
@@ -240,9 +263,11 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
         SerializeType::RocketMq => 1,
     };
     let word = (type_byte << 24) | (header_len as u32 & 0x00FF_FFFF);
-    if let Some(prefix) = out.get_mut(start..start + 8) {
-        prefix[..4].copy_from_slice(&length.to_be_bytes());
-        prefix[4..].copy_from_slice(&word.to_be_bytes());
+    if let Some(prefix) = out.get_mut(start..start + 4) {
+        prefix.copy_from_slice(&length.to_be_bytes());
+    }
+    if let Some(prefix) = out.get_mut(start + 4..start + 8) {
+        prefix.copy_from_slice(&word.to_be_bytes());
     }
 }
 
@@ -357,8 +382,10 @@ mod tests {
     fn appendix_a_binary_example() {
         let hex = "00000026 01000022 0069 00 0199 00000001 00000000 00000000 0000000d 0005 746f706963 00000002 5431"
             .replace(' ', "");
-        let bytes: Vec<u8> =
-            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
         let (c, n) = decode(&bytes, DEFAULT_MAX_FRAME).unwrap().unwrap();
         assert_eq!(n, bytes.len());
         assert_eq!((c.code, c.version, c.opaque, c.flag), (105, 409, 1, 0));

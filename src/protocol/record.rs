@@ -204,13 +204,24 @@ pub struct RecordError {
 #[derive(Debug, Clone, PartialEq)]
 enum RecordErrorKind {
     /// The buffer ends before the field does.
-    Truncated { need: usize, have: usize },
+    Truncated {
+        need: usize,
+        have: usize,
+    },
     /// End-of-segment filler of `size` bytes.
-    Blank { size: i32 },
+    Blank {
+        size: i32,
+    },
     BadMagic(i32),
     BadLength(i64),
-    Mismatch { declared: usize, actual: usize },
-    Crc { stored: i32, computed: i32 },
+    Mismatch {
+        declared: usize,
+        actual: usize,
+    },
+    Crc {
+        stored: i32,
+        computed: i32,
+    },
     Utf8,
 }
 
@@ -431,11 +442,8 @@ pub fn stamp_record(rec: &mut [u8], queue_offset: i64, phys_offset: i64, store_t
     }
     let Some(sys_flag) = be_i32(rec, POS_SYS_FLAG) else { return false };
     let ts_pos = store_timestamp_pos(sys_flag);
-    let fields = [
-        (POS_QUEUE_OFFSET, queue_offset),
-        (POS_PHYS_OFFSET, phys_offset),
-        (ts_pos, store_ts),
-    ];
+    let fields =
+        [(POS_QUEUE_OFFSET, queue_offset), (POS_PHYS_OFFSET, phys_offset), (ts_pos, store_ts)];
     if rec.get(ts_pos..ts_pos + 8).is_none() {
         return false;
     }
@@ -487,7 +495,10 @@ pub fn decode_view(buf: &[u8], check_crc: bool) -> Result<(RecordView<'_>, usize
     let total = r.i32("TOTALSIZE")?;
     let magic = r.i32("MAGICCODE")?;
     if magic == BLANK_MAGIC {
-        return Err(RecordError { what: "MAGICCODE", kind: RecordErrorKind::Blank { size: total } });
+        return Err(RecordError {
+            what: "MAGICCODE",
+            kind: RecordErrorKind::Blank { size: total },
+        });
     }
     if magic != MESSAGE_MAGIC {
         return Err(RecordError { what: "MAGICCODE", kind: RecordErrorKind::BadMagic(magic) });
@@ -514,12 +525,12 @@ pub fn decode_view(buf: &[u8], check_crc: bool) -> Result<(RecordView<'_>, usize
     let body_len = r.len_i32("BODYLEN")?;
     let body = r.bytes(body_len, "BODY")?;
     let topic_len = r.i8("TOPICLEN")?;
-    let topic_len =
-        usize::try_from(topic_len).map_err(|_| RecordError::bad_length("TOPICLEN", topic_len.into()))?;
+    let topic_len = usize::try_from(topic_len)
+        .map_err(|_| RecordError::bad_length("TOPICLEN", topic_len.into()))?;
     let topic = r.bytes(topic_len, "TOPIC")?;
     let prop_len = r.i16("PROPLEN")?;
-    let prop_len =
-        usize::try_from(prop_len).map_err(|_| RecordError::bad_length("PROPLEN", prop_len.into()))?;
+    let prop_len = usize::try_from(prop_len)
+        .map_err(|_| RecordError::bad_length("PROPLEN", prop_len.into()))?;
     let properties = r.bytes(prop_len, "PROPERTIES")?;
     if r.pos != total {
         return Err(RecordError {
@@ -731,7 +742,13 @@ mod tests {
             encode_record(&r, &mut out);
             assert_eq!(
                 out.len(),
-                encoded_len(11, 9, r.properties.len(), is_v6_host(r.born_host), is_v6_host(r.store_host))
+                encoded_len(
+                    11,
+                    9,
+                    r.properties.len(),
+                    is_v6_host(r.born_host),
+                    is_v6_host(r.store_host)
+                )
             );
             let (d, n) = decode_record(&out, true).unwrap();
             assert_eq!(n, out.len());
@@ -839,7 +856,10 @@ mod tests {
         let want = vec![("TAGS".to_string(), "A".to_string()), ("KEYS".into(), "k".into())];
         assert_eq!(parse_properties(&s), want);
         assert_eq!(parse_properties(&format!("{s}\u{2}")), want);
-        assert_eq!(parse_properties("a\u{1}\u{2}\u{1}b\u{2}x\u{1}y\u{2}\u{2}"), vec![("x".into(), "y".into())]);
+        assert_eq!(
+            parse_properties("a\u{1}\u{2}\u{1}b\u{2}x\u{1}y\u{2}\u{2}"),
+            vec![("x".into(), "y".into())]
+        );
         assert_eq!(get_property(&s, "KEYS"), Some("k"));
         assert_eq!(get_property(&format!("{s}\u{2}"), "TAGS"), Some("A"));
         assert_eq!(get_property(&s, "NOPE"), None);

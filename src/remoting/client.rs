@@ -15,7 +15,8 @@ use std::time::Duration;
 
 /// Handles requests the server sends to us (NOTIFY_CONSUMER_IDS_CHANGED, ...). Returns the
 /// response to send, if any.
-pub type RequestHandler = Arc<dyn Fn(&Arc<Connection>, RemotingCommand) -> Option<RemotingCommand> + Send + Sync>;
+pub type RequestHandler =
+    Arc<dyn Fn(&Arc<Connection>, RemotingCommand) -> Option<RemotingCommand> + Send + Sync>;
 
 /// A pool of connections to remote servers.
 pub struct RemotingClient {
@@ -61,8 +62,8 @@ impl RemotingClient {
             .map_err(|e| RemotingError::connect(addr, e))?
             .next()
             .ok_or_else(|| RemotingError::connect(addr, std::io::Error::other("no address")))?;
-        let stream =
-            TcpStream::connect_timeout(&sock, self.connect_timeout).map_err(|e| RemotingError::connect(addr, e))?;
+        let stream = TcpStream::connect_timeout(&sock, self.connect_timeout)
+            .map_err(|e| RemotingError::connect(addr, e))?;
         let reader = stream.try_clone().map_err(|e| RemotingError::connect(addr, e))?;
         let conn = Connection::new(stream).map_err(|e| RemotingError::connect(addr, e))?;
         let mut conns = self.conns.lock();
@@ -96,7 +97,12 @@ impl RemotingClient {
     }
 
     /// Send `cmd` to `addr` and wait up to `timeout` for the response.
-    pub fn invoke(&self, addr: &str, cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+    pub fn invoke(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
         let conn = self.connection(addr)?;
         conn.invoke(cmd, timeout)
     }

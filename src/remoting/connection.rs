@@ -94,7 +94,11 @@ impl Connection {
     }
 
     /// Send a request and wait up to `timeout` for its response.
-    pub fn invoke(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, RemotingError> {
+    pub fn invoke(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
         let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF;
         cmd.opaque = opaque;
         cmd.flag &= !flag::RESPONSE;
@@ -110,7 +114,9 @@ impl Connection {
                 self.pending.lock().remove(&opaque);
                 Err(RemotingError::timeout(&self.peer.to_string(), timeout.as_millis() as u64))
             }
-            Err(RecvTimeoutError::Disconnected) => Err(RemotingError::closed(&self.peer.to_string())),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(RemotingError::closed(&self.peer.to_string()))
+            }
         }
     }
 
@@ -136,15 +142,21 @@ impl Connection {
             Some(tx) => {
                 let _ = tx.try_send(resp);
             }
-            None => log::debug!("late or unknown response peer={} opaque={}", self.peer, resp.opaque),
+            None => {
+                log::debug!("late or unknown response peer={} opaque={}", self.peer, resp.opaque)
+            }
         }
     }
 }
 
 /// Read frames from `stream` until EOF, error or a bad frame. Responses complete waiters;
 /// requests go to `on_request`. Closes the connection on exit.
-pub fn read_loop<F>(conn: &Arc<Connection>, mut stream: TcpStream, max_frame: usize, mut on_request: F)
-where
+pub fn read_loop<F>(
+    conn: &Arc<Connection>,
+    mut stream: TcpStream,
+    max_frame: usize,
+    mut on_request: F,
+) where
     F: FnMut(&Arc<Connection>, RemotingCommand),
 {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);

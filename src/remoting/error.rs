@@ -51,7 +51,9 @@ impl fmt::Display for RemotingError {
             Kind::Connect(e) => write!(f, "cannot connect to {}: {}", self.addr, e),
             Kind::Send(e) => write!(f, "cannot send a request to {}: {}", self.addr, e),
             Kind::Timeout(ms) => write!(f, "no response from {} within {} ms", self.addr, ms),
-            Kind::Closed => write!(f, "the connection to {} closed before the response arrived", self.addr),
+            Kind::Closed => {
+                write!(f, "the connection to {} closed before the response arrived", self.addr)
+            }
         }
     }
 }

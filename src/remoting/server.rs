@@ -103,7 +103,11 @@ impl Routes {
 
     /// Declare a worker pool of `threads` threads with a queue of `queue` requests.
     pub fn pool(&mut self, name: &str, threads: usize, queue: usize) -> PoolId {
-        self.pools.push(PoolSpec { name: name.into(), threads: threads.max(1), queue: queue.max(1) });
+        self.pools.push(PoolSpec {
+            name: name.into(),
+            threads: threads.max(1),
+            queue: queue.max(1),
+        });
         PoolId(self.pools.len() - 1)
     }
 
@@ -134,9 +138,17 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Defaults for `name` on `bind`.
     pub fn new(name: &str, bind: SocketAddr) -> Self {
-        ServerConfig { name: name.into(), bind, max_frame: DEFAULT_MAX_FRAME, max_connections: 4096 }
+        ServerConfig {
+            name: name.into(),
+            bind,
+            max_frame: DEFAULT_MAX_FRAME,
+            max_connections: 4096,
+        }
     }
 }
+
+/// A live connection and its reader thread.
+type ConnEntry = (Arc<Connection>, Option<JoinHandle<()>>);
 
 struct Job {
     handler: Arc<dyn Handler>,
@@ -150,7 +162,7 @@ struct Shared {
     table: HashMap<i32, (usize, Arc<dyn Handler>)>,
     senders: Mutex<Vec<Sender<Job>>>,
     pool_names: Vec<String>,
-    conns: Mutex<HashMap<u64, (Arc<Connection>, Option<JoinHandle<()>>)>>,
+    conns: Mutex<HashMap<u64, ConnEntry>>,
     on_close: Option<CloseHook>,
 }
 
@@ -170,7 +182,11 @@ impl Server {
     }
 
     /// Start serving `routes` on an already bound listener (so the caller knows the port first).
-    pub fn start_on(cfg: ServerConfig, listener: TcpListener, routes: Routes) -> io::Result<Server> {
+    pub fn start_on(
+        cfg: ServerConfig,
+        listener: TcpListener,
+        routes: Routes,
+    ) -> io::Result<Server> {
         let local = listener.local_addr()?;
         let mut senders = Vec::new();
         let mut receivers: Vec<(String, usize, Receiver<Job>)> = Vec::new();
@@ -200,7 +216,8 @@ impl Server {
             }
         }
         let sh = shared.clone();
-        let acceptor = spawn_thread(format!("{}-accept", cfg.name), move || accept_loop(listener, sh))?;
+        let acceptor =
+            spawn_thread(format!("{}-accept", cfg.name), move || accept_loop(listener, sh))?;
         log::info!("server started name={} listen={}", cfg.name, local);
         Ok(Server { shared, local, acceptor: Some(acceptor), workers })
     }
@@ -248,13 +265,17 @@ impl Drop for Server {
 fn run_job(job: Job) {
     let Job { handler, ctx, cmd } = job;
     let code = cmd.code;
-    let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(&ctx, cmd)));
+    let reply =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(&ctx, cmd)));
     match reply {
         Ok(Reply::Respond(resp)) => ctx.respond(resp),
         Ok(Reply::Park) | Ok(Reply::Nothing) => {}
         Err(_) => {
             log::error!("handler panicked code={} peer={}", code, ctx.peer());
-            ctx.respond(RemotingCommand::error(response::SYSTEM_ERROR, format!("internal error handling request code {code}")));
+            ctx.respond(RemotingCommand::error(
+                response::SYSTEM_ERROR,
+                format!("internal error handling request code {code}"),
+            ));
         }
     }
 }
@@ -273,7 +294,10 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             }
         };
         if shared.conns.lock().len() >= shared.cfg.max_connections {
-            log::warn!("connection refused name={} reason=\"connection limit reached\"", shared.cfg.name);
+            log::warn!(
+                "connection refused name={} reason=\"connection limit reached\"",
+                shared.cfg.name
+            );
             continue;
         }
         let conn = match stream.try_clone().and_then(Connection::new) {

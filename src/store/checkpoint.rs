@@ -76,7 +76,9 @@ impl DirLock {
         match file.try_lock() {
             Ok(()) => Ok(DirLock { _file: file }),
             Err(TryLockError::WouldBlock) => Err(StoreError::locked().with_path(root)),
-            Err(TryLockError::Error(e)) => Err(StoreError::io("locking the store directory", e).with_path(&path)),
+            Err(TryLockError::Error(e)) => {
+                Err(StoreError::io("locking the store directory", e).with_path(&path))
+            }
         }
     }
 }

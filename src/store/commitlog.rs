@@ -17,7 +17,9 @@
 use super::mmap::{list_segments, segment_name, MappedFile};
 use super::StoreError;
 use crate::common::fs::sync_dir;
-use crate::protocol::record::{decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC};
+use crate::protocol::record::{
+    decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC,
+};
 use parking_lot::RwLock;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -69,18 +71,32 @@ fn plausible(v: &RecordView<'_>, at: u64) -> bool {
 impl LoadedLog {
     /// Open every segment in `dir`; they must be contiguous and all `seg_size` bytes.
     pub(crate) fn open(dir: &Path, seg_size: u64) -> Result<LoadedLog, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("creating the commit log dir", e).with_path(dir))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::io("creating the commit log dir", e).with_path(dir))?;
         let mut segs: Vec<MappedFile> = Vec::new();
-        for (start, path) in list_segments(dir).map_err(|e| StoreError::io("listing the commit log", e).with_path(dir))? {
+        for (start, path) in list_segments(dir)
+            .map_err(|e| StoreError::io("listing the commit log", e).with_path(dir))?
+        {
             if start % seg_size != 0 {
-                return Err(StoreError::corrupt("opening the commit log", format!("segment start {start} is not a multiple of the segment size {seg_size}")).with_path(&path));
+                return Err(StoreError::corrupt(
+                    "opening the commit log",
+                    format!(
+                        "segment start {start} is not a multiple of the segment size {seg_size}"
+                    ),
+                )
+                .with_path(&path));
             }
             if let Some(prev) = segs.last() {
                 if prev.start() + seg_size != start {
-                    return Err(StoreError::corrupt("opening the commit log", format!("gap before segment {start}")).with_path(&path));
+                    return Err(StoreError::corrupt(
+                        "opening the commit log",
+                        format!("gap before segment {start}"),
+                    )
+                    .with_path(&path));
                 }
             }
-            let f = MappedFile::open(&path, start, seg_size as usize).map_err(|e| StoreError::io("mapping a commit log segment", e).with_path(&path))?;
+            let f = MappedFile::open(&path, start, seg_size as usize)
+                .map_err(|e| StoreError::io("mapping a commit log segment", e).with_path(&path))?;
             segs.push(f);
         }
         Ok(LoadedLog { segs })
@@ -109,7 +125,10 @@ impl LoadedLog {
                         break;
                     }
                     Some(RecordHeader::Message { .. }) => match decode_view(rest, check_crc) {
-                        Ok((v, n)) if plausible(&v, seg.start() + pos as u64) && n + BLANK_LEN <= rest.len() => {
+                        Ok((v, n))
+                            if plausible(&v, seg.start() + pos as u64)
+                                && n + BLANK_LEN <= rest.len() =>
+                        {
                             pos += n;
                             records += 1;
                         }
@@ -136,7 +155,9 @@ impl LoadedLog {
             if last.start() >= valid_end {
                 if let Some(seg) = self.segs.pop() {
                     let p = seg.path().to_path_buf();
-                    seg.delete().map_err(|e| StoreError::io("deleting a commit log segment", e).with_path(&p))?;
+                    seg.delete().map_err(|e| {
+                        StoreError::io("deleting a commit log segment", e).with_path(&p)
+                    })?;
                     deleted += 1;
                 }
             } else {
@@ -144,12 +165,14 @@ impl LoadedLog {
             }
         }
         if deleted > 0 {
-            sync_dir(dir).map_err(|e| StoreError::io("syncing the commit log dir", e).with_path(dir))?;
+            sync_dir(dir)
+                .map_err(|e| StoreError::io("syncing the commit log dir", e).with_path(dir))?;
             log::info!("commit log recovery deleted {deleted} segment(s) after offset={valid_end}");
         }
         if let Some(last) = self.segs.last_mut() {
             let keep = (valid_end - last.start()) as usize;
-            last.truncate(keep).map_err(|e| StoreError::io("truncating a commit log segment", e).with_path(dir))?;
+            last.truncate(keep)
+                .map_err(|e| StoreError::io("truncating a commit log segment", e).with_path(dir))?;
         }
         Ok(())
     }
@@ -200,7 +223,12 @@ impl CommitLog {
     }
 
     /// Run `f` on published bytes at `off` (no copy).
-    pub(crate) fn with_bytes<R>(&self, off: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    pub(crate) fn with_bytes<R>(
+        &self,
+        off: u64,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
         let seg = self.segment_for(off)?;
         seg.read((off - seg.start()) as usize, len).map(f)
     }
@@ -248,7 +276,9 @@ impl CommitLog {
         }
         let cur = self.segments.read().last().cloned();
         let next_start = match cur {
-            Some(seg) if seg.remaining() as u64 >= need => return Ok(seg.start() + seg.published() as u64),
+            Some(seg) if seg.remaining() as u64 >= need => {
+                return Ok(seg.start() + seg.published() as u64)
+            }
             Some(seg) => {
                 let left = seg.remaining();
                 if left >= BLANK_LEN {
@@ -269,7 +299,10 @@ impl CommitLog {
             .and_then(|f| sync_dir(&self.dir).map(|()| f));
         match created {
             Ok(f) => {
-                log::info!("commit log rolled to new segment offset={next_start} path={}", path.display());
+                log::info!(
+                    "commit log rolled to new segment offset={next_start} path={}",
+                    path.display()
+                );
                 self.segments.write().push(Arc::new(f));
                 Ok(next_start)
             }
@@ -299,7 +332,10 @@ impl CommitLog {
         let from = self.flushed_offset();
         let segs: Vec<Arc<MappedFile>> = {
             let all = self.segments.read();
-            all.iter().filter(|s| s.start() + self.seg_size > from && s.dirty() > 0).cloned().collect()
+            all.iter()
+                .filter(|s| s.start() + self.seg_size > from && s.dirty() > 0)
+                .cloned()
+                .collect()
         };
         for s in segs {
             s.flush()?;

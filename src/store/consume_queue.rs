@@ -100,9 +100,16 @@ pub(crate) struct LoadedQueue {
 
 impl LoadedQueue {
     /// Open the files of one queue directory and find its end.
-    pub(crate) fn open(dir: &Path, topic: &str, queue_id: i32, file_size: u64) -> Result<LoadedQueue, StoreError> {
+    pub(crate) fn open(
+        dir: &Path,
+        topic: &str,
+        queue_id: i32,
+        file_size: u64,
+    ) -> Result<LoadedQueue, StoreError> {
         let mut files: Vec<MappedFile> = Vec::new();
-        for (start, path) in list_segments(dir).map_err(|e| StoreError::io("listing a consume queue", e).with_path(dir))? {
+        for (start, path) in list_segments(dir)
+            .map_err(|e| StoreError::io("listing a consume queue", e).with_path(dir))?
+        {
             if start % file_size != 0 {
                 log::warn!("ignoring misnamed consume queue file path={}", path.display());
                 continue;
@@ -131,7 +138,14 @@ impl LoadedQueue {
                 last.start() + n * CQ_UNIT
             }
         };
-        Ok(LoadedQueue { topic: topic.to_string(), queue_id, dir: dir.to_path_buf(), file_size, files, end })
+        Ok(LoadedQueue {
+            topic: topic.to_string(),
+            queue_id,
+            dir: dir.to_path_buf(),
+            file_size,
+            files,
+            end,
+        })
     }
 
     fn entry_at_byte(&self, pos: u64) -> Option<CqEntry> {
@@ -146,7 +160,10 @@ impl LoadedQueue {
         let first = self.files.first().map_or(0, |f| f.start());
         while self.end > first {
             match self.entry_at_byte(self.end - CQ_UNIT) {
-                Some(e) if !e.is_filler() && (e.phys as u64).saturating_add(e.size as u64) > log_end => {
+                Some(e)
+                    if !e.is_filler()
+                        && (e.phys as u64).saturating_add(e.size as u64) > log_end =>
+                {
                     self.end -= CQ_UNIT
                 }
                 _ => break,
@@ -157,7 +174,9 @@ impl LoadedQueue {
             if last.start() >= self.end && self.files.len() > 1 || last.start() > self.end {
                 if let Some(f) = self.files.pop() {
                     let p = f.path().to_path_buf();
-                    f.delete().map_err(|e| StoreError::io("deleting a consume queue file", e).with_path(&p))?;
+                    f.delete().map_err(|e| {
+                        StoreError::io("deleting a consume queue file", e).with_path(&p)
+                    })?;
                     deleted = true;
                 }
             } else {
@@ -170,7 +189,9 @@ impl LoadedQueue {
         if let Some(last) = self.files.last_mut() {
             let keep = (self.end - last.start()) as usize;
             if keep < last.published() {
-                last.truncate(keep).map_err(|e| StoreError::io("truncating a consume queue", e).with_path(&self.dir))?;
+                last.truncate(keep).map_err(|e| {
+                    StoreError::io("truncating a consume queue", e).with_path(&self.dir)
+                })?;
             }
         }
         Ok(())
@@ -211,8 +232,15 @@ impl LoadedQueue {
 impl ConsumeQueue {
     /// A new, empty queue (its directory is created with the first entry).
     pub(crate) fn new(dir: &Path, topic: &str, queue_id: i32, file_size: u64) -> ConsumeQueue {
-        LoadedQueue { topic: topic.to_string(), queue_id, dir: dir.to_path_buf(), file_size, files: Vec::new(), end: 0 }
-            .finish()
+        LoadedQueue {
+            topic: topic.to_string(),
+            queue_id,
+            dir: dir.to_path_buf(),
+            file_size,
+            files: Vec::new(),
+            end: 0,
+        }
+        .finish()
     }
 
     /// Topic.
@@ -248,7 +276,11 @@ impl ConsumeQueue {
         }
         std::fs::create_dir_all(&self.dir)?;
         let start = pos / self.file_size * self.file_size;
-        let f = MappedFile::create(&self.dir.join(segment_name(start)), start, self.file_size as usize)?;
+        let f = MappedFile::create(
+            &self.dir.join(segment_name(start)),
+            start,
+            self.file_size as usize,
+        )?;
         sync_dir(&self.dir)?;
         let f = Arc::new(f);
         let mut files = self.files.write();
@@ -264,7 +296,8 @@ impl ConsumeQueue {
         let f = self.file_for_append(pos)?;
         // A fresh file for a queue that starts mid-file: pad up to the entry's slot.
         while (f.start() + f.published() as u64) < pos {
-            f.append(&CqEntry::FILLER.encode()).ok_or_else(|| io::Error::other("consume queue file full"))?;
+            f.append(&CqEntry::FILLER.encode())
+                .ok_or_else(|| io::Error::other("consume queue file full"))?;
         }
         f.append(&e.encode()).ok_or_else(|| io::Error::other("consume queue file full"))?;
         self.max_offset.store(self.max_offset() + 1, Ordering::Release);
@@ -307,13 +340,19 @@ impl ConsumeQueue {
             }
             match files.get(((pos - first.start()) / self.file_size) as usize) {
                 Some(f) if f.start() <= pos && pos < f.start() + self.file_size => f.clone(),
-                _ => return Entries::FileMissing(((pos / self.file_size + 1) * self.file_size / CQ_UNIT) as i64),
+                _ => {
+                    return Entries::FileMissing(
+                        ((pos / self.file_size + 1) * self.file_size / CQ_UNIT) as i64,
+                    )
+                }
             }
         };
         let end = ((max as u64 * CQ_UNIT).min(f.start() + self.file_size) - f.start()) as usize;
         let local = (pos - f.start()) as usize;
         let bytes = f.read(local, end.saturating_sub(local)).unwrap_or(&[]);
-        Entries::Found(bytes.chunks_exact(CQ_UNIT as usize).take(max_n).filter_map(CqEntry::decode).collect())
+        Entries::Found(
+            bytes.chunks_exact(CQ_UNIT as usize).take(max_n).filter_map(CqEntry::decode).collect(),
+        )
     }
 
     /// The entry at `offset`, if stored.
@@ -326,7 +365,8 @@ impl ConsumeQueue {
 
     /// msync all files with unflushed entries.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        let files: Vec<Arc<MappedFile>> = self.files.read().iter().filter(|f| f.dirty() > 0).cloned().collect();
+        let files: Vec<Arc<MappedFile>> =
+            self.files.read().iter().filter(|f| f.dirty() > 0).cloned().collect();
         for f in files {
             f.flush()?;
         }

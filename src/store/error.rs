@@ -31,7 +31,11 @@ impl StoreError {
     }
     /// An invalid configuration value.
     pub(crate) fn config(why: impl Into<String>) -> Self {
-        StoreError { what: "checking the store config", path: None, kind: StoreErrorKind::Config(why.into()) }
+        StoreError {
+            what: "checking the store config",
+            path: None,
+            kind: StoreErrorKind::Config(why.into()),
+        }
     }
     /// Files on disk that cannot be used.
     pub(crate) fn corrupt(what: &'static str, why: impl Into<String>) -> Self {

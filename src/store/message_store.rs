@@ -10,14 +10,14 @@ use super::checkpoint::{Checkpoint, DirLock};
 use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
 use super::{
-    valid_topic,
-    ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult, PutStatus, StoreConfig,
-    StoreError,
+    valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult,
+    PutStatus, StoreConfig, StoreError,
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
 use crate::protocol::record::{
-    decode_view, encode_record, offset_msg_id, stamp_record, sysflag, MessageRecord, MAX_PROPERTIES_LEN,
+    decode_view, encode_record, offset_msg_id, stamp_record, sysflag, MessageRecord,
+    MAX_PROPERTIES_LEN,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
@@ -61,7 +61,6 @@ pub struct MessageStore {
     closed: AtomicBool,
 }
 
-
 fn io_err<'a>(what: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |e| StoreError::io(what, e).with_path(p)
 }
@@ -82,7 +81,9 @@ fn load_queues(cq_dir: &Path, file_size: u64, log_end: u64) -> Result<QueueTable
         let tdir = t.path();
         for q in std::fs::read_dir(&tdir).map_err(io_err("listing consume queues", &tdir))? {
             let q = q.map_err(io_err("listing consume queues", &tdir))?;
-            let Some(qid) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let Some(qid) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
             let mut lq = LoadedQueue::open(&q.path(), &topic, qid, file_size)?;
             lq.truncate_beyond(log_end)?;
             table.entry(topic.clone()).or_default().insert(qid, Arc::new(lq.finish()));
@@ -95,7 +96,9 @@ impl MessageStore {
     /// Lock the directory, recover, and start the flush, dispatch and consume-queue flush services.
     pub fn open(cfg: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
         if cfg.commit_log_file_size < 4096 || cfg.commit_log_file_size > i32::MAX as u64 {
-            return Err(StoreError::config("commit_log_file_size must be between 4096 and 2^31-1 bytes"));
+            return Err(StoreError::config(
+                "commit_log_file_size must be between 4096 and 2^31-1 bytes",
+            ));
         }
         if cfg.cq_file_entries == 0 || cfg.cq_file_entries > (i32::MAX as u64) / CQ_UNIT {
             return Err(StoreError::config("cq_file_entries must be between 1 and 107374182"));
@@ -140,7 +143,11 @@ impl MessageStore {
         // Re-dispatch from the safe offset if it is a record boundary, else from its segment.
         let max = shared.log.max_offset();
         let mut from = ckpt.safe_offset.clamp(shared.log.min_offset(), max);
-        if from < max && !shared.log.step(from, |s| matches!(s, Step::Record(v, _) if v.physical_offset == from as i64)) {
+        if from < max
+            && !shared
+                .log
+                .step(from, |s| matches!(s, Step::Record(v, _) if v.physical_offset == from as i64))
+        {
             from = (from / seg_size * seg_size).max(shared.log.min_offset());
         }
         shared.reput_offset.store(from, Ordering::Release);
@@ -156,15 +163,16 @@ impl MessageStore {
         }
         let nqueues: usize = shared.queues.read().values().map(HashMap::len).sum();
         log::info!(
-            "store recovered root={} previous_exit={} checkpoint_offset={} records_checked={checked} valid_end={valid_end} \
-             truncated_bytes={} redispatch_from={from} redispatched={redispatched} queues={nqueues} took_ms={}",
+            "store recovered root={} previous_exit={} checkpoint_offset={} records_checked={checked} \
+             valid_end={valid_end} previous_file_end={old_end} redispatch_from={from} redispatched={redispatched} \
+             queues={nqueues} took_ms={}",
             root.display(),
             if crashed { "crash" } else { "clean" },
             ckpt.safe_offset,
-            old_end.saturating_sub(valid_end).min(seg_size.saturating_sub(valid_end % seg_size)),
             t0.elapsed().as_millis()
         );
-        let services = super::services::start(&shared).map_err(io_err("starting store services", &root))?;
+        let services =
+            super::services::start(&shared).map_err(io_err("starting store services", &root))?;
         Ok(Arc::new(MessageStore {
             shared,
             services: Mutex::new(services),
@@ -191,7 +199,8 @@ impl MessageStore {
             return PutResult::failed(PutStatus::MessageIllegal);
         }
         for m in &ms {
-            if m.topic != topic || m.queue_id != queue_id || m.body.len() > sh.cfg.max_message_size {
+            if m.topic != topic || m.queue_id != queue_id || m.body.len() > sh.cfg.max_message_size
+            {
                 return PutResult::failed(PutStatus::MessageIllegal);
             }
             if m.properties.len() > MAX_PROPERTIES_LEN {
@@ -230,7 +239,9 @@ impl MessageStore {
             let phys = match sh.log.reserve(buf.len()) {
                 Ok(p) => p,
                 Err(RoomError::TooLarge) => return PutResult::failed(PutStatus::MessageIllegal),
-                Err(RoomError::CreateFailed) => return PutResult::failed(PutStatus::CreateMappedFileFailed),
+                Err(RoomError::CreateFailed) => {
+                    return PutResult::failed(PutStatus::CreateMappedFileFailed)
+                }
             };
             let now = now_millis();
             let next = table.get(&topic).and_then(|t| t.get(&queue_id)).copied().unwrap_or(0);
@@ -246,7 +257,9 @@ impl MessageStore {
                 stamp_record(rec, this, (phys + start as u64) as i64, now);
             }
             if !sh.log.append(phys, &buf) {
-                log::error!("commit log append failed topic={topic} queue={queue_id} offset={phys}");
+                log::error!(
+                    "commit log append failed topic={topic} queue={queue_id} offset={phys}"
+                );
                 return PutResult::failed(PutStatus::UnknownError);
             }
             if qo != next {
@@ -258,7 +271,10 @@ impl MessageStore {
         if let Some(w) = sh.dispatch_waker.get() {
             w.wake();
         }
-        let msg_ids = parts.iter().map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64)).collect();
+        let msg_ids = parts
+            .iter()
+            .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
+            .collect();
         let mut status = PutStatus::PutOk;
         if sh.cfg.flush_disk_type == FlushDiskType::Sync && wait_for_flush {
             let end = phys + buf.len() as u64;
@@ -267,7 +283,13 @@ impl MessageStore {
                 status = PutStatus::FlushDiskTimeout;
             }
         }
-        PutResult { status, phys_offset: phys as i64, queue_offset: first_qo, msg_ids, store_timestamp: now }
+        PutResult {
+            status,
+            phys_offset: phys as i64,
+            queue_offset: first_qo,
+            msg_ids,
+            store_timestamp: now,
+        }
     }
 
     fn queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
@@ -331,7 +353,9 @@ impl MessageStore {
         let mut scanned = 0i64;
         let mut bytes = 0usize;
         for e in entries {
-            if r.messages.len() >= max_msgs || (!r.messages.is_empty() && bytes + e.size as usize > max_bytes) {
+            if r.messages.len() >= max_msgs
+                || (!r.messages.is_empty() && bytes + e.size as usize > max_bytes)
+            {
                 break;
             }
             scanned += 1;
@@ -371,7 +395,9 @@ impl MessageStore {
         }
         self.shared
             .log
-            .with_bytes(e.phys as u64, e.size as usize, |b| decode_view(b, false).ok().map(|(v, _)| v.store_timestamp))
+            .with_bytes(e.phys as u64, e.size as usize, |b| {
+                decode_view(b, false).ok().map(|(v, _)| v.store_timestamp)
+            })
             .flatten()
     }
 
@@ -396,7 +422,9 @@ impl MessageStore {
     pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> i64 {
         let Some(cq) = self.queue(topic, queue_id) else { return -1 };
         let (min, max) = (cq.min_offset(), cq.max_offset());
-        (min..max.min(min + 1000)).find_map(|q| cq.entry(q).and_then(|e| self.store_time_of(e))).unwrap_or(-1)
+        (min..max.min(min + 1000))
+            .find_map(|q| cq.entry(q).and_then(|e| self.store_time_of(e)))
+            .unwrap_or(-1)
     }
 
     /// The raw record at a commit-log offset.
@@ -416,7 +444,10 @@ impl MessageStore {
 
     /// Bytes written to the commit log but not yet dispatched to consume queues.
     pub fn dispatch_behind_bytes(&self) -> i64 {
-        self.shared.log.max_offset().saturating_sub(self.shared.reput_offset.load(Ordering::Acquire)) as i64
+        self.shared
+            .log
+            .max_offset()
+            .saturating_sub(self.shared.reput_offset.load(Ordering::Acquire)) as i64
     }
 
     /// Install the callback run by the dispatch thread after each consume-queue entry.
@@ -472,7 +503,13 @@ impl MessageStore {
         // Take the append lock so no put is half way, then drain the dispatch.
         let _g = sh.append.lock();
         sh.dispatch_available();
-        let clean = match sh.flush_all() {
+        let flushed = sh.flush_all();
+        {
+            // Wake any group-commit waiter: the flush service is gone.
+            let _f = sh.flush_mutex.lock();
+            sh.flush_cv.notify_all();
+        }
+        let clean = match flushed {
             Ok(()) => sh.dispatch_behind() == 0,
             Err(e) => {
                 log::error!("final flush failed root={}: {e}", sh.root.display());
@@ -486,7 +523,11 @@ impl MessageStore {
             }
         }
         drop(self.lock.lock().take());
-        log::info!("store shut down root={} clean={clean} max_offset={}", sh.root.display(), sh.log.max_offset());
+        log::info!(
+            "store shut down root={} clean={clean} max_offset={}",
+            sh.root.display(),
+            sh.log.max_offset()
+        );
     }
 
     /// Test helper: stop the threads without flushing, checkpointing or removing `abort`, and

@@ -50,7 +50,8 @@ impl MappedFile {
     /// with SIGBUS later) and map it. Nothing is published.
     pub(crate) fn create(path: &Path, start: u64, size: usize) -> io::Result<MappedFile> {
         let file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
-        let res = preallocate(&file, size as u64).and_then(|()| Self::map(path, file, start, size, 0));
+        let res =
+            preallocate(&file, size as u64).and_then(|()| Self::map(path, file, start, size, 0));
         if res.is_err() {
             let _ = std::fs::remove_file(path);
         }
@@ -132,7 +133,11 @@ impl MappedFile {
         // excludes other writers. `data` cannot alias the mapping's unpublished bytes because no
         // reference to them is ever handed out.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len());
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                data.len(),
+            );
         }
         self.published.store(end, Ordering::Release);
         Some(pos)
@@ -173,7 +178,8 @@ impl MappedFile {
             let n = CHUNK.min(self.size - pos);
             // SAFETY: [pos, pos + n) is inside the mapping; `&mut self` guarantees no reader
             // borrows any part of it and no other writer exists.
-            let chunk = unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), n) };
+            let chunk =
+                unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), n) };
             // Only write pages that are dirty, so an untouched tail is not faulted in for writing.
             if chunk.iter().any(|&b| b != 0) {
                 chunk.fill(0);

@@ -17,9 +17,9 @@ mod checkpoint;
 mod commitlog;
 mod consume_queue;
 mod error;
+mod message_store;
 mod mmap;
 mod services;
-mod message_store;
 
 pub use error::StoreError;
 pub use message_store::MessageStore;
@@ -43,7 +43,9 @@ impl FromStr for FlushDiskType {
         match s.trim() {
             "ASYNC_FLUSH" => Ok(FlushDiskType::Async),
             "SYNC_FLUSH" => Ok(FlushDiskType::Sync),
-            other => Err(format!("unknown flushDiskType {other:?}: expected ASYNC_FLUSH or SYNC_FLUSH")),
+            other => {
+                Err(format!("unknown flushDiskType {other:?}: expected ASYNC_FLUSH or SYNC_FLUSH"))
+            }
         }
     }
 }
@@ -167,7 +169,13 @@ pub struct PutResult {
 
 impl PutResult {
     fn failed(status: PutStatus) -> PutResult {
-        PutResult { status, phys_offset: -1, queue_offset: -1, msg_ids: Vec::new(), store_timestamp: 0 }
+        PutResult {
+            status,
+            phys_offset: -1,
+            queue_offset: -1,
+            msg_ids: Vec::new(),
+            store_timestamp: 0,
+        }
     }
 }
 

@@ -77,7 +77,10 @@ impl Shared {
     fn flush_commit_log(&self) {
         if let Err(e) = self.log.flush() {
             if !self.failed.swap(true, Ordering::AcqRel) {
-                log::error!("commit log flush failed, refusing further writes root={}: {e}", self.root.display());
+                log::error!(
+                    "commit log flush failed, refusing further writes root={}: {e}",
+                    self.root.display()
+                );
             }
         }
         let _g = self.flush_mutex.lock();
@@ -100,7 +103,13 @@ impl Shared {
             .clone()
     }
 
-    fn dispatch_record(&self, v: &RecordView<'_>, phys: u64, size: usize, listener: &Option<super::ArrivalListener>) {
+    fn dispatch_record(
+        &self,
+        v: &RecordView<'_>,
+        phys: u64,
+        size: usize,
+        listener: &Option<super::ArrivalListener>,
+    ) {
         let tx = sysflag::transaction_type(v.sys_flag);
         if tx != sysflag::TRANSACTION_NOT && tx != sysflag::TRANSACTION_COMMIT {
             return;
@@ -141,7 +150,9 @@ impl Shared {
                 Step::Next(o) => Some(o),
                 Step::Wait => None,
                 Step::Corrupt(why) => {
-                    log::error!("dispatch stopped at unreadable commit log data offset={off}: {why}");
+                    log::error!(
+                        "dispatch stopped at unreadable commit log data offset={off}: {why}"
+                    );
                     None
                 }
             });

@@ -98,7 +98,10 @@ fn put_get_across_segment_rolls() {
     let s = MessageStore::open(cfg(&dir, 4096)).unwrap();
     let mut phys = Vec::new();
     for i in 0..300 {
-        let r = s.put_message(msg("T", (i % 3) as i32, &body(i), Some(if i % 2 == 0 { "A" } else { "B" })), false);
+        let r = s.put_message(
+            msg("T", (i % 3) as i32, &body(i), Some(if i % 2 == 0 { "A" } else { "B" })),
+            false,
+        );
         assert_eq!(r.status, PutStatus::PutOk);
         assert_eq!(r.queue_offset, (i / 3) as i64);
         assert_eq!(r.msg_ids.len(), 1);
@@ -173,7 +176,10 @@ fn reopen_after_clean_shutdown() {
     {
         let s = MessageStore::open(cfg(&dir, 8192)).unwrap();
         for i in 0..100 {
-            assert_eq!(s.put_message(msg("R", (i % 2) as i32, &body(i), None), false).status, PutStatus::PutOk);
+            assert_eq!(
+                s.put_message(msg("R", (i % 2) as i32, &body(i), None), false).status,
+                PutStatus::PutOk
+            );
         }
         // A second open of the same directory fails while the first holds the lock.
         let e = MessageStore::open(cfg(&dir, 8192)).err().unwrap();
@@ -253,7 +259,8 @@ fn torn_tail_is_truncated() {
     let seg_path = base.0.join("commitlog").join(format!("{:020}", last_phys / seg * seg));
     let local = last_phys % seg;
     // Damage the last record at several places: zeroed tail from byte k, or one flipped byte.
-    let mut damages: Vec<(u64, Vec<u8>)> = (0..last_len).step_by(7).map(|k| (local + k, vec![0; (last_len - k) as usize])).collect();
+    let mut damages: Vec<(u64, Vec<u8>)> =
+        (0..last_len).step_by(7).map(|k| (local + k, vec![0; (last_len - k) as usize])).collect();
     damages.push((local + last_len - 20, vec![0xAA])); // a body/property byte: CRC or length check
     damages.push((local + 4, vec![0x11])); // the magic
     damages.push((local + 90, vec![0x5A; 3])); // inside the body: CRC
@@ -297,7 +304,13 @@ fn filter_by_tags_code() {
     let dir = TmpDir::new("filter");
     let s = MessageStore::open(cfg(&dir, 1 << 16)).unwrap();
     for i in 0..20 {
-        let tag = if i % 4 == 0 { Some("TagA") } else if i % 4 == 1 { None } else { Some("TagB") };
+        let tag = if i % 4 == 0 {
+            Some("TagA")
+        } else if i % 4 == 1 {
+            None
+        } else {
+            Some("TagB")
+        };
         s.put_message(msg("F", 0, &body(i), tag), false);
     }
     wait_dispatched(&s);
@@ -325,13 +338,19 @@ fn offset_statuses() {
     let dir = TmpDir::new("status");
     let s = MessageStore::open(cfg(&dir, 1 << 16)).unwrap();
     let all_f: &dyn Fn(i64) -> bool = &|_| true;
-    assert_eq!(s.get_messages("S", 0, 0, 32, 1 << 20, all_f).status, GetStatus::NoMatchedLogicQueue);
+    assert_eq!(
+        s.get_messages("S", 0, 0, 32, 1 << 20, all_f).status,
+        GetStatus::NoMatchedLogicQueue
+    );
     for i in 0..5 {
         s.put_message(msg("S", 0, &body(i), None), false);
     }
     wait_dispatched(&s);
     let r = s.get_messages("S", 0, 5, 32, 1 << 20, all_f);
-    assert_eq!((r.status, r.next_begin_offset, r.min_offset, r.max_offset), (GetStatus::OffsetOverflowOne, 5, 0, 5));
+    assert_eq!(
+        (r.status, r.next_begin_offset, r.min_offset, r.max_offset),
+        (GetStatus::OffsetOverflowOne, 5, 0, 5)
+    );
     let r = s.get_messages("S", 0, 9, 32, 1 << 20, all_f);
     assert_eq!((r.status, r.next_begin_offset), (GetStatus::OffsetOverflowBadly, 0));
     let r = s.get_messages("S", 0, -1, 32, 1 << 20, all_f);
@@ -369,7 +388,9 @@ fn sync_flush_and_listener() {
     let s = MessageStore::open(c).unwrap();
     let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    s.set_arrival_listener(Arc::new(move |t: &str, q, max, tags| s2.lock().push((t.to_string(), q, max, tags))));
+    s.set_arrival_listener(Arc::new(move |t: &str, q, max, tags| {
+        s2.lock().push((t.to_string(), q, max, tags))
+    }));
     let t0 = Instant::now();
     for i in 0..20 {
         let r = s.put_message(msg("Y", 2, &body(i), Some("TagA")), true);

@@ -35,7 +35,11 @@ fn exchange(addr: &str, bytes: &[u8]) -> (bool, Vec<u8>) {
 fn still_serving(addr: &str) {
     let c = RemotingClient::new();
     let r = c
-        .invoke(addr, RemotingCommand::request(rq::GET_MAX_OFFSET).with("topic", "TBW102").with("queueId", 0), Duration::from_secs(5))
+        .invoke(
+            addr,
+            RemotingCommand::request(rq::GET_MAX_OFFSET).with("topic", "TBW102").with("queueId", 0),
+            Duration::from_secs(5),
+        )
         .unwrap();
     assert_eq!(r.code, rs::SUCCESS);
     assert_eq!(r.field("offset"), Some("0"));
@@ -86,12 +90,20 @@ fn malformed_oversized_unknown() {
     // Bad request fields: a clear error, not a crash.
     let c = RemotingClient::new();
     let r = c
-        .invoke(&addr, RemotingCommand::request(rq::PULL_MESSAGE).with("topic", "TBW102"), Duration::from_secs(5))
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::PULL_MESSAGE).with("topic", "TBW102"),
+            Duration::from_secs(5),
+        )
         .unwrap();
     assert_eq!(r.code, rs::SYSTEM_ERROR);
     assert!(r.remark.unwrap().contains("consumerGroup"));
     let r = c
-        .invoke(&addr, RemotingCommand::request(rq::HEART_BEAT).with_body(b"{not json".to_vec()), Duration::from_secs(5))
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::HEART_BEAT).with_body(b"{not json".to_vec()),
+            Duration::from_secs(5),
+        )
         .unwrap();
     assert_eq!(r.code, rs::SYSTEM_ERROR);
 

@@ -23,7 +23,9 @@ fn every_fixture_decodes_and_round_trips() {
             continue;
         }
         let bytes = load(&name);
-        let (cmd, used) = decode(&bytes, DEFAULT_MAX_FRAME).unwrap().unwrap_or_else(|| panic!("{name} incomplete"));
+        let (cmd, used) = decode(&bytes, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} incomplete"));
         assert_eq!(used, bytes.len(), "{name}");
         assert_eq!(cmd.language, "CPP", "{name}");
         assert_eq!(cmd.version, 63, "{name}");
@@ -57,7 +59,8 @@ fn send_message_v1_fields_as_cpp_sends_them() {
     let props = rmq::protocol::record::parse_properties(c.field("properties").unwrap());
     assert!(props.contains(&("TAGS".to_string(), "TagA".to_string())));
     assert!(props.contains(&("KEYS".to_string(), "key-0".to_string())));
-    let (b, _) = decode(&load("cpp_10_SEND_MESSAGE.batch.hex"), DEFAULT_MAX_FRAME).unwrap().unwrap();
+    let (b, _) =
+        decode(&load("cpp_10_SEND_MESSAGE.batch.hex"), DEFAULT_MAX_FRAME).unwrap().unwrap();
     assert!(b.bool_field("batch"), "C++ sends batch=\"1\", which must read as true");
     let items = rmq::protocol::record::decode_batch_body(&b.body).unwrap();
     assert_eq!(items.len(), 2);
@@ -80,7 +83,8 @@ fn cpp_heartbeats_parse() {
 
 #[test]
 fn pull_request_flags() {
-    let (c, _) = decode(&load("cpp_11_PULL_MESSAGE.commit.hex"), DEFAULT_MAX_FRAME).unwrap().unwrap();
+    let (c, _) =
+        decode(&load("cpp_11_PULL_MESSAGE.commit.hex"), DEFAULT_MAX_FRAME).unwrap().unwrap();
     assert_eq!(c.i32_field("sysFlag").unwrap() & 0x7, 0x7);
     assert_eq!(c.i64_field("suspendTimeoutMillis").unwrap(), 15000);
     assert_eq!(c.i32_field("maxMsgNums").unwrap(), 32);

@@ -14,9 +14,15 @@ pub fn python() -> &'static Path {
     PY.get_or_init(|| {
         let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/setup_venv.sh");
-        let out = Command::new("bash").arg(script).arg(&venv).stderr(Stdio::inherit()).output().unwrap();
-        assert!(out.status.success(), "setup_venv.sh failed: {}", String::from_utf8_lossy(&out.stdout));
-        let py = String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_string();
+        let out =
+            Command::new("bash").arg(script).arg(&venv).stderr(Stdio::inherit()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "setup_venv.sh failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let py =
+            String::from_utf8(out.stdout).unwrap().lines().next_back().unwrap().trim().to_string();
         PathBuf::from(py)
     })
 }
@@ -47,27 +53,43 @@ pub fn interop(args: &[String], timeout: Duration, home: &Path) -> (i32, Value) 
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().filter(|l| l.trim_start().starts_with('{')).last().unwrap_or("{}");
+    let last =
+        stdout.lines().rfind(|l| l.trim_start().starts_with('{')).unwrap_or("{}");
     let v: Value = serde_json::from_str(last).unwrap_or(Value::Null);
     if !status.success() {
-        eprintln!("interop.py {:?} exit {:?}\nstdout: {}\nstderr: {}", args, status.code(), stdout, String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "interop.py {:?} exit {:?}\nstdout: {}\nstderr: {}",
+            args,
+            status.code(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     (status.code().unwrap_or(-1), v)
 }
 
 pub fn produce(ns: &str, topic: &str, start: u64, count: u64, home: &Path) -> Value {
-    let args: Vec<String> = ["produce", "--namesrv", ns, "--topic", topic, "--group", "PG_interop", "--count"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([count.to_string(), "--start".into(), start.to_string()])
-        .collect();
+    let args: Vec<String> =
+        ["produce", "--namesrv", ns, "--topic", topic, "--group", "PG_interop", "--count"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([count.to_string(), "--start".into(), start.to_string()])
+            .collect();
     let (code, v) = interop(&args, Duration::from_secs(300), home);
     assert_eq!(code, 0, "produce failed: {v}");
     assert_eq!(v["ok"], count, "every send must be SEND_OK: {v}");
     v
 }
 
-pub fn consume(mode: &str, ns: &str, topic: &str, group: &str, start: u64, count: u64, home: &Path) -> (i32, Value) {
+pub fn consume(
+    mode: &str,
+    ns: &str,
+    topic: &str,
+    group: &str,
+    start: u64,
+    count: u64,
+    home: &Path,
+) -> (i32, Value) {
     let args: Vec<String> = [mode, "--namesrv", ns, "--topic", topic, "--group", group]
         .iter()
         .map(|s| s.to_string())
@@ -99,9 +121,11 @@ fn cpp_client_produce_push_pull_and_offsets_hold() {
         let r = c
             .invoke(
                 &cluster.broker_addr(),
-                rmq::protocol::command::RemotingCommand::request(rmq::protocol::codes::request::GET_MAX_OFFSET)
-                    .with("topic", topic)
-                    .with("queueId", q),
+                rmq::protocol::command::RemotingCommand::request(
+                    rmq::protocol::codes::request::GET_MAX_OFFSET,
+                )
+                .with("topic", topic)
+                .with("queueId", q),
                 Duration::from_secs(5),
             )
             .unwrap();

@@ -5,4 +5,5 @@ mod golden;
 mod interop;
 mod namesrv;
 mod restart;
+mod standalone;
 mod util;

@@ -13,7 +13,9 @@ const T: Duration = Duration::from_secs(5);
 fn register(client: &RemotingClient, ns: &str, addr: &str, topics: &[&str]) -> RemotingCommand {
     let mut body = RegisterBrokerBody::default();
     for t in topics {
-        body.topic_config_serialize_wrapper.topic_config_table.insert(t.to_string(), TopicConfig::new(t, 4, 6));
+        body.topic_config_serialize_wrapper
+            .topic_config_table
+            .insert(t.to_string(), TopicConfig::new(t, 4, 6));
     }
     body.topic_config_serialize_wrapper.data_version.counter = 1;
     let body = serde_json::to_vec(&body).unwrap();
@@ -33,7 +35,11 @@ fn register_route_unknown_code_and_disconnect() {
     let dir = TestDir::new("namesrv");
     let ns = Proc::start(
         NAMESRV_BIN,
-        &["--listenPort=0".into(), "--bindAddress=127.0.0.1".into(), format!("--kvConfigPath={}/kv.json", dir.path.display())],
+        &[
+            "--listenPort=0".into(),
+            "--bindAddress=127.0.0.1".into(),
+            format!("--kvConfigPath={}/kv.json", dir.path.display()),
+        ],
         dir.path.join("ns.log"),
         1,
     );
@@ -54,7 +60,13 @@ fn register_route_unknown_code_and_disconnect() {
     let r = client.invoke(&addr, new, T).unwrap();
     assert!(String::from_utf8_lossy(&r.body).contains(r#"{"0":"127.0.0.1:30911"}"#));
 
-    let r = client.invoke(&addr, RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "Nope"), T).unwrap();
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "Nope"),
+            T,
+        )
+        .unwrap();
     assert_eq!(r.code, rs::TOPIC_NOT_EXIST);
     let r = client.invoke(&addr, RemotingCommand::request(7777), T).unwrap();
     assert_eq!(r.code, rs::REQUEST_CODE_NOT_SUPPORTED, "unknown codes must be answered");
@@ -74,7 +86,13 @@ fn register_route_unknown_code_and_disconnect() {
     // The broker's connection closes: its routes go at once.
     broker_side.shutdown();
     assert!(wait_until(Duration::from_secs(10), || {
-        let r = client.invoke(&addr, RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "TopicX"), T).unwrap();
+        let r = client
+            .invoke(
+                &addr,
+                RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "TopicX"),
+                T,
+            )
+            .unwrap();
         r.code == rs::TOPIC_NOT_EXIST
     }));
 }

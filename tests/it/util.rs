@@ -83,11 +83,19 @@ impl Proc {
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("{bin} did not become ready; log:\n{}", fs::read_to_string(&log).unwrap_or_default());
+                    panic!(
+                        "{bin} did not become ready; log:\n{}",
+                        fs::read_to_string(&log).unwrap_or_default()
+                    );
                 }
             }
         }
-        Proc { child: Some(child), ready, log, name: bin.rsplit('/').next().unwrap_or(bin).to_string() }
+        Proc {
+            child: Some(child),
+            ready,
+            log,
+            name: bin.rsplit('/').next().unwrap_or(bin).to_string(),
+        }
     }
 
     /// The value of `key=` in the READY line.
