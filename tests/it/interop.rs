@@ -53,8 +53,7 @@ pub fn interop(args: &[String], timeout: Duration, home: &Path) -> (i32, Value) 
     };
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last =
-        stdout.lines().rfind(|l| l.trim_start().starts_with('{')).unwrap_or("{}");
+    let last = stdout.lines().rfind(|l| l.trim_start().starts_with('{')).unwrap_or("{}");
     let v: Value = serde_json::from_str(last).unwrap_or(Value::Null);
     if !status.success() {
         eprintln!(
