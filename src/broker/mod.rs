@@ -294,8 +294,11 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     });
     // Long polling: the dispatch thread reports arrivals; the hold thread wakes parked pulls.
     let (arr_tx, arr_rx) = crossbeam_channel::unbounded();
+    let waiting = hold.clone();
     store.set_arrival_listener(Arc::new(move |topic: &str, queue: i32, max: i64, code: i64| {
-        let _ = arr_tx.send((topic.to_string(), queue, max, code));
+        if waiting.any_waiting() {
+            let _ = arr_tx.send((topic.to_string(), queue, max, code));
+        }
     }));
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
     let b = broker.clone();

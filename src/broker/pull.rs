@@ -11,6 +11,7 @@ use crate::store::GetStatus;
 use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,11 +56,27 @@ struct Held {
 #[derive(Default)]
 pub struct PullHold {
     held: Mutex<HashMap<(String, i32), Vec<Held>>>,
+    /// Number of parked pulls, read without the lock by the dispatch thread so that arrivals
+    /// wake the hold thread only when someone waits.
+    count: AtomicUsize,
 }
 
 impl PullHold {
+    /// True when at least one pull is parked (a cheap check for the arrival path).
+    pub fn any_waiting(&self) -> bool {
+        self.count.load(Ordering::Acquire) > 0
+    }
+
     fn park(&self, h: Held, topic: &str, queue: i32) {
-        self.held.lock().entry((topic.to_string(), queue)).or_default().push(h);
+        let mut t = self.held.lock();
+        t.entry((topic.to_string(), queue)).or_default().push(h);
+        self.count.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn taken(&self, n: usize) {
+        if n > 0 {
+            self.count.fetch_sub(n, Ordering::AcqRel);
+        }
     }
 
     fn take_woken(
@@ -78,6 +95,7 @@ impl PullHold {
         if list.is_empty() {
             t.remove(&(topic.to_string(), queue));
         }
+        self.taken(wake.len());
         wake
     }
 
@@ -91,11 +109,14 @@ impl PullHold {
             out.extend(exp);
         }
         t.retain(|_, l| !l.is_empty());
+        self.taken(out.len());
         out
     }
 
     fn drain_all(&self) -> Vec<Held> {
-        self.held.lock().drain().flat_map(|(_, v)| v).collect()
+        let all: Vec<Held> = self.held.lock().drain().flat_map(|(_, v)| v).collect();
+        self.taken(all.len());
+        all
     }
 }
 
