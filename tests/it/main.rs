@@ -1,6 +1,7 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
 mod bad_input;
+mod cli;
 mod golden;
 mod interop;
 mod namesrv;
