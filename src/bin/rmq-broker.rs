@@ -2,7 +2,7 @@
 //! `--standalone` as a single-node cluster with an embedded name server.
 
 use rmq::broker::{self, BrokerConfig};
-use rmq::common::config::{load, parse_args};
+use rmq::common::config::startup;
 use rmq::common::{logging, signals};
 use rmq::namesrv::{self, NamesrvConfig};
 use std::process::ExitCode;
@@ -26,33 +26,11 @@ Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/
 
 fn main() -> ExitCode {
     logging::init();
-    let args = match parse_args(std::env::args().skip(1), &["standalone"]) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("rmq-broker: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return ExitCode::SUCCESS;
-    }
-    if args.has("version") {
-        println!("rmq-broker {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
     let mut cfg = BrokerConfig::default();
-    match load(&mut cfg, &args) {
-        Ok(unknown) => {
-            for k in unknown {
-                log::warn!("unknown configuration key ignored key={k}");
-            }
-        }
-        Err(e) => {
-            eprintln!("rmq-broker: {e}");
-            return ExitCode::from(2);
-        }
-    }
+    let args = match startup("rmq-broker", HELP, &["standalone"], &mut cfg) {
+        Ok(a) => a,
+        Err(exit) => return ExitCode::from(exit.report("rmq-broker")),
+    };
     signals::install();
     let mut embedded = None;
     if args.has("standalone") {

@@ -1,6 +1,6 @@
 //! `rmq-namesrv`: the name server, started as Apache's mqnamesrv is (`-c namesrv.properties`).
 
-use rmq::common::config::{load, parse_args};
+use rmq::common::config::startup;
 use rmq::common::{logging, signals};
 use rmq::namesrv::{self, NamesrvConfig};
 use std::process::ExitCode;
@@ -14,32 +14,9 @@ Prints `READY role=namesrv listen=ADDR` once listening; stops on SIGTERM/SIGINT.
 
 fn main() -> ExitCode {
     logging::init();
-    let args = match parse_args(std::env::args().skip(1), &[]) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("rmq-namesrv: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if args.has("help") {
-        println!("{HELP}");
-        return ExitCode::SUCCESS;
-    }
-    if args.has("version") {
-        println!("rmq-namesrv {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
     let mut cfg = NamesrvConfig::default();
-    match load(&mut cfg, &args) {
-        Ok(unknown) => {
-            for k in unknown {
-                log::warn!("unknown configuration key ignored key={k}");
-            }
-        }
-        Err(e) => {
-            eprintln!("rmq-namesrv: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(code) = startup("rmq-namesrv", HELP, &[], &mut cfg) {
+        return ExitCode::from(code.report("rmq-namesrv"));
     }
     signals::install();
     let mut h = match namesrv::start(cfg) {

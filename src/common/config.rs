@@ -130,6 +130,54 @@ pub fn load<C: ConfigKeys>(cfg: &mut C, args: &Args) -> Result<Vec<String>, Conf
     Ok(unknown)
 }
 
+/// Why a binary should exit before starting: help/version text (code 0, stdout) or a usage or
+/// configuration error (code 2, stderr). The binary prints it; the library never does.
+#[derive(Debug)]
+pub struct EarlyExit {
+    /// Process exit code.
+    pub code: u8,
+    /// Text to print.
+    pub message: String,
+}
+
+impl EarlyExit {
+    /// Print the message where it belongs and return the exit code.
+    pub fn report(self, prog: &str) -> u8 {
+        if self.code == 0 {
+            println!("{}", self.message);
+        } else {
+            eprintln!("{prog}: {}", self.message);
+        }
+        self.code
+    }
+}
+
+/// Shared start-up of the server binaries: parse flags, handle `--help`/`--version`, load the
+/// config file and flags into `cfg`, warn (through `log`) about unknown keys.
+pub fn startup<C: ConfigKeys>(
+    prog: &str,
+    help: &str,
+    switches: &[&str],
+    cfg: &mut C,
+) -> Result<Args, EarlyExit> {
+    let args = parse_args(std::env::args().skip(1), switches)
+        .map_err(|e| EarlyExit { code: 2, message: e.to_string() })?;
+    if args.has("help") {
+        return Err(EarlyExit { code: 0, message: help.to_string() });
+    }
+    if args.has("version") {
+        return Err(EarlyExit {
+            code: 0,
+            message: format!("{prog} {}", env!("CARGO_PKG_VERSION")),
+        });
+    }
+    let unknown = load(cfg, &args).map_err(|e| EarlyExit { code: 2, message: e.to_string() })?;
+    for k in unknown {
+        log::warn!("unknown configuration key ignored key={k}");
+    }
+    Ok(args)
+}
+
 /// Parse a boolean the way Java's Boolean.parseBoolean is used in configs, but strictly.
 pub fn parse_bool(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
