@@ -227,8 +227,8 @@ impl Broker {
                 .collect();
             self.store.put_messages(msgs, wait)
         } else {
-            outer.retain(|(k, _)| k != "WAIT");
-            outer.retain(|(k, _)| k != "CLUSTER");
+            // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
+            outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
             outer.push(("CLUSTER".into(), cluster));
             let m = PutMessage {
                 body: std::mem::take(&mut req.body),

@@ -14,7 +14,6 @@
 use super::codes::{language_name, language_ordinal};
 use super::command::{RemotingCommand, SerializeType};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Default cap on a whole frame, length word included (NettyDecoder's 16 MiB).
@@ -339,11 +338,6 @@ fn encode_binary_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     if let Some(slot) = out.get_mut(len_pos..len_pos + 4) {
         slot.copy_from_slice(&ext_len.to_be_bytes());
     }
-}
-
-/// Ext fields of `cmd` as a sorted map (helper for tests and tools).
-pub fn ext_map(cmd: &RemotingCommand) -> &BTreeMap<String, String> {
-    &cmd.ext_fields
 }
 
 #[cfg(test)]

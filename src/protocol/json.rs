@@ -6,7 +6,8 @@
 /// Bare keys are quoted as they are; object keys become their compact text, quoted.
 pub fn normalize(text: &str) -> String {
     let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
+    // Built as bytes: everything copied is whole UTF-8 from `text` or ASCII, so it stays valid.
+    let mut out: Vec<u8> = Vec::with_capacity(text.len() + 16);
     // Stack of containers: true = object.
     let mut stack: Vec<bool> = Vec::new();
     let mut expect_key = false;
@@ -30,7 +31,7 @@ pub fn normalize(text: &str) -> String {
         match c {
             b'"' => {
                 let end = scan_string(b, i);
-                out.push_str(text.get(i..end).unwrap_or(""));
+                out.extend_from_slice(b.get(i..end).unwrap_or_default());
                 i = end;
                 expect_key = false;
                 continue;
@@ -47,25 +48,14 @@ pub fn normalize(text: &str) -> String {
             b',' => expect_key = stack.last().copied().unwrap_or(false),
             _ => {}
         }
-        out.push(c as char);
+        out.push(c);
         i += 1;
-        // Copy multi-byte UTF-8 continuation bytes of a non-string token as they are.
-        while i < b.len() && b.get(i).is_some_and(|x| x & 0xC0 == 0x80) {
-            out.pop();
-            let start = i - 1;
-            let mut j = i;
-            while b.get(j).is_some_and(|x| x & 0xC0 == 0x80) {
-                j += 1;
-            }
-            out.push_str(text.get(start..j).unwrap_or(""));
-            i = j;
-        }
     }
-    out
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn push_quoted(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+fn push_quoted(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 fn scan_string(b: &[u8], start: usize) -> usize {

@@ -26,8 +26,6 @@ pub struct Connection {
     closed: AtomicBool,
     pending: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
-    /// Free-form tag the owner may set (e.g. the client language seen in requests).
-    pub language: Mutex<String>,
 }
 
 impl Connection {
@@ -44,7 +42,6 @@ impl Connection {
             closed: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(1),
-            language: Mutex::new(String::new()),
         }))
     }
 

@@ -346,12 +346,6 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
         form: cmd.serialize_type,
         oneway: cmd.is_oneway(),
     };
-    {
-        let mut lang = conn.language.lock();
-        if lang.as_str() != cmd.language {
-            *lang = cmd.language.clone();
-        }
-    }
     let Some((pool, handler)) = shared.table.get(&cmd.code) else {
         log::debug!("unsupported request code={} peer={}", cmd.code, conn.peer());
         ctx.respond(RemotingCommand::error(
