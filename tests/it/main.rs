@@ -1,5 +1,6 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
+mod arch;
 mod bad_input;
 mod cli;
 mod crash;
