@@ -8,8 +8,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Client logs on stderr when RMQ_CLIENT_LOG is set (error..trace).
+fn init_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(l) = std::env::var("RMQ_CLIENT_LOG") {
+            let level = l.parse().unwrap_or(log::LevelFilter::Info);
+            let _ = simplelog::WriteLogger::init(
+                level,
+                simplelog::Config::default(),
+                std::io::stderr(),
+            );
+        }
+    });
+}
+
 /// Short client timers so tests stay fast.
 fn fast(cfg: &mut ClientConfig, name: &str) {
+    init_log();
     cfg.instance_name = name.to_string();
     cfg.client_ip = "127.0.0.1".into();
     cfg.poll_namesrv_interval = Duration::from_millis(500);
@@ -198,4 +214,209 @@ fn client_producer_modes_and_pull_consumer() {
     c.shutdown();
     p.shutdown();
     assert_eq!(p.send(&Message::new(topic, "x")).unwrap_err().kind(), ErrorKind::Shutdown);
+}
+
+fn push_opts(ns: &str, group: &str, name: &str) -> PushConsumerOptions {
+    let mut o = PushConsumerOptions::new(group, ns);
+    fast(&mut o.config, name);
+    o.consume_from = ConsumeFrom::FirstOffset;
+    o.rebalance_interval = Duration::from_millis(500);
+    o.lock_interval = Duration::from_millis(500);
+    o.suspend_timeout = Duration::from_secs(2);
+    o
+}
+
+type Seen = Arc<Mutex<Vec<MessageExt>>>;
+
+fn concurrent_consumer(opts: PushConsumerOptions, topic: &str, expr: &str) -> (PushConsumer, Seen) {
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let c = PushConsumer::new(opts).unwrap();
+    c.subscribe(topic, expr).unwrap();
+    let s = seen.clone();
+    c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
+        s.lock().unwrap().extend(msgs.iter().cloned());
+        ConsumeStatus::Success
+    }))
+    .unwrap();
+    c.start().unwrap();
+    (c, seen)
+}
+
+fn bodies(seen: &Seen) -> BTreeSet<String> {
+    seen.lock().unwrap().iter().map(|m| String::from_utf8_lossy(m.body()).to_string()).collect()
+}
+
+#[test]
+fn client_push_concurrent_tags_reconsume_and_offsets() {
+    let dir = TestDir::new("client-push");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let topic = "ClientPushTopic";
+    let p = producer(&ns, "PG_push");
+    for i in 0..200 {
+        let mut m = Message::new(topic, format!("m-{i}"));
+        m.set_tags(if i % 4 == 0 { "A" } else { "B" });
+        p.send(&m).unwrap();
+    }
+    // All messages, batches of 8, 3 threads.
+    let mut o = push_opts(&ns, "CG_push_all", "c-all");
+    o.max_batch_size = 8;
+    o.thread_count = 3;
+    let (c, seen) = concurrent_consumer(o, topic, "*");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 200));
+    let want: BTreeSet<String> = (0..200).map(|i| format!("m-{i}")).collect();
+    assert_eq!(bodies(&seen), want);
+    // Offsets are committed (every 300 ms and on shutdown): a restart sees only new messages.
+    c.shutdown();
+    for i in 200..210 {
+        p.send(&Message::new(topic, format!("m-{i}"))).unwrap();
+    }
+    let (c, seen2) = concurrent_consumer(push_opts(&ns, "CG_push_all", "c-all"), topic, "*");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen2.lock().unwrap().len() >= 10));
+    std::thread::sleep(Duration::from_millis(500));
+    let want: BTreeSet<String> = (200..210).map(|i| format!("m-{i}")).collect();
+    assert_eq!(bodies(&seen2), want, "only new messages after a restart");
+    assert_eq!(seen2.lock().unwrap().len(), 10);
+    c.shutdown();
+
+    // Tag filter: only A.
+    let (c, seen) = concurrent_consumer(push_opts(&ns, "CG_push_a", "c-a"), topic, "A");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 50));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(seen.lock().unwrap().len(), 50);
+    assert!(seen.lock().unwrap().iter().all(|m| m.tags() == Some("A")));
+    c.shutdown();
+
+    // ReconsumeLater: redelivered through %RETRY%group with the original topic and a count.
+    let tries: Arc<Mutex<BTreeMap<String, Vec<i32>>>> = Arc::new(Mutex::new(BTreeMap::new()));
+    let t2 = tries.clone();
+    let c = PushConsumer::new(push_opts(&ns, "CG_push_retry", "c-retry")).unwrap();
+    c.subscribe(topic, "A").unwrap();
+    c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
+        let mut t = t2.lock().unwrap();
+        let mut status = ConsumeStatus::Success;
+        for m in msgs {
+            assert_eq!(m.topic(), "ClientPushTopic");
+            let v = t.entry(String::from_utf8_lossy(m.body()).to_string()).or_default();
+            v.push(m.reconsume_times);
+            if v.len() == 1 {
+                status = ConsumeStatus::ReconsumeLater;
+            }
+        }
+        status
+    }))
+    .unwrap();
+    c.start().unwrap();
+    assert!(crate::util::wait_until(Duration::from_secs(60), || {
+        let t = tries.lock().unwrap();
+        t.len() == 50 && t.values().all(|v| v.len() >= 2)
+    }));
+    for (body, v) in tries.lock().unwrap().iter() {
+        assert_eq!(v[0], 0, "{body}");
+        assert_eq!(v[1], 1, "{body}: the redelivery carries its reconsume count");
+    }
+    c.shutdown();
+    p.shutdown();
+}
+
+#[test]
+fn client_push_broadcasting_and_orderly() {
+    let dir = TestDir::new("client-bcast");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let topic = "ClientBcastTopic";
+    create_topic(&cluster, topic, 4);
+    let p = producer(&ns, "PG_bcast");
+    // Broadcasting: two consumers of one group both get everything; offsets in local files.
+    let offdir = dir.path.join("offsets");
+    let mk = |name: &str| {
+        let mut o = push_opts(&ns, "CG_bcast", name);
+        o.model = MessageModel::Broadcasting;
+        o.offset_store_dir = Some(offdir.clone());
+        o
+    };
+    let (c1, s1) = concurrent_consumer(mk("b1"), topic, "*");
+    let (c2, s2) = concurrent_consumer(mk("b2"), topic, "*");
+    for i in 0..40 {
+        p.send(&Message::new(topic, format!("b-{i}"))).unwrap();
+    }
+    let want: BTreeSet<String> = (0..40).map(|i| format!("b-{i}")).collect();
+    assert!(crate::util::wait_until(Duration::from_secs(30), || {
+        s1.lock().unwrap().len() >= 40 && s2.lock().unwrap().len() >= 40
+    }));
+    assert_eq!(bodies(&s1), want);
+    assert_eq!(bodies(&s2), want);
+    c1.shutdown();
+    c2.shutdown();
+    let f = offdir.join("127.0.0.1@b1").join("CG_bcast").join("offsets.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let sum: i64 =
+        v["offsetTable"].as_array().unwrap().iter().map(|e| e["offset"].as_i64().unwrap()).sum();
+    assert_eq!(sum, 40, "broadcast offsets in {}: {v}", f.display());
+    // Restarted, it resumes from its file: nothing old again.
+    let (c1, s1) = concurrent_consumer(mk("b1"), topic, "*");
+    p.send(&Message::new(topic, "b-new")).unwrap();
+    assert!(crate::util::wait_until(Duration::from_secs(30), || !s1.lock().unwrap().is_empty()));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(bodies(&s1), ["b-new".to_string()].into_iter().collect());
+    c1.shutdown();
+
+    // Orderly: per sharding key, messages arrive in send order, one thread per queue at a time.
+    let otopic = "ClientOrderTopic";
+    create_topic(&cluster, otopic, 4);
+    for i in 0..100 {
+        let key = format!("key-{}", i % 5);
+        p.send_orderly(&Message::new(otopic, format!("{key}:{i}")), &key).unwrap();
+    }
+    let got: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let busy: Arc<Mutex<BTreeSet<i32>>> = Arc::new(Mutex::new(BTreeSet::new()));
+    let overlap = Arc::new(AtomicUsize::new(0));
+    let suspended = Arc::new(AtomicUsize::new(0));
+    let (g, b, ov, su) = (got.clone(), busy.clone(), overlap.clone(), suspended.clone());
+    let mut o = push_opts(&ns, "CG_order", "o1");
+    o.thread_count = 4;
+    o.max_batch_size = 3;
+    let c = PushConsumer::new(o).unwrap();
+    c.subscribe(otopic, "*").unwrap();
+    c.register_orderly(Arc::new(move |msgs: &[MessageExt]| {
+        let q = msgs[0].queue_id;
+        if !b.lock().unwrap().insert(q) {
+            ov.fetch_add(1, Ordering::SeqCst);
+        }
+        // The first batch of queue 0 is suspended once: it must come back first, in order.
+        let status = if q == 0 && su.fetch_add(1, Ordering::SeqCst) == 0 {
+            OrderlyStatus::SuspendCurrentQueueAMoment
+        } else {
+            g.lock()
+                .unwrap()
+                .extend(msgs.iter().map(|m| String::from_utf8_lossy(m.body()).to_string()));
+            OrderlyStatus::Success
+        };
+        std::thread::sleep(Duration::from_millis(2));
+        b.lock().unwrap().remove(&q);
+        status
+    }))
+    .unwrap();
+    c.start().unwrap();
+    assert!(
+        crate::util::wait_until(Duration::from_secs(60), || got.lock().unwrap().len() >= 100),
+        "orderly got {}",
+        got.lock().unwrap().len()
+    );
+    c.shutdown();
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 100);
+    assert_eq!(overlap.load(Ordering::SeqCst), 0, "one thread per queue at a time");
+    for k in 0..5 {
+        let seq: Vec<usize> = got
+            .iter()
+            .filter(|s| s.starts_with(&format!("key-{k}:")))
+            .map(|s| s.split(':').nth(1).unwrap().parse().unwrap())
+            .collect();
+        let mut sorted = seq.clone();
+        sorted.sort();
+        assert_eq!(seq, sorted, "key-{k} out of order");
+        assert_eq!(seq.len(), 20);
+    }
+    p.shutdown();
 }
