@@ -420,3 +420,131 @@ fn client_push_broadcasting_and_orderly() {
     }
     p.shutdown();
 }
+
+#[test]
+fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
+    let dir = TestDir::new("client-rebalance");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let topic = "ClientRebalanceTopic";
+    create_topic(&cluster, topic, 8);
+    let acked: Arc<Mutex<BTreeMap<String, usize>>> = Arc::new(Mutex::new(BTreeMap::new()));
+    // (consumer index, queue id) seen after the stop.
+    let after_stop: Arc<Mutex<BTreeSet<(usize, i32)>>> = Arc::new(Mutex::new(BTreeSet::new()));
+    let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut consumers = Vec::new();
+    for idx in 0..3 {
+        let c = PushConsumer::new(push_opts(&ns, "CG_rebalance", &format!("r{idx}"))).unwrap();
+        c.subscribe(topic, "*").unwrap();
+        let (a, s, st) = (acked.clone(), after_stop.clone(), stopped.clone());
+        c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
+            for m in msgs {
+                *a.lock().unwrap().entry(String::from_utf8_lossy(m.body()).to_string()).or_default() += 1;
+                if st.load(Ordering::SeqCst) {
+                    s.lock().unwrap().insert((idx, m.queue_id));
+                }
+            }
+            ConsumeStatus::Success
+        }))
+        .unwrap();
+        c.start().unwrap();
+        consumers.push(Some(c));
+    }
+    let p = producer(&ns, "PG_rebalance");
+    let total = 3000;
+    let mut sent = 0;
+    let mut send = |n: usize| {
+        for _ in 0..n {
+            p.send(&Message::new(topic, format!("r-{sent}"))).unwrap();
+            sent += 1;
+        }
+    };
+    send(1000);
+    // All three take part.
+    assert!(crate::util::wait_until(Duration::from_secs(30), || acked.lock().unwrap().len() >= 600));
+    send(500);
+    // Stop one; the other two take its queues.
+    consumers[2].take().unwrap().shutdown();
+    stopped.store(true, Ordering::SeqCst);
+    send(total - 1500);
+    let ok = crate::util::wait_until(Duration::from_secs(60), || acked.lock().unwrap().len() >= total);
+    let a = acked.lock().unwrap().clone();
+    let dups: usize = a.values().map(|n| n - 1).sum();
+    eprintln!(
+        "rebalance: sent={total} distinct_acked={} duplicates={dups} (at-least-once)",
+        a.len()
+    );
+    assert!(ok, "only {} of {total} messages consumed", a.len());
+    let want: BTreeSet<String> = (0..total).map(|i| format!("r-{i}")).collect();
+    assert_eq!(a.keys().cloned().collect::<BTreeSet<_>>(), want);
+    // Messages sent after the stop came through all 8 queues, on the two remaining consumers.
+    let s = after_stop.lock().unwrap().clone();
+    assert!(s.iter().all(|(c, _)| *c < 2), "the stopped consumer consumed after shutdown: {s:?}");
+    let queues: BTreeSet<i32> = s.iter().map(|(_, q)| *q).collect();
+    assert_eq!(queues, (0..8).collect::<BTreeSet<i32>>());
+    for c in consumers.into_iter().flatten() {
+        c.shutdown();
+    }
+    p.shutdown();
+}
+
+#[test]
+fn client_namesrv_failover() {
+    use crate::util::{Proc, BROKER_BIN, NAMESRV_BIN};
+    let dir = TestDir::new("client-failover");
+    let start_ns = |i: usize| {
+        Proc::start(
+            NAMESRV_BIN,
+            &[
+                "--listenPort=0".to_string(),
+                "--bindAddress=127.0.0.1".to_string(),
+                format!("--kvConfigPath={}", dir.path.join(format!("kv{i}.json")).display()),
+            ],
+            dir.path.join(format!("namesrv{i}.log")),
+            1,
+        )
+    };
+    let mut ns1 = start_ns(1);
+    let ns2 = start_ns(2);
+    let list = format!("{};{}", ns1.addr("listen"), ns2.addr("listen"));
+    let _broker = Proc::start(
+        BROKER_BIN,
+        &[
+            "-n".to_string(),
+            list.clone(),
+            "--listenPort=0".to_string(),
+            "--bindAddress=127.0.0.1".to_string(),
+            "--brokerIP1=127.0.0.1".to_string(),
+            format!("--storePathRootDir={}", dir.path.join("store").display()),
+            "--brokerName=broker-a".to_string(),
+        ],
+        dir.path.join("broker.log"),
+        1,
+    );
+    let topic = "ClientFailoverTopic";
+    let p = producer(&list, "PG_failover");
+    let (c, seen) = concurrent_consumer(push_opts(&list, "CG_failover", "f1"), "ClientFailoverTopic", "*");
+    // The consumer may start before the topic exists; the first send creates it.
+    for i in 0..50 {
+        p.send(&Message::new(topic, format!("f-{i}"))).unwrap();
+    }
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 50));
+    ns1.kill9();
+    for i in 50..100 {
+        p.send(&Message::new(topic, format!("f-{i}"))).unwrap();
+    }
+    // A topic nobody looked up before needs the surviving name server.
+    let other = "ClientFailoverTopic2";
+    let r = p.send(&Message::new(other, "fresh")).unwrap();
+    assert_eq!(r.status, SendStatus::Ok);
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 100));
+    let want: BTreeSet<String> = (0..100).map(|i| format!("f-{i}")).collect();
+    assert_eq!(bodies(&seen), want);
+    // A consumer started after the failure finds its routes through the second name server.
+    let (c2, seen2) = concurrent_consumer(push_opts(&list, "CG_failover2", "f2"), other, "*");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || !seen2.lock().unwrap().is_empty()));
+    assert_eq!(bodies(&seen2), ["fresh".to_string()].into_iter().collect());
+    c.shutdown();
+    c2.shutdown();
+    p.shutdown();
+}
