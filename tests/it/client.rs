@@ -548,3 +548,134 @@ fn client_namesrv_failover() {
     c2.shutdown();
     p.shutdown();
 }
+
+/// SHA-1 (FIPS 180-4), for the `check` property interop.py puts on and expects from messages.
+fn sha1_hex8(data: &[u8]) -> String {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64) * 8;
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for i in 0..16 {
+            w[i] = u32::from_be_bytes([chunk[4 * i], chunk[4 * i + 1], chunk[4 * i + 2], chunk[4 * i + 3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let (mut a, mut b, mut c, mut d, mut e) = (h[0], h[1], h[2], h[3], h[4]);
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, v) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(v);
+        }
+    }
+    format!("{:08x}", h[0])
+}
+
+/// interop.py's message `i`: body, tags, keys, idx and check properties.
+fn interop_body(i: usize, size: usize) -> String {
+    const PATTERN: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
+    let prefix = format!("body-{i}-");
+    if size <= prefix.len() {
+        return prefix;
+    }
+    let n = size - prefix.len();
+    prefix + &PATTERN.repeat(n / PATTERN.len() + 1)[..n]
+}
+
+fn interop_message(topic: &str, i: usize, size: usize) -> Message {
+    let body = interop_body(i, size);
+    let mut m = Message::new(topic, body.clone());
+    m.set_tags(&format!("Tag{}", ["A", "B", "C"][i % 3]));
+    m.set_keys(&format!("key-{i}"));
+    m.put_property("idx", &i.to_string());
+    m.put_property("check", &sha1_hex8(body.as_bytes()));
+    m
+}
+
+/// Check a message against interop.py's scheme; returns its index.
+fn check_interop(m: &MessageExt, size: usize) -> usize {
+    let i: usize = m.property("idx").unwrap().parse().unwrap();
+    assert_eq!(m.body(), interop_body(i, size).as_bytes(), "body of {i}");
+    assert_eq!(m.tags(), Some(format!("Tag{}", ["A", "B", "C"][i % 3]).as_str()));
+    assert_eq!(m.keys(), Some(format!("key-{i}").as_str()));
+    assert_eq!(m.property("check"), Some(sha1_hex8(m.body()).as_str()));
+    i
+}
+
+#[test]
+fn client_interop_with_cpp_client_both_ways() {
+    assert_eq!(sha1_hex8(b"abc"), "a9993e36");
+    let dir = TestDir::new("client-interop");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let home = &dir.path;
+
+    // Ours -> C++: small and compressed (6000-byte) bodies, tags, keys, properties.
+    let topic = "ClientToCpp";
+    let p = producer(&ns, "PG_interop_rs");
+    for i in 0..300 {
+        let size = if i % 2 == 0 { 100 } else { 6000 };
+        p.send(&interop_message(topic, i, size)).unwrap();
+    }
+    let (code, v) = crate::interop::consume("push", &ns, topic, "CG_cpp_push", 0, 300, home);
+    assert_eq!(code, 0, "C++ push consumer: {v}");
+    assert_eq!(v["distinct"], 300, "{v}");
+    assert_eq!(v["bad_count"], 0, "{v}");
+    let (code, v) = crate::interop::consume("pull", &ns, topic, "CG_cpp_pull", 0, 300, home);
+    assert_eq!(code, 0, "C++ pull consumer: {v}");
+    assert_eq!(v["distinct"], 300, "{v}");
+    assert_eq!(v["bad_count"], 0, "{v}");
+
+    // C++ -> ours: 5000-byte bodies, which the C++ client compresses.
+    let ctopic = "CppToClient";
+    let args: Vec<String> = [
+        "produce", "--namesrv", &ns, "--topic", ctopic, "--group", "PG_interop_cpp", "--count", "200",
+        "--start", "0", "--body-size", "5000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, v) = crate::interop::interop(&args, Duration::from_secs(300), home);
+    assert_eq!(code, 0, "C++ produce: {v}");
+    assert_eq!(v["ok"], 200, "{v}");
+    let (c, seen) = concurrent_consumer(push_opts(&ns, "CG_rs_push", "i1"), ctopic, "*");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 200));
+    c.shutdown();
+    let msgs = seen.lock().unwrap().clone();
+    let idx: BTreeSet<usize> = msgs.iter().map(|m| check_interop(m, 5000)).collect();
+    assert_eq!(idx, (0..200).collect::<BTreeSet<_>>());
+    assert!(msgs.iter().all(|m| m.sys_flag & 1 == 1), "the C++ client compressed the bodies");
+    // Tag filter on the C++ client's tags.
+    let (c, seen) = concurrent_consumer(push_opts(&ns, "CG_rs_tag", "i2"), ctopic, "TagB || TagC");
+    assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 133));
+    std::thread::sleep(Duration::from_millis(300));
+    c.shutdown();
+    let idx: BTreeSet<usize> = seen.lock().unwrap().iter().map(|m| check_interop(m, 5000)).collect();
+    assert_eq!(idx, (0..200).filter(|i| i % 3 != 0).collect::<BTreeSet<_>>());
+    // And through the pull consumer.
+    let pc = pull_consumer(&ns, "CG_rs_pull");
+    let got = drain(&pc, ctopic, "*", 200);
+    assert_eq!(got.len(), 200);
+    let idx: BTreeSet<usize> = got.iter().map(|m| check_interop(m, 5000)).collect();
+    assert_eq!(idx.len(), 200);
+    pc.shutdown();
+    p.shutdown();
+}
