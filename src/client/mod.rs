@@ -4,9 +4,6 @@
 //! RebalanceImpl, MQClientInstance), so it works against rmq-broker and Apache 4.x/5.x brokers.
 //! Every call blocks with an explicit timeout; callbacks run on threads the client owns.
 
-// Skeleton: helpers used by the implementation that follows.
-#![allow(dead_code)]
-
 mod api;
 pub mod config;
 pub mod consumer;
