@@ -432,11 +432,14 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
     // (consumer index, queue id) seen after the stop.
     let after_stop: Arc<Mutex<BTreeSet<(usize, i32)>>> = Arc::new(Mutex::new(BTreeSet::new()));
     let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let per_consumer: Vec<Arc<AtomicUsize>> =
+        (0..3).map(|_| Arc::new(AtomicUsize::new(0))).collect();
     let mut consumers = Vec::new();
     for idx in 0..3 {
         let c = PushConsumer::new(push_opts(&ns, "CG_rebalance", &format!("r{idx}"))).unwrap();
         c.subscribe(topic, "*").unwrap();
-        let (a, s, st) = (acked.clone(), after_stop.clone(), stopped.clone());
+        let (a, s, st, n) =
+            (acked.clone(), after_stop.clone(), stopped.clone(), per_consumer[idx].clone());
         c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
             for m in msgs {
                 *a.lock()
@@ -447,6 +450,8 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
                     s.lock().unwrap().insert((idx, m.queue_id));
                 }
             }
+            n.fetch_add(msgs.len(), Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(2));
             ConsumeStatus::Success
         }))
         .unwrap();
@@ -462,21 +467,26 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
             sent += 1;
         }
     };
-    send(1000);
-    // All three take part.
-    assert!(crate::util::wait_until(Duration::from_secs(30), || acked.lock().unwrap().len() >= 600));
-    send(500);
-    // Stop one; the other two take its queues.
+    send(1500);
+    // All three take part; one is stopped while the backlog is being consumed (listeners take
+    // 2 ms a message); the other two take its queues.
+    assert!(crate::util::wait_until(Duration::from_secs(30), || {
+        per_consumer.iter().all(|n| n.load(Ordering::SeqCst) > 0)
+            && per_consumer[2].load(Ordering::SeqCst) >= 50
+    }));
     consumers[2].take().unwrap().shutdown();
     stopped.store(true, Ordering::SeqCst);
+    let before_stop = acked.lock().unwrap().len();
     send(total - 1500);
     let ok =
         crate::util::wait_until(Duration::from_secs(60), || acked.lock().unwrap().len() >= total);
     let a = acked.lock().unwrap().clone();
     let dups: usize = a.values().map(|n| n - 1).sum();
     eprintln!(
-        "rebalance: sent={total} distinct_acked={} duplicates={dups} (at-least-once)",
-        a.len()
+        "rebalance: sent={total} distinct_acked={} duplicates={dups} (at-least-once) \
+         acked_before_stop={before_stop} per_consumer={:?}",
+        a.len(),
+        per_consumer.iter().map(|n| n.load(Ordering::SeqCst)).collect::<Vec<_>>()
     );
     assert!(ok, "only {} of {total} messages consumed", a.len());
     let want: BTreeSet<String> = (0..total).map(|i| format!("r-{i}")).collect();
