@@ -435,11 +435,10 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
     let per_consumer: Vec<Arc<AtomicUsize>> =
         (0..3).map(|_| Arc::new(AtomicUsize::new(0))).collect();
     let mut consumers = Vec::new();
-    for idx in 0..3 {
+    for (idx, counter) in per_consumer.iter().enumerate() {
         let c = PushConsumer::new(push_opts(&ns, "CG_rebalance", &format!("r{idx}"))).unwrap();
         c.subscribe(topic, "*").unwrap();
-        let (a, s, st, n) =
-            (acked.clone(), after_stop.clone(), stopped.clone(), per_consumer[idx].clone());
+        let (a, s, st, n) = (acked.clone(), after_stop.clone(), stopped.clone(), counter.clone());
         c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
             for m in msgs {
                 *a.lock()
