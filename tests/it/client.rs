@@ -799,3 +799,73 @@ fn client_examples_run_against_a_broker() {
     assert_eq!(steps, vec!["order-1 step 0", "order-1 step 1"], "{lines:?}");
     assert_eq!(lines.last().unwrap(), "received 8 messages");
 }
+
+#[test]
+fn client_producer_retries_on_another_broker() {
+    use crate::util::{Proc, BROKER_BIN};
+    let dir = TestDir::new("client-retry");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let mut broker_b = Proc::start(
+        BROKER_BIN,
+        &[
+            "-n".to_string(),
+            ns.clone(),
+            "--listenPort=0".to_string(),
+            "--bindAddress=127.0.0.1".to_string(),
+            "--brokerIP1=127.0.0.1".to_string(),
+            format!("--storePathRootDir={}", dir.path.join("store-b").display()),
+            "--brokerName=broker-b".to_string(),
+        ],
+        dir.path.join("broker-b.log"),
+        1,
+    );
+    let topic = "ClientRetryTopic";
+    let c = rmq::remoting::RemotingClient::new();
+    for addr in [cluster.broker_addr(), broker_b.addr("listen")] {
+        let req = rmq::protocol::command::RemotingCommand::request(
+            rmq::protocol::codes::request::UPDATE_AND_CREATE_TOPIC,
+        )
+        .with("topic", topic)
+        .with("readQueueNums", 2)
+        .with("writeQueueNums", 2)
+        .with("perm", 6);
+        assert_eq!(c.invoke(&addr, req, Duration::from_secs(5)).unwrap().code, 0);
+    }
+    let mut o = ProducerOptions::new("PG_retry", &ns);
+    fast(&mut o.config, "p-retry");
+    o.latency_fault_tolerance = true;
+    let p = Producer::new(o).unwrap();
+    p.start().unwrap();
+    assert!(crate::util::wait_until(Duration::from_secs(20), || {
+        // Both brokers' registrations reach the name server; routes refresh every 500 ms.
+        p.fetch_publish_queues(topic).map(|q| q.len() == 4).unwrap_or(false)
+    }));
+    let mut brokers = BTreeSet::new();
+    for i in 0..20 {
+        brokers.insert(p.send(&Message::new(topic, format!("x-{i}"))).unwrap().queue.broker_name);
+    }
+    assert_eq!(brokers.len(), 2, "sends go round both brokers");
+    // broker-b dies; the name server still lists it, so sends fail over to broker-a.
+    broker_b.kill9();
+    for i in 0..30 {
+        let r = p.send(&Message::new(topic, format!("y-{i}"))).unwrap();
+        assert_eq!(r.status, SendStatus::Ok);
+        assert_eq!(r.queue.broker_name, "broker-a");
+    }
+    let pc = pull_consumer(&ns, "CG_retry");
+    let qs: Vec<MessageQueue> = pc
+        .fetch_queues(topic)
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.broker_name == "broker-a")
+        .collect();
+    let mut ys = 0;
+    for q in &qs {
+        let r = pc.pull(q, "*", 0, 64, Duration::from_secs(5)).unwrap();
+        ys += r.messages.iter().filter(|m| m.body().starts_with(b"y-")).count();
+    }
+    assert_eq!(ys, 30);
+    pc.shutdown();
+    p.shutdown();
+}

@@ -269,12 +269,21 @@ impl PushConsumer {
         };
         inner.stopped.store(true, Ordering::Release);
         inner.stop_tx.lock().take();
-        // Cut long polls short, then wait for the pull loops.
-        inner.pulls.shutdown();
-        let current = std::thread::current().id();
-        for h in inner.pull_threads.lock().drain(..) {
+        // Cut long polls short, then wait for the pull loops. A loop that passed its stop check
+        // just before the flag was set may open a fresh connection: close again until all ended.
+        let pulls: Vec<JoinHandle<()>> = inner.pull_threads.lock().drain(..).collect();
+        loop {
+            inner.pulls.shutdown();
+            if pulls.iter().all(|h| h.is_finished()) {
+                break;
+            }
+            // Pull loops end within one failed request of the close.
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+        for h in pulls {
             let _ = h.join();
         }
+        let current = std::thread::current().id();
         // Running listener calls finish; queued tasks are skipped (their offsets stay behind).
         inner.tasks.lock().take();
         inner.delayed.lock().clear();
