@@ -452,16 +452,14 @@ impl Inner {
         let mut body = Vec::new();
         record::encode_batch_body(&items, &mut body);
         self.check_body(body.len())?;
-        let uniq = new_uniq_id();
+        // Batch-level properties are appended by the broker to every inner message, so they
+        // carry no UNIQ_KEY (DefaultMQProducerImpl sets ids only on the inner messages).
         Ok(Outgoing {
             topic: topic.to_string(),
             body,
             flag: 0,
             sys_flag: 0,
-            properties: record::encode_properties([
-                (keys::UNIQ_KEY, uniq.as_str()),
-                (keys::WAIT, "true"),
-            ]),
+            properties: record::encode_properties([(keys::WAIT, "true")]),
             uniq_ids: ids.join(","),
             batch: true,
             reconsume_times: None,
