@@ -175,14 +175,21 @@ impl PushConsumer {
         Ok(())
     }
 
-    /// Register the concurrent listener; before start.
+    /// Register the concurrent listener; before start. It runs on the `rmq-consume-N` threads
+    /// (`thread_count` of them) with up to `max_batch_size` messages of one queue; messages of a
+    /// queue may be handled by several threads at once. A panic counts as
+    /// [`ConsumeStatus::ReconsumeLater`]. The listener must not call [`PushConsumer::shutdown`].
     pub fn register_concurrent(&self, l: ConcurrentListener) -> Result<()> {
         self.check_created("register_concurrent")?;
         *self.inner.listener.lock() = Some(Listener::Concurrent(l));
         Ok(())
     }
 
-    /// Register the orderly listener; before start.
+    /// Register the orderly listener; before start. It runs on the `rmq-consume-N` threads, one
+    /// thread per queue at a time, with that queue's messages in offset order; in clustering mode
+    /// only while this client holds the queue's lock on the broker. A panic counts as
+    /// [`OrderlyStatus::SuspendCurrentQueueAMoment`]. The listener must not call
+    /// [`PushConsumer::shutdown`].
     pub fn register_orderly(&self, l: OrderlyListener) -> Result<()> {
         self.check_created("register_orderly")?;
         *self.inner.listener.lock() = Some(Listener::Orderly(l));
@@ -442,6 +449,14 @@ impl Drop for Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<PushConsumer>();
+        check::<crate::client::Producer>();
+        check::<crate::client::PullConsumer>();
+    }
 
     #[test]
     fn needs_subscription_and_listener() {
