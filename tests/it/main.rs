@@ -3,6 +3,7 @@
 mod arch;
 mod bad_input;
 mod cli;
+mod client;
 mod crash;
 mod golden;
 mod interop;
