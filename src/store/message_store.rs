@@ -50,6 +50,8 @@ pub(super) struct Shared {
     pub(super) failed: AtomicBool,
     pub(super) last_store_ts: AtomicI64,
     pub(super) last_dispatch_ts: AtomicI64,
+    /// Test hook: the flush thread sleeps this long before each commit-log flush.
+    pub(super) flush_delay_ms: AtomicU64,
 }
 
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
@@ -138,6 +140,7 @@ impl MessageStore {
             failed: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
             last_dispatch_ts: AtomicI64::new(ckpt.logics_ts),
+            flush_delay_ms: AtomicU64::new(0),
             cfg,
         });
         // Re-dispatch from the safe offset if it is a record boundary, else from its segment.
@@ -541,6 +544,12 @@ impl MessageStore {
             s.stop();
         }
         drop(self.lock.lock().take());
+    }
+
+    /// Test hook: make every commit-log flush take at least `ms` longer (a slow disk).
+    #[cfg(test)]
+    pub(crate) fn set_flush_delay(&self, ms: u64) {
+        self.shared.flush_delay_ms.store(ms, Ordering::Release);
     }
 
     /// Root directory of the store.

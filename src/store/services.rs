@@ -75,6 +75,10 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 impl Shared {
     /// Flush the commit log and wake group-commit waiters; a failure makes the store refuse writes.
     fn flush_commit_log(&self) {
+        let delay = self.flush_delay_ms.load(Ordering::Acquire);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
         if let Err(e) = self.log.flush() {
             if !self.failed.swap(true, Ordering::AcqRel) {
                 log::error!(
