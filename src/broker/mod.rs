@@ -264,6 +264,17 @@ fn store_config(c: &BrokerConfig) -> StoreConfig {
         sync_flush_timeout_ms: c.sync_flush_timeout,
         max_message_size: c.max_message_size,
         check_crc_on_recover: c.check_crc_on_recover,
+        max_hash_slot_num: c.max_hash_slot_num,
+        max_index_num: c.max_index_num,
+        file_reserved_time_ms: c
+            .file_reserved_time_millis
+            .unwrap_or(c.file_reserved_time.saturating_mul(3_600_000)),
+        delete_when: c.delete_when.clone(),
+        disk_max_used_space_ratio: c.disk_max_used_space_ratio,
+        disk_space_clean_forcibly_ratio: c.disk_space_clean_forcibly_ratio,
+        disk_space_warning_level_ratio: c.disk_space_warning_level_ratio,
+        clean_file_forcibly_enable: c.clean_file_forcibly_enable,
+        clean_resource_interval_ms: c.clean_resource_interval,
     }
 }
 

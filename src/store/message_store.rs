@@ -9,14 +9,15 @@
 use super::checkpoint::{Checkpoint, DirLock};
 use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
+use super::index::Index;
 use super::{
     valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult,
-    PutStatus, StoreConfig, StoreError,
+    PutStatus, QueryResult, StoreConfig, StoreError,
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
 use crate::protocol::record::{
-    decode_view, encode_record, offset_msg_id, stamp_record, sysflag, MessageRecord,
+    decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
     MAX_PROPERTIES_LEN,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -36,6 +37,7 @@ pub(super) struct Shared {
     pub(super) cq_dir: PathBuf,
     pub(super) log: CommitLog,
     pub(super) queues: RwLock<QueueTable>,
+    pub(super) index: Index,
     /// Next queue offset per topic and queue; guarded with the append itself.
     append: Mutex<HashMap<String, HashMap<i32, i64>>>,
     /// Commit-log offset up to which records were dispatched.
@@ -123,6 +125,12 @@ impl MessageStore {
         let cq_dir = root.join("consumequeue");
         let file_size = cfg.cq_file_entries * CQ_UNIT;
         let queues = load_queues(&cq_dir, file_size, valid_end)?;
+        let (index, index_rebuild) = Index::load(
+            &root.join("index"),
+            cfg.max_hash_slot_num,
+            cfg.max_index_num,
+            valid_end,
+        )?;
         let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
 
         let shared = Arc::new(Shared {
@@ -130,6 +138,7 @@ impl MessageStore {
             cq_dir,
             log,
             queues: RwLock::new(queues),
+            index,
             append: Mutex::new(HashMap::new()),
             reput_offset: AtomicU64::new(0),
             listener: RwLock::new(None),
@@ -152,6 +161,14 @@ impl MessageStore {
                 .step(from, |s| matches!(s, Step::Record(v, _) if v.physical_offset == from as i64))
         {
             from = (from / seg_size * seg_size).max(shared.log.min_offset());
+        }
+        // A damaged index file is rebuilt from its first record (a record boundary), or from the
+        // start of the log; consume-queue entries already present are skipped.
+        if let Some(r) = index_rebuild {
+            let r = r.clamp(shared.log.min_offset(), max);
+            let boundary = r == shared.log.min_offset()
+                || shared.log.step(r, |s| matches!(s, Step::Record(v, _) if v.physical_offset == r as i64));
+            from = from.min(if boundary { r } else { shared.log.min_offset() });
         }
         shared.reput_offset.store(from, Ordering::Release);
         let redispatched = shared.dispatch_available();
@@ -430,6 +447,41 @@ impl MessageStore {
             .unwrap_or(-1)
     }
 
+    /// Messages of `topic` whose unique key (`UNIQ_KEY`) or one of whose keys (`KEYS`) is `key`,
+    /// stored within `[begin_ts, end_ts]` (ms), newest first, at most `max` (capped at 64, Apache's
+    /// maxMsgsNumBatch). Index hash collisions are filtered out here.
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ts: i64,
+        end_ts: i64,
+    ) -> QueryResult {
+        let hits = self.shared.index.query(topic, key, max, begin_ts, end_ts);
+        let mut r = QueryResult {
+            messages: Vec::new(),
+            index_last_update_timestamp: hits.last_update_timestamp,
+            index_last_update_phy_offset: hits.last_update_phy_offset,
+        };
+        for off in hits.offsets {
+            let Some(rec) = u64::try_from(off).ok().and_then(|o| self.shared.log.read_record(o))
+            else {
+                continue;
+            };
+            let matches = decode_view(&rec, false).is_ok_and(|(v, _)| {
+                v.topic == topic
+                    && (get_property(v.properties, "UNIQ_KEY") == Some(key)
+                        || get_property(v.properties, "KEYS")
+                            .is_some_and(|ks| ks.split(' ').any(|k| k == key)))
+            });
+            if matches {
+                r.messages.push(rec);
+            }
+        }
+        r
+    }
+
     /// The raw record at a commit-log offset.
     pub fn look_message_by_offset(&self, phys_offset: i64) -> Option<Vec<u8>> {
         u64::try_from(phys_offset).ok().and_then(|o| self.shared.log.read_record(o))
@@ -550,6 +602,12 @@ impl MessageStore {
     #[cfg(test)]
     pub(crate) fn set_flush_delay(&self, ms: u64) {
         self.shared.flush_delay_ms.store(ms, Ordering::Release);
+    }
+
+    /// Number of index files (tests).
+    #[cfg(test)]
+    pub(crate) fn index_file_count(&self) -> usize {
+        self.shared.index.file_count()
     }
 
     /// Root directory of the store.

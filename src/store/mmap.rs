@@ -213,6 +213,67 @@ impl MappedFile {
     }
 }
 
+/// A fixed-size file mapped for random reads and writes (index files). Exclusive access for
+/// writes comes from `&mut self`: the owner keeps it behind a lock.
+pub(crate) struct RandomFile {
+    path: PathBuf,
+    map: memmap2::MmapMut,
+    _file: File,
+}
+
+impl RandomFile {
+    /// Create a zero-filled, preallocated file of `size` bytes and map it.
+    pub(crate) fn create(path: &Path, size: usize) -> io::Result<RandomFile> {
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let res = preallocate(&file, size as u64).and_then(|()| Self::map(path, file, size));
+        if res.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        res
+    }
+
+    /// Map an existing file, which must be exactly `size` bytes.
+    pub(crate) fn open(path: &Path, size: usize) -> io::Result<RandomFile> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len != size as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file is {len} bytes, expected {size} (was the index size changed?)"),
+            ));
+        }
+        Self::map(path, file, size)
+    }
+
+    fn map(path: &Path, file: File, size: usize) -> io::Result<RandomFile> {
+        // SAFETY: the file was sized before mapping and is never resized while mapped; the store
+        // directory lock keeps other rmq processes from truncating it (module invariant). All
+        // access then goes through the safe `MmapMut` slice API, with `&mut self` for writes.
+        let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file)? };
+        Ok(RandomFile { path: path.to_path_buf(), map, _file: file })
+    }
+
+    /// The mapped bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// The mapped bytes, writable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// msync the whole mapping.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        self.map.flush()
+    }
+}
+
 /// Name of a segment file: its start offset with 20 decimal digits.
 pub(crate) fn segment_name(start: u64) -> String {
     format!("{start:020}")

@@ -114,6 +114,7 @@ impl Shared {
         size: usize,
         listener: &Option<super::ArrivalListener>,
     ) {
+        self.index.build(v.topic, v.properties, v.sys_flag, phys, v.store_timestamp);
         let tx = sysflag::transaction_type(v.sys_flag);
         if tx != sysflag::TRANSACTION_NOT && tx != sysflag::TRANSACTION_COMMIT {
             return;
@@ -182,9 +183,11 @@ impl Shared {
         for q in queues {
             q.flush()?;
         }
+        self.index.flush()?;
         let ck = Checkpoint {
             physic_ts: self.last_store_ts.load(Ordering::Acquire),
             logics_ts,
+            index_ts: self.index.end_timestamp(),
             safe_offset: safe,
         };
         let path = self.root.join("checkpoint");

@@ -33,6 +33,8 @@ fn cfg(dir: &TmpDir, seg: u64) -> StoreConfig {
         cq_file_entries: 64,
         flush_interval_ms: 10,
         flush_cq_interval_ms: 20,
+        max_hash_slot_num: 64,
+        max_index_num: 256,
         ..StoreConfig::default()
     }
 }
