@@ -8,6 +8,7 @@ pub mod config;
 mod consumer;
 pub mod offsets;
 mod pull;
+mod query;
 mod send;
 pub mod topics;
 
@@ -124,6 +125,7 @@ const SEND: u8 = 0;
 const PULL: u8 = 1;
 const CONSUMER: u8 = 2;
 const ADMIN: u8 = 3;
+const QUERY: u8 = 4;
 
 impl Handler for Family {
     fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
@@ -134,6 +136,7 @@ impl Handler for Family {
             (SEND, rq::CONSUMER_SEND_MSG_BACK) => b.handle_send_back(ctx, req),
             (SEND, _) => Ok(b.handle_send(ctx, req)),
             (CONSUMER, _) => b.handle_consumer(ctx, req),
+            (QUERY, _) => b.handle_query(ctx, req),
             _ => b.handle_admin(ctx, req),
         };
         Reply::Respond(
@@ -184,6 +187,7 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     ] {
         r.register(code, admin, h(ADMIN));
     }
+    r.register(rq::QUERY_MESSAGE, admin, h(QUERY));
     let b = broker.clone();
     r.on_close(Arc::new(move |conn| b.connection_closed(conn.id())));
     r

@@ -6,6 +6,7 @@ mod crash;
 mod golden;
 mod interop;
 mod namesrv;
+mod query;
 mod restart;
 mod standalone;
 mod util;
