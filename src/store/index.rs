@@ -183,7 +183,8 @@ impl IndexFile {
             h.begin_ts = ts;
             h.begin_phy = phy;
         }
-        let diff = if h.begin_ts <= 0 { 0 } else { ((ts - h.begin_ts) / 1000).clamp(0, i32::MAX as i64) };
+        let diff =
+            if h.begin_ts <= 0 { 0 } else { ((ts - h.begin_ts) / 1000).clamp(0, i32::MAX as i64) };
         let ep = self.entry_pos(n);
         put_i32(b, ep, hash);
         put_i64(b, ep + E_PHY, phy);
@@ -480,7 +481,14 @@ impl Index {
     /// Offsets of records of `topic` with `key` stored within `[begin, end]` (ms), at most
     /// `max` (capped at [`MAX_QUERY_NUM`]), newest file first. Hash collisions are possible: the
     /// caller checks each record.
-    pub(crate) fn query(&self, topic: &str, key: &str, max: usize, begin: i64, end: i64) -> IndexHits {
+    pub(crate) fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> IndexHits {
         let max = max.clamp(1, MAX_QUERY_NUM);
         let hash = key_hash(topic, key);
         let files: Vec<Arc<IndexFile>> = self.files.read().iter().map(|(_, f)| f.clone()).collect();
@@ -538,7 +546,8 @@ impl Index {
         doomed.len()
     }
 
-    /// Number of index files (tests and logs).
+    /// Number of index files (tests).
+    #[cfg(test)]
     pub(crate) fn file_count(&self) -> usize {
         self.files.read().len()
     }
@@ -587,7 +596,10 @@ mod tests {
         // Recovery cut the log at 650: entries of 700.. disappear, the rest stays.
         let (ix, rebuild) = Index::load(&dir, 4, 8, 650).unwrap();
         assert_eq!(rebuild, None);
-        assert_eq!(ix.query("T", "common", 64, 0, i64::MAX).offsets, vec![600, 500, 400, 300, 200, 100, 0]);
+        assert_eq!(
+            ix.query("T", "common", 64, 0, i64::MAX).offsets,
+            vec![600, 500, 400, 300, 200, 100, 0]
+        );
         assert!(ix.query("T", "U7", 64, 0, i64::MAX).offsets.is_empty());
         // New records at the freed offsets are indexed again.
         ix.build("T", &props("V7", "new"), 0, 650, 2_000_000);

@@ -50,6 +50,8 @@ pub(super) struct Shared {
     pub(super) flush_cv: Condvar,
     /// Set after a failed flush: writes are refused from then on.
     pub(super) failed: AtomicBool,
+    /// Disk usage above diskSpaceWarningLevelRatio: writes are refused while set.
+    pub(super) disk_full: AtomicBool,
     pub(super) last_store_ts: AtomicI64,
     pub(super) last_dispatch_ts: AtomicI64,
     /// Test hook: the flush thread sleeps this long before each commit-log flush.
@@ -125,12 +127,8 @@ impl MessageStore {
         let cq_dir = root.join("consumequeue");
         let file_size = cfg.cq_file_entries * CQ_UNIT;
         let queues = load_queues(&cq_dir, file_size, valid_end)?;
-        let (index, index_rebuild) = Index::load(
-            &root.join("index"),
-            cfg.max_hash_slot_num,
-            cfg.max_index_num,
-            valid_end,
-        )?;
+        let (index, index_rebuild) =
+            Index::load(&root.join("index"), cfg.max_hash_slot_num, cfg.max_index_num, valid_end)?;
         let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
 
         let shared = Arc::new(Shared {
@@ -147,6 +145,7 @@ impl MessageStore {
             flush_mutex: Mutex::new(()),
             flush_cv: Condvar::new(),
             failed: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
             last_dispatch_ts: AtomicI64::new(ckpt.logics_ts),
             flush_delay_ms: AtomicU64::new(0),
@@ -167,7 +166,9 @@ impl MessageStore {
         if let Some(r) = index_rebuild {
             let r = r.clamp(shared.log.min_offset(), max);
             let boundary = r == shared.log.min_offset()
-                || shared.log.step(r, |s| matches!(s, Step::Record(v, _) if v.physical_offset == r as i64));
+                || shared
+                    .log
+                    .step(r, |s| matches!(s, Step::Record(v, _) if v.physical_offset == r as i64));
             from = from.min(if boundary { r } else { shared.log.min_offset() });
         }
         shared.reput_offset.store(from, Ordering::Release);
@@ -191,6 +192,8 @@ impl MessageStore {
             ckpt.safe_offset,
             t0.elapsed().as_millis()
         );
+        // Min offsets follow the commit log; a full disk is known before the first put.
+        shared.clean_once();
         let services =
             super::services::start(&shared).map_err(io_err("starting store services", &root))?;
         Ok(Arc::new(MessageStore {
@@ -211,6 +214,10 @@ impl MessageStore {
     pub fn put_messages(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
         let sh = &self.shared;
         if self.closed.load(Ordering::Acquire) || sh.failed.load(Ordering::Acquire) {
+            return PutResult::failed(PutStatus::ServiceNotAvailable);
+        }
+        if sh.disk_full.load(Ordering::Acquire) {
+            log::debug!("put refused: disk full");
             return PutResult::failed(PutStatus::ServiceNotAvailable);
         }
         let Some(first) = ms.first() else { return PutResult::failed(PutStatus::MessageIllegal) };
@@ -602,6 +609,22 @@ impl MessageStore {
     #[cfg(test)]
     pub(crate) fn set_flush_delay(&self, ms: u64) {
         self.shared.flush_delay_ms.store(ms, Ordering::Release);
+    }
+
+    /// True while puts are refused because the disk is full (diskSpaceWarningLevelRatio).
+    pub fn is_disk_full(&self) -> bool {
+        self.shared.disk_full.load(Ordering::Acquire)
+    }
+
+    /// Run the retention service once, now (tests and admin tools).
+    pub fn clean_expired_files(&self) {
+        self.shared.clean_once();
+    }
+
+    /// Test hook: new commit-log segments fail as on a full disk (ENOSPC).
+    #[cfg(test)]
+    pub(crate) fn set_fail_segment_create(&self, fail: bool) {
+        self.shared.log.set_fail_create(fail);
     }
 
     /// Number of index files (tests).

@@ -20,6 +20,7 @@ mod error;
 mod index;
 mod message_store;
 mod mmap;
+mod retention;
 mod services;
 
 pub use error::StoreError;

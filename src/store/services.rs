@@ -69,6 +69,7 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
         }
     })?;
     out.push(cq);
+    out.push(super::retention::start(shared)?);
     Ok(out)
 }
 
@@ -113,11 +114,11 @@ impl Shared {
         phys: u64,
         size: usize,
         listener: &Option<super::ArrivalListener>,
-    ) {
+    ) -> bool {
         self.index.build(v.topic, v.properties, v.sys_flag, phys, v.store_timestamp);
         let tx = sysflag::transaction_type(v.sys_flag);
         if tx != sysflag::TRANSACTION_NOT && tx != sysflag::TRANSACTION_COMMIT {
-            return;
+            return true;
         }
         let tags = get_property(v.properties, "TAGS").map_or(0, tag_hash);
         let q = self.queue_for(v.topic, v.queue_id);
@@ -130,13 +131,18 @@ impl Shared {
                 }
             }
             Ok(false) => {}
-            Err(err) => log::error!(
-                "cannot write consume queue entry topic={} queue={} offset={} phys={phys}: {err}",
-                v.topic,
-                v.queue_id,
-                v.queue_offset
-            ),
+            Err(err) => {
+                // Retry later (disk full?): skipping would leave a hole in the queue.
+                log::error!(
+                    "cannot write consume queue entry, dispatch paused topic={} queue={} offset={} phys={phys}: {err}",
+                    v.topic,
+                    v.queue_id,
+                    v.queue_offset
+                );
+                return false;
+            }
         }
+        true
     }
 
     /// Dispatch every record between the reput offset and the end of the log. Returns how many
@@ -149,8 +155,7 @@ impl Shared {
         while off < self.log.max_offset() {
             let next = self.log.step(off, |s| match s {
                 Step::Record(v, size) => {
-                    self.dispatch_record(&v, off, size, &listener);
-                    Some(off + size as u64)
+                    self.dispatch_record(&v, off, size, &listener).then_some(off + size as u64)
                 }
                 Step::Next(o) => Some(o),
                 Step::Wait => None,

@@ -427,3 +427,6 @@ fn sync_flush_timeout_reports_flush_disk_timeout() {
     let bodies: Vec<Vec<u8>> = all(&s, "F", 0).into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, vec![b"fast".to_vec(), b"slow".to_vec(), b"nowait".to_vec()]);
 }
+
+#[path = "tests_retention.rs"]
+mod retention;
