@@ -8,5 +8,6 @@ mod interop;
 mod namesrv;
 mod query;
 mod restart;
+mod retention;
 mod standalone;
 mod util;
