@@ -10,4 +10,5 @@ mod query;
 mod restart;
 mod retention;
 mod standalone;
+mod torn;
 mod util;
