@@ -22,8 +22,21 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 
     let sh = shared.clone();
     let dispatch = Service::spawn("store-dispatch", move |ctx| {
-        while ctx.wait(Duration::from_millis(1000)) {
-            sh.dispatch_available();
+        loop {
+            let wait = if sh.dispatch_available() > 0 {
+                Duration::from_millis(1)
+            } else {
+                sh.dispatch_idle.store(true, Ordering::Relaxed);
+                std::sync::atomic::fence(Ordering::SeqCst);
+                if sh.dispatch_behind() > 0 {
+                    sh.dispatch_idle.store(false, Ordering::Relaxed);
+                    continue;
+                }
+                Duration::from_millis(1000)
+            };
+            if !ctx.wait(wait) {
+                break;
+            }
         }
         sh.dispatch_available();
     })?;
