@@ -32,7 +32,7 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::common::crc::masked_crc32;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Magic code of a message record.
@@ -630,9 +630,12 @@ pub fn offset_msg_id(store_host: SocketAddr, phys_offset: i64) -> String {
     let mut bytes = Vec::with_capacity(28);
     put_host(&mut bytes, store_host);
     bytes.extend_from_slice(&phys_offset.to_be_bytes());
+    // Table lookup rather than `write!`: this runs once per stored message.
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02X}");
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 0xF) as usize] as char);
     }
     s
 }

@@ -49,9 +49,10 @@ pub(super) struct Shared {
     /// (a futex call) per message (Apache's ReputMessageService sleeps 1 ms between rounds).
     pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
-    /// Group commit: waiters sleep on `flush_cv` until `log.flushed_offset()` covers them.
-    pub(super) flush_mutex: Mutex<()>,
-    pub(super) flush_cv: Condvar,
+    /// Group commit: a waiter sleeps on the condvar of the flush that will cover its data, so
+    /// a flush wakes only its own waiters (Apache's GroupCommitService swaps two request lists).
+    pub(super) flush_mutex: Mutex<FlushGen>,
+    pub(super) flush_cvs: [Condvar; 2],
     /// Set after a failed flush: writes are refused from then on.
     pub(super) failed: AtomicBool,
     /// Disk usage above diskSpaceWarningLevelRatio: writes are refused while set.
@@ -60,6 +61,14 @@ pub(super) struct Shared {
     pub(super) last_dispatch_ts: AtomicI64,
     /// Test hook: the flush thread sleeps this long before each commit-log flush.
     pub(super) flush_delay_ms: AtomicU64,
+}
+
+/// Group-commit generations: `gen` counts flushes started; `started` is the log end when the
+/// latest one started (everything below it is flushed once it completes).
+#[derive(Debug, Default)]
+pub(super) struct FlushGen {
+    pub(super) gen: u64,
+    pub(super) started: u64,
 }
 
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
@@ -149,8 +158,8 @@ impl MessageStore {
             dispatch_waker: OnceLock::new(),
             dispatch_idle: AtomicBool::new(false),
             flush_waker: OnceLock::new(),
-            flush_mutex: Mutex::new(()),
-            flush_cv: Condvar::new(),
+            flush_mutex: Mutex::new(FlushGen::default()),
+            flush_cvs: [Condvar::new(), Condvar::new()],
             failed: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
@@ -576,7 +585,9 @@ impl MessageStore {
         {
             // Wake any group-commit waiter: the flush service is gone.
             let _f = sh.flush_mutex.lock();
-            sh.flush_cv.notify_all();
+            for cv in &sh.flush_cvs {
+                cv.notify_all();
+            }
         }
         let clean = match flushed {
             Ok(()) => sh.dispatch_behind() == 0,
@@ -678,7 +689,10 @@ impl Shared {
             if self.failed.load(Ordering::Acquire) {
                 return false;
             }
-            if self.flush_cv.wait_until(&mut g, deadline).timed_out() {
+            // The flush in progress covers us if it started after our append; else the next.
+            let gen = if g.started >= end { g.gen } else { g.gen + 1 };
+            let cv = &self.flush_cvs[(gen % 2) as usize];
+            if cv.wait_until(&mut g, deadline).timed_out() {
                 return self.log.flushed_offset() >= end;
             }
         }

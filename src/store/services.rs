@@ -89,6 +89,12 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 impl Shared {
     /// Flush the commit log and wake group-commit waiters; a failure makes the store refuse writes.
     fn flush_commit_log(&self) {
+        let gen = {
+            let mut g = self.flush_mutex.lock();
+            g.gen += 1;
+            g.started = self.log.max_offset();
+            g.gen
+        };
         let delay = self.flush_delay_ms.load(Ordering::Acquire);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));
@@ -102,7 +108,7 @@ impl Shared {
             }
         }
         let _g = self.flush_mutex.lock();
-        self.flush_cv.notify_all();
+        self.flush_cvs[(gen % 2) as usize].notify_all();
     }
 
     fn queue_for(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
