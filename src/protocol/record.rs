@@ -630,12 +630,14 @@ pub fn offset_msg_id(store_host: SocketAddr, phys_offset: i64) -> String {
     let mut bytes = Vec::with_capacity(28);
     put_host(&mut bytes, store_host);
     bytes.extend_from_slice(&phys_offset.to_be_bytes());
-    // Table lookup rather than `write!`: this runs once per stored message.
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Plain nibble arithmetic rather than `write!`: this runs once per stored message.
+    fn nibble(n: u8) -> char {
+        (if n < 10 { b'0' + n } else { b'A' + n - 10 }) as char
+    }
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xF) as usize] as char);
+        s.push(nibble(b >> 4));
+        s.push(nibble(b & 0xF));
     }
     s
 }
