@@ -5,13 +5,15 @@
 //! |---|---|---|
 //! | `commitlog/<20-digit offset>` | `commitlog` | records (§3.1) back to back, BLANK at each segment's tail |
 //! | `consumequeue/<topic>/<queueId>/<20-digit byte offset>` | `consume_queue` | 20-byte entries |
+//! | `index/<yyyyMMddHHmmssSSS>` | `index` | hash index of `topic#key` (KEYS, UNIQ_KEY) |
 //! | `checkpoint` | `checkpoint` | timestamps and rmq's safe dispatch offset |
 //! | `abort` | `message_store` | exists while the store is open; present at open = crash |
 //! | `lock` | `checkpoint` | flock-ed for the store's lifetime |
 //!
 //! Threads (all via `common::service`): `store-flush` (async flush or group commit),
-//! `store-dispatch` (commit log → consume queues, arrival listener), `store-cq-flush` (consume
-//! queue flush + checkpoint).
+//! `store-dispatch` (commit log → consume queues and index, arrival listener), `store-cq-flush`
+//! (consume queue and index flush + checkpoint), `store-clean` (`retention`: expired files, full
+//! disk).
 
 mod checkpoint;
 mod commitlog;
