@@ -281,6 +281,25 @@ impl IndexFile {
         Ok(true)
     }
 
+    /// True when every entry is exactly where its slot chain leads (walking entries newest first,
+    /// each must be its slot's current head; then every slot must be empty). O(entries).
+    fn validate(&self) -> bool {
+        let f = self.file.read();
+        let b = f.bytes();
+        let h = Header::read(b);
+        let mut heads: Vec<i32> =
+            (0..self.slots).map(|s| get_i32(b, HEADER_LEN + s * SLOT_LEN)).collect();
+        for n in (1..h.index_count).rev() {
+            let ep = self.entry_pos(n as usize);
+            let slot = get_i32(b, ep) as u32 as usize % self.slots;
+            match heads.get_mut(slot) {
+                Some(head) if *head == n => *head = get_i32(b, ep + E_PREV),
+                _ => return false,
+            }
+        }
+        heads.iter().all(|&h| h == 0)
+    }
+
     fn flush(&self) -> io::Result<()> {
         if self.dirty.swap(false, Ordering::AcqRel) {
             if let Err(e) = self.file.read().flush() {
@@ -341,13 +360,15 @@ fn file_name(ms: i64) -> String {
 
 impl Index {
     /// Open the index files in `dir` and cut entries at or past `log_end` (the recovered end of
-    /// the commit log). Returns the index and, when a damaged file had to be dropped, the commit-log
-    /// offset from which records must be indexed again.
+    /// the commit log); after a crash also check the newest file's chains in full (its pages
+    /// may be the ones a power loss tore). Returns the index and, when a damaged file had to be
+    /// dropped, the commit-log offset from which records must be indexed again.
     pub(crate) fn load(
         dir: &Path,
         slots: usize,
         entries: usize,
         log_end: u64,
+        crashed: bool,
     ) -> Result<(Index, Option<u64>), StoreError> {
         if slots == 0 || entries < 2 || IndexFile::size(slots, entries) > i32::MAX as usize {
             return Err(StoreError::config(
@@ -382,12 +403,13 @@ impl Index {
         // Newest first: cut entries past the log end; drop files left empty or damaged.
         while let Some((path, f)) = files.last() {
             let h = f.header();
-            if h.end_phy < log_end as i64 {
+            if h.end_phy < log_end as i64 && !(crashed && !f.validate()) {
                 break;
             }
             let consistent = f
                 .truncate_from(log_end)
-                .map_err(|e| StoreError::io("truncating an index file", e).with_path(path))?;
+                .map_err(|e| StoreError::io("truncating an index file", e).with_path(path))?
+                && (!crashed || f.validate());
             if consistent && f.header().index_count > 1 {
                 break;
             }
@@ -408,6 +430,9 @@ impl Index {
             .map(|(_, f)| f.header())
             .find(|h| h.index_count > 1)
             .map_or(-1, |h| h.end_phy);
+        // A record's keys may straddle two files: when a file is rebuilt from its first record,
+        // that record is indexed again whole (query() drops the duplicate offsets).
+        let last_indexed = rebuild_from.map_or(last_indexed, |r| last_indexed.min(r as i64 - 1));
         let index = Index {
             dir: dir.to_path_buf(),
             slots,
@@ -500,7 +525,13 @@ impl Index {
         }
         for f in files.iter().rev() {
             if f.time_matched(begin, end) {
-                f.select(&mut hits.offsets, hash, max, begin, end);
+                let mut found = Vec::new();
+                f.select(&mut found, hash, max, begin, end);
+                for o in found {
+                    if hits.offsets.len() < max && !hits.offsets.contains(&o) {
+                        hits.offsets.push(o);
+                    }
+                }
             }
             if f.header().begin_ts < begin || hits.offsets.len() >= max {
                 break;
@@ -570,7 +601,7 @@ mod tests {
     #[test]
     fn layout_put_query_roll_and_truncate() {
         let dir = tmp("basic");
-        let (ix, rebuild) = Index::load(&dir, 4, 8, 0).unwrap();
+        let (ix, rebuild) = Index::load(&dir, 4, 8, 0, false).unwrap();
         assert_eq!(rebuild, None);
         // 10 records × 3 keys over files of 7 entries: five files.
         for i in 0..10u64 {
@@ -594,7 +625,7 @@ mod tests {
         assert_eq!(ix.query("T", "U9", 64, 0, i64::MAX).offsets, vec![900]);
         drop(ix);
         // Recovery cut the log at 650: entries of 700.. disappear, the rest stays.
-        let (ix, rebuild) = Index::load(&dir, 4, 8, 650).unwrap();
+        let (ix, rebuild) = Index::load(&dir, 4, 8, 650, true).unwrap();
         assert_eq!(rebuild, None);
         assert_eq!(
             ix.query("T", "common", 64, 0, i64::MAX).offsets,
@@ -624,7 +655,7 @@ mod tests {
         assert_eq!(file_name(0), "19700101000000000");
         assert_eq!(file_name(1_700_000_000_123), "20231114221320123");
         let dir = tmp("damaged");
-        let (ix, _) = Index::load(&dir, 4, 100, 0).unwrap();
+        let (ix, _) = Index::load(&dir, 4, 100, 0, false).unwrap();
         for i in 0..5u64 {
             ix.build("T", &props(&format!("U{i}"), ""), 0, i * 10, 1000);
         }
@@ -636,7 +667,7 @@ mod tests {
             b[HEADER_LEN + s * 4..HEADER_LEN + s * 4 + 4].copy_from_slice(&0i32.to_be_bytes());
         }
         std::fs::write(&path, &b).unwrap();
-        let (ix, rebuild) = Index::load(&dir, 4, 100, 25).unwrap();
+        let (ix, rebuild) = Index::load(&dir, 4, 100, 25, false).unwrap();
         assert_eq!(rebuild, Some(0));
         assert_eq!(ix.file_count(), 0);
         ix.build("T", &props("U0", ""), 0, 0, 1000);

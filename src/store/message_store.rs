@@ -142,8 +142,13 @@ impl MessageStore {
         let cq_dir = root.join("consumequeue");
         let file_size = cfg.cq_file_entries * CQ_UNIT;
         let queues = load_queues(&cq_dir, file_size, valid_end)?;
-        let (index, index_rebuild) =
-            Index::load(&root.join("index"), cfg.max_hash_slot_num, cfg.max_index_num, valid_end)?;
+        let (index, index_rebuild) = Index::load(
+            &root.join("index"),
+            cfg.max_hash_slot_num,
+            cfg.max_index_num,
+            valid_end,
+            crashed,
+        )?;
         let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
 
         let shared = Arc::new(Shared {

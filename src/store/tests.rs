@@ -430,3 +430,6 @@ fn sync_flush_timeout_reports_flush_disk_timeout() {
 
 #[path = "tests_retention.rs"]
 mod retention;
+
+#[path = "tests_index.rs"]
+mod index;
