@@ -403,7 +403,7 @@ impl Index {
         // Newest first: cut entries past the log end; drop files left empty or damaged.
         while let Some((path, f)) = files.last() {
             let h = f.header();
-            if h.end_phy < log_end as i64 && !(crashed && !f.validate()) {
+            if h.end_phy < log_end as i64 && (!crashed || f.validate()) {
                 break;
             }
             let consistent = f
