@@ -21,6 +21,9 @@ autoCreateSubscriptionGroup, defaultTopicQueueNums, brokerPermission, maxMessage
 sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionId, traceOn,
 registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
 checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort.
+Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
+cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
+fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.
 Logging level: RMQ_LOG=debug|info|warn|error.
 Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/SIGINT.";
 

@@ -90,6 +90,28 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// `namesrvListenPort` (rmq extension): the embedded name server's port with --standalone.
     pub namesrv_listen_port: u16,
+    /// `fileReservedTime` (hours, 72).
+    pub file_reserved_time: u64,
+    /// `fileReservedTimeMillis` (rmq extension for tests): overrides `fileReservedTime`.
+    pub file_reserved_time_millis: Option<u64>,
+    /// `deleteWhen` ("04"; hours separated by `;`).
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio` (75, percent).
+    pub disk_max_used_space_ratio: u32,
+    /// `diskSpaceCleanForciblyRatio` (85, percent; Apache's system property
+    /// rocketmq.broker.diskSpaceCleanForciblyRatio).
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// `diskSpaceWarningLevelRatio` (90, percent; Apache's system property
+    /// rocketmq.broker.diskSpaceWarningLevelRatio): above it puts are refused.
+    pub disk_space_warning_level_ratio: u32,
+    /// `cleanFileForciblyEnable` (true).
+    pub clean_file_forcibly_enable: bool,
+    /// `cleanResourceInterval` (ms, 10 000).
+    pub clean_resource_interval: u64,
+    /// `maxHashSlotNum` (5 000 000).
+    pub max_hash_slot_num: usize,
+    /// `maxIndexNum` (20 000 000).
+    pub max_index_num: usize,
 }
 
 impl Default for BrokerConfig {
@@ -141,6 +163,16 @@ impl Default for BrokerConfig {
             check_crc_on_recover: true,
             channel_expired_timeout: 120_000,
             namesrv_listen_port: 9876,
+            file_reserved_time: 72,
+            file_reserved_time_millis: None,
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            disk_space_warning_level_ratio: 90,
+            clean_file_forcibly_enable: true,
+            clean_resource_interval: 10_000,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
     }
 }
@@ -215,11 +247,28 @@ impl ConfigKeys for BrokerConfig {
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,
             "namesrvListenPort" => self.namesrv_listen_port = parse_num(v)?,
+            "fileReservedTime" => self.file_reserved_time = parse_num(v)?,
+            "fileReservedTimeMillis" => self.file_reserved_time_millis = Some(parse_num(v)?),
+            "deleteWhen" => self.delete_when = parse_hours(v)?,
+            "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = percent(v)?,
+            "diskSpaceCleanForciblyRatio" => self.disk_space_clean_forcibly_ratio = percent(v)?,
+            "diskSpaceWarningLevelRatio" => self.disk_space_warning_level_ratio = percent(v)?,
+            "cleanFileForciblyEnable" => self.clean_file_forcibly_enable = parse_bool(v)?,
+            "cleanResourceInterval" => self.clean_resource_interval = parse_num(v)?,
+            "maxHashSlotNum" => {
+                self.max_hash_slot_num = parse_num(v)?;
+                if self.max_hash_slot_num == 0 {
+                    return Err("must be at least 1".into());
+                }
+            }
+            "maxIndexNum" => {
+                self.max_index_num = parse_num(v)?;
+                if self.max_index_num < 2 {
+                    return Err("must be at least 2".into());
+                }
+            }
             // Accepted for compatibility; not used by rmq yet.
-            "deleteWhen"
-            | "fileReservedTime"
-            | "diskMaxUsedSpaceRatio"
-            | "rocketmqHome"
+            "rocketmqHome"
             | "haListenPort"
             | "storePathIndex"
             | "storeCheckpoint"
@@ -237,6 +286,26 @@ impl ConfigKeys for BrokerConfig {
         }
         Ok(true)
     }
+}
+
+/// `deleteWhen`: hours 0-23 separated by `;` (Apache compares them as two-digit strings).
+fn parse_hours(v: &str) -> Result<String, String> {
+    for h in v.split(';') {
+        match h.trim().parse::<u32>() {
+            Ok(n) if n < 24 => {}
+            _ => return Err(format!("expected hours 00-23 separated by ';', got {h:?}")),
+        }
+    }
+    Ok(v.trim().to_string())
+}
+
+/// A percentage 0-100 (Apache clamps diskMaxUsedSpaceRatio to 10-95; rmq accepts any, for tests).
+fn percent(v: &str) -> Result<u32, String> {
+    let n: u32 = parse_num(v)?;
+    if n > 100 {
+        return Err("must be a percentage, 0-100".into());
+    }
+    Ok(n)
 }
 
 fn non_empty(v: &str) -> Result<String, String> {

@@ -8,6 +8,7 @@ pub mod config;
 mod consumer;
 pub mod offsets;
 mod pull;
+mod query;
 mod send;
 pub mod topics;
 
@@ -124,6 +125,7 @@ const SEND: u8 = 0;
 const PULL: u8 = 1;
 const CONSUMER: u8 = 2;
 const ADMIN: u8 = 3;
+const QUERY: u8 = 4;
 
 impl Handler for Family {
     fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
@@ -134,6 +136,7 @@ impl Handler for Family {
             (SEND, rq::CONSUMER_SEND_MSG_BACK) => b.handle_send_back(ctx, req),
             (SEND, _) => Ok(b.handle_send(ctx, req)),
             (CONSUMER, _) => b.handle_consumer(ctx, req),
+            (QUERY, _) => b.handle_query(ctx, req),
             _ => b.handle_admin(ctx, req),
         };
         Reply::Respond(
@@ -184,6 +187,7 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     ] {
         r.register(code, admin, h(ADMIN));
     }
+    r.register(rq::QUERY_MESSAGE, admin, h(QUERY));
     let b = broker.clone();
     r.on_close(Arc::new(move |conn| b.connection_closed(conn.id())));
     r
@@ -264,6 +268,17 @@ fn store_config(c: &BrokerConfig) -> StoreConfig {
         sync_flush_timeout_ms: c.sync_flush_timeout,
         max_message_size: c.max_message_size,
         check_crc_on_recover: c.check_crc_on_recover,
+        max_hash_slot_num: c.max_hash_slot_num,
+        max_index_num: c.max_index_num,
+        file_reserved_time_ms: c
+            .file_reserved_time_millis
+            .unwrap_or(c.file_reserved_time.saturating_mul(3_600_000)),
+        delete_when: c.delete_when.clone(),
+        disk_max_used_space_ratio: c.disk_max_used_space_ratio,
+        disk_space_clean_forcibly_ratio: c.disk_space_clean_forcibly_ratio,
+        disk_space_warning_level_ratio: c.disk_space_warning_level_ratio,
+        clean_file_forcibly_enable: c.clean_file_forcibly_enable,
+        clean_resource_interval_ms: c.clean_resource_interval,
     }
 }
 

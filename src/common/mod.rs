@@ -6,4 +6,5 @@ pub mod fs;
 pub mod logging;
 pub mod service;
 pub mod signals;
+pub mod sys;
 pub mod time;

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | 0 | 8 | physicMsgTimestamp: store time of the newest flushed commit-log record |
 //! | 8 | 8 | logicsMsgTimestamp: store time of the newest record dispatched to a consume queue |
-//! | 16 | 8 | indexMsgTimestamp (unused by rmq, written as 0) |
+//! | 16 | 8 | indexMsgTimestamp: store time of the newest indexed record |
 //! | 24 | 8 | rmq: safe dispatch offset: every commit-log record below it is in a flushed consume queue |
 //! | 32 | 4 | rmq: magic `0x524D5143` ("RMQC") marking the offset at 24 as valid |
 //!
@@ -28,6 +28,8 @@ pub(crate) struct Checkpoint {
     pub(crate) physic_ts: i64,
     /// logicsMsgTimestamp.
     pub(crate) logics_ts: i64,
+    /// indexMsgTimestamp.
+    pub(crate) index_ts: i64,
     /// Commit-log offset below which everything is dispatched and flushed (0 if unknown).
     pub(crate) safe_offset: u64,
 }
@@ -42,7 +44,12 @@ impl Checkpoint {
         let Ok(b) = std::fs::read(path) else { return Checkpoint::default() };
         let magic = b.get(32..36).and_then(|s| s.try_into().ok()).map_or(0, i32::from_be_bytes);
         let safe = if magic == RMQ_MAGIC { i64_at(&b, 24).max(0) as u64 } else { 0 };
-        Checkpoint { physic_ts: i64_at(&b, 0), logics_ts: i64_at(&b, 8), safe_offset: safe }
+        Checkpoint {
+            physic_ts: i64_at(&b, 0),
+            logics_ts: i64_at(&b, 8),
+            index_ts: i64_at(&b, 16),
+            safe_offset: safe,
+        }
     }
 
     /// Write `path` atomically.
@@ -50,6 +57,7 @@ impl Checkpoint {
         let mut b = vec![0u8; CHECKPOINT_LEN];
         b[0..8].copy_from_slice(&self.physic_ts.to_be_bytes());
         b[8..16].copy_from_slice(&self.logics_ts.to_be_bytes());
+        b[16..24].copy_from_slice(&self.index_ts.to_be_bytes());
         b[24..32].copy_from_slice(&(self.safe_offset as i64).to_be_bytes());
         b[32..36].copy_from_slice(&RMQ_MAGIC.to_be_bytes());
         write_atomic(path, &b)
@@ -93,7 +101,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("checkpoint");
         assert_eq!(Checkpoint::load(&p), Checkpoint::default());
-        let c = Checkpoint { physic_ts: 1, logics_ts: 2, safe_offset: 3 };
+        let c = Checkpoint { physic_ts: 1, logics_ts: 2, index_ts: 4, safe_offset: 3 };
         c.store(&p).unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 4096);
         assert_eq!(Checkpoint::load(&p), c);

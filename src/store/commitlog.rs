@@ -54,6 +54,8 @@ pub(crate) struct CommitLog {
     segments: RwLock<Vec<Arc<MappedFile>>>,
     max_offset: AtomicU64,
     flushed_offset: AtomicU64,
+    /// Test hook: segment creation fails with ENOSPC while set.
+    fail_create: std::sync::atomic::AtomicBool,
 }
 
 /// Segments opened from disk, before recovery hands them to a [`CommitLog`].
@@ -189,6 +191,7 @@ impl CommitLog {
             segments: RwLock::new(segs),
             max_offset: AtomicU64::new(max),
             flushed_offset: AtomicU64::new(max),
+            fail_create: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -295,8 +298,12 @@ impl CommitLog {
             None => self.max_offset(),
         };
         let path = self.dir.join(segment_name(next_start));
-        let created = MappedFile::create(&path, next_start, self.seg_size as usize)
-            .and_then(|f| sync_dir(&self.dir).map(|()| f));
+        let created = if self.fail_create.load(Ordering::Acquire) {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        } else {
+            MappedFile::create(&path, next_start, self.seg_size as usize)
+                .and_then(|f| sync_dir(&self.dir).map(|()| f))
+        };
         match created {
             Ok(f) => {
                 log::info!(
@@ -342,6 +349,71 @@ impl CommitLog {
         }
         self.flushed_offset.fetch_max(target, Ordering::AcqRel);
         Ok(target)
+    }
+
+    /// Test hook: make new segments fail as on a full disk.
+    #[cfg(test)]
+    pub(crate) fn set_fail_create(&self, fail: bool) {
+        self.fail_create.store(fail, Ordering::Release);
+    }
+
+    /// Delete up to `max_files` of the oldest segments, never the newest one nor one reaching past
+    /// `limit` (not yet dispatched): those last modified at least `reserved_ms` ago, or any when
+    /// `force` (disk nearly full). Stops at the first segment that must stay (Apache's
+    /// MappedFileQueue.deleteExpiredFileByTime). Returns the number deleted.
+    pub(crate) fn delete_expired(
+        &self,
+        reserved_ms: u64,
+        force: bool,
+        limit: u64,
+        max_files: usize,
+    ) -> usize {
+        let now = std::time::SystemTime::now();
+        let mut deleted = 0;
+        while deleted < max_files {
+            let seg = {
+                let segs = self.segments.read();
+                match segs.first() {
+                    Some(first) if segs.len() > 1 => first.clone(),
+                    _ => break,
+                }
+            };
+            if seg.start() + self.seg_size > limit {
+                break;
+            }
+            let age = std::fs::metadata(seg.path())
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .map_or(0, |d| d.as_millis() as u64);
+            if !force && age < reserved_ms {
+                break;
+            }
+            {
+                let mut segs = self.segments.write();
+                if segs.first().is_some_and(|f| Arc::ptr_eq(f, &seg)) {
+                    segs.remove(0);
+                }
+            }
+            // Readers holding the Arc keep the mapping; unlinking never truncates it.
+            match std::fs::remove_file(seg.path()) {
+                Ok(()) => log::info!(
+                    "deleted expired commit log segment path={} age_ms={age} forced={force}",
+                    seg.path().display()
+                ),
+                Err(e) => log::warn!(
+                    "cannot delete commit log segment path={}: {e}",
+                    seg.path().display()
+                ),
+            }
+            deleted += 1;
+        }
+        if deleted > 0 {
+            if let Err(e) = sync_dir(&self.dir) {
+                log::warn!("cannot sync commit log dir path={}: {e}", self.dir.display());
+            }
+        }
+        deleted
     }
 
     /// Unflushed bytes.

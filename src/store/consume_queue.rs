@@ -373,6 +373,84 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Delete files (never the newest) whose every entry points below `log_min`, then move the
+    /// min offset to the first entry still in the log (Apache's deleteExpiredFile and
+    /// correctMinOffset). Returns the number of files deleted.
+    pub(crate) fn delete_below(&self, log_min: u64) -> usize {
+        let log_min = log_min as i64;
+        let _g = self.write_lock.lock();
+        let mut deleted = 0;
+        loop {
+            let f = {
+                let files = self.files.read();
+                match files.first() {
+                    Some(f) if files.len() > 1 => f.clone(),
+                    _ => break,
+                }
+            };
+            // The newest real entry of a full file is its last slot; fillers point nowhere.
+            let last = f
+                .read_from(0)
+                .chunks_exact(CQ_UNIT as usize)
+                .rev()
+                .filter_map(CqEntry::decode)
+                .find(|e| e.is_valid() && !e.is_filler());
+            if last.is_some_and(|e| e.phys + e.size as i64 > log_min) {
+                break;
+            }
+            self.files.write().remove(0);
+            match std::fs::remove_file(f.path()) {
+                Ok(()) => deleted += 1,
+                Err(e) => {
+                    log::warn!("cannot delete consume queue file path={}: {e}", f.path().display())
+                }
+            }
+        }
+        if deleted > 0 {
+            let _ = sync_dir(&self.dir);
+            log::info!(
+                "deleted {deleted} expired consume queue file(s) topic={} queue={}",
+                self.topic,
+                self.queue_id
+            );
+        }
+        self.correct_min_offset(log_min);
+        deleted
+    }
+
+    /// Move the min offset to the first entry whose record is still in the log.
+    fn correct_min_offset(&self, log_min: i64) {
+        let files: Vec<Arc<MappedFile>> = self.files.read().clone();
+        let Some(first) = files.first() else { return };
+        let mut min = (first.start() / CQ_UNIT) as i64;
+        let max = self.max_offset();
+        'files: for f in &files {
+            for (i, c) in f.read_from(0).chunks_exact(CQ_UNIT as usize).enumerate() {
+                let at = (f.start() / CQ_UNIT) as i64 + i as i64;
+                if at >= max {
+                    min = max;
+                    break 'files;
+                }
+                match CqEntry::decode(c) {
+                    Some(e) if !e.is_filler() && e.phys >= log_min => {
+                        min = at;
+                        break 'files;
+                    }
+                    _ => min = at + 1,
+                }
+            }
+        }
+        if min != self.min_offset() {
+            log::info!(
+                "consume queue topic={} queue={} min offset {} -> {min}",
+                self.topic,
+                self.queue_id,
+                self.min_offset()
+            );
+            self.min_offset.store(min, Ordering::Release);
+        }
+    }
+
     /// Delete every file and the queue directory.
     pub(crate) fn destroy(&self) {
         let _g = self.write_lock.lock();

@@ -9,14 +9,15 @@
 use super::checkpoint::{Checkpoint, DirLock};
 use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
+use super::index::Index;
 use super::{
     valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult,
-    PutStatus, StoreConfig, StoreError,
+    PutStatus, QueryResult, StoreConfig, StoreError,
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
 use crate::protocol::record::{
-    decode_view, encode_record, offset_msg_id, stamp_record, sysflag, MessageRecord,
+    decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
     MAX_PROPERTIES_LEN,
 };
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -36,20 +37,38 @@ pub(super) struct Shared {
     pub(super) cq_dir: PathBuf,
     pub(super) log: CommitLog,
     pub(super) queues: RwLock<QueueTable>,
+    pub(super) index: Index,
     /// Next queue offset per topic and queue; guarded with the append itself.
     append: Mutex<HashMap<String, HashMap<i32, i64>>>,
     /// Commit-log offset up to which records were dispatched.
     pub(super) reput_offset: AtomicU64,
     pub(super) listener: RwLock<Option<ArrivalListener>>,
     pub(super) dispatch_waker: OnceLock<Waker>,
+    /// Set by the dispatch thread before a long wait; the first writer after that wakes it.
+    /// While it is busy it polls every millisecond instead, so writers do not pay a wake-up
+    /// (a futex call) per message (Apache's ReputMessageService sleeps 1 ms between rounds).
+    pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
-    /// Group commit: waiters sleep on `flush_cv` until `log.flushed_offset()` covers them.
-    pub(super) flush_mutex: Mutex<()>,
-    pub(super) flush_cv: Condvar,
+    /// Group commit: a waiter sleeps on the condvar of the flush that will cover its data, so
+    /// a flush wakes only its own waiters (Apache's GroupCommitService swaps two request lists).
+    pub(super) flush_mutex: Mutex<FlushGen>,
+    pub(super) flush_cvs: [Condvar; 2],
     /// Set after a failed flush: writes are refused from then on.
     pub(super) failed: AtomicBool,
+    /// Disk usage above diskSpaceWarningLevelRatio: writes are refused while set.
+    pub(super) disk_full: AtomicBool,
     pub(super) last_store_ts: AtomicI64,
     pub(super) last_dispatch_ts: AtomicI64,
+    /// Test hook: the flush thread sleeps this long before each commit-log flush.
+    pub(super) flush_delay_ms: AtomicU64,
+}
+
+/// Group-commit generations: `gen` counts flushes started; `started` is the log end when the
+/// latest one started (everything below it is flushed once it completes).
+#[derive(Debug, Default)]
+pub(super) struct FlushGen {
+    pub(super) gen: u64,
+    pub(super) started: u64,
 }
 
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
@@ -117,10 +136,19 @@ impl MessageStore {
         let mut loaded = LoadedLog::open(&log_dir, seg_size)?;
         let old_end = loaded.segs.last().map_or(0, |s| s.start() + seg_size);
         let (valid_end, checked) = loaded.scan(ckpt.safe_offset, cfg.check_crc_on_recover);
+        let scan_ms = t0.elapsed().as_millis();
         loaded.truncate(&log_dir, valid_end)?;
+        let truncate_ms = t0.elapsed().as_millis() - scan_ms;
         let cq_dir = root.join("consumequeue");
         let file_size = cfg.cq_file_entries * CQ_UNIT;
         let queues = load_queues(&cq_dir, file_size, valid_end)?;
+        let (index, index_rebuild) = Index::load(
+            &root.join("index"),
+            cfg.max_hash_slot_num,
+            cfg.max_index_num,
+            valid_end,
+            crashed,
+        )?;
         let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
 
         let shared = Arc::new(Shared {
@@ -128,16 +156,20 @@ impl MessageStore {
             cq_dir,
             log,
             queues: RwLock::new(queues),
+            index,
             append: Mutex::new(HashMap::new()),
             reput_offset: AtomicU64::new(0),
             listener: RwLock::new(None),
             dispatch_waker: OnceLock::new(),
+            dispatch_idle: AtomicBool::new(false),
             flush_waker: OnceLock::new(),
-            flush_mutex: Mutex::new(()),
-            flush_cv: Condvar::new(),
+            flush_mutex: Mutex::new(FlushGen::default()),
+            flush_cvs: [Condvar::new(), Condvar::new()],
             failed: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
             last_dispatch_ts: AtomicI64::new(ckpt.logics_ts),
+            flush_delay_ms: AtomicU64::new(0),
             cfg,
         });
         // Re-dispatch from the safe offset if it is a record boundary, else from its segment.
@@ -150,8 +182,20 @@ impl MessageStore {
         {
             from = (from / seg_size * seg_size).max(shared.log.min_offset());
         }
+        // A damaged index file is rebuilt from its first record (a record boundary), or from the
+        // start of the log; consume-queue entries already present are skipped.
+        if let Some(r) = index_rebuild {
+            let r = r.clamp(shared.log.min_offset(), max);
+            let boundary = r == shared.log.min_offset()
+                || shared
+                    .log
+                    .step(r, |s| matches!(s, Step::Record(v, _) if v.physical_offset == r as i64));
+            from = from.min(if boundary { r } else { shared.log.min_offset() });
+        }
         shared.reput_offset.store(from, Ordering::Release);
+        let t1 = Instant::now();
         let redispatched = shared.dispatch_available();
+        let dispatch_ms = t1.elapsed().as_millis();
         {
             let mut table = shared.append.lock();
             for (topic, qs) in shared.queues.read().iter() {
@@ -165,12 +209,14 @@ impl MessageStore {
         log::info!(
             "store recovered root={} previous_exit={} checkpoint_offset={} records_checked={checked} \
              valid_end={valid_end} previous_file_end={old_end} redispatch_from={from} redispatched={redispatched} \
-             queues={nqueues} took_ms={}",
+             queues={nqueues} scan_ms={scan_ms} truncate_ms={truncate_ms} dispatch_ms={dispatch_ms} took_ms={}",
             root.display(),
             if crashed { "crash" } else { "clean" },
             ckpt.safe_offset,
             t0.elapsed().as_millis()
         );
+        // Min offsets follow the commit log; a full disk is known before the first put.
+        shared.clean_once();
         let services =
             super::services::start(&shared).map_err(io_err("starting store services", &root))?;
         Ok(Arc::new(MessageStore {
@@ -191,6 +237,10 @@ impl MessageStore {
     pub fn put_messages(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
         let sh = &self.shared;
         if self.closed.load(Ordering::Acquire) || sh.failed.load(Ordering::Acquire) {
+            return PutResult::failed(PutStatus::ServiceNotAvailable);
+        }
+        if sh.disk_full.load(Ordering::Acquire) {
+            log::debug!("put refused: disk full");
             return PutResult::failed(PutStatus::ServiceNotAvailable);
         }
         let Some(first) = ms.first() else { return PutResult::failed(PutStatus::MessageIllegal) };
@@ -268,9 +318,7 @@ impl MessageStore {
             sh.last_store_ts.store(now, Ordering::Release);
             (phys, first_qo.unwrap_or(0), now)
         };
-        if let Some(w) = sh.dispatch_waker.get() {
-            w.wake();
-        }
+        sh.wake_dispatch();
         let msg_ids = parts
             .iter()
             .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
@@ -427,6 +475,41 @@ impl MessageStore {
             .unwrap_or(-1)
     }
 
+    /// Messages of `topic` whose unique key (`UNIQ_KEY`) or one of whose keys (`KEYS`) is `key`,
+    /// stored within `[begin_ts, end_ts]` (ms), newest first, at most `max` (capped at 64, Apache's
+    /// maxMsgsNumBatch). Index hash collisions are filtered out here.
+    pub fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin_ts: i64,
+        end_ts: i64,
+    ) -> QueryResult {
+        let hits = self.shared.index.query(topic, key, max, begin_ts, end_ts);
+        let mut r = QueryResult {
+            messages: Vec::new(),
+            index_last_update_timestamp: hits.last_update_timestamp,
+            index_last_update_phy_offset: hits.last_update_phy_offset,
+        };
+        for off in hits.offsets {
+            let Some(rec) = u64::try_from(off).ok().and_then(|o| self.shared.log.read_record(o))
+            else {
+                continue;
+            };
+            let matches = decode_view(&rec, false).is_ok_and(|(v, _)| {
+                v.topic == topic
+                    && (get_property(v.properties, "UNIQ_KEY") == Some(key)
+                        || get_property(v.properties, "KEYS")
+                            .is_some_and(|ks| ks.split(' ').any(|k| k == key)))
+            });
+            if matches {
+                r.messages.push(rec);
+            }
+        }
+        r
+    }
+
     /// The raw record at a commit-log offset.
     pub fn look_message_by_offset(&self, phys_offset: i64) -> Option<Vec<u8>> {
         u64::try_from(phys_offset).ok().and_then(|o| self.shared.log.read_record(o))
@@ -507,7 +590,9 @@ impl MessageStore {
         {
             // Wake any group-commit waiter: the flush service is gone.
             let _f = sh.flush_mutex.lock();
-            sh.flush_cv.notify_all();
+            for cv in &sh.flush_cvs {
+                cv.notify_all();
+            }
         }
         let clean = match flushed {
             Ok(()) => sh.dispatch_behind() == 0,
@@ -543,6 +628,34 @@ impl MessageStore {
         drop(self.lock.lock().take());
     }
 
+    /// Test hook: make every commit-log flush take at least `ms` longer (a slow disk).
+    #[cfg(test)]
+    pub(crate) fn set_flush_delay(&self, ms: u64) {
+        self.shared.flush_delay_ms.store(ms, Ordering::Release);
+    }
+
+    /// True while puts are refused because the disk is full (diskSpaceWarningLevelRatio).
+    pub fn is_disk_full(&self) -> bool {
+        self.shared.disk_full.load(Ordering::Acquire)
+    }
+
+    /// Run the retention service once, now (tests and admin tools).
+    pub fn clean_expired_files(&self) {
+        self.shared.clean_once();
+    }
+
+    /// Test hook: new commit-log segments fail as on a full disk (ENOSPC).
+    #[cfg(test)]
+    pub(crate) fn set_fail_segment_create(&self, fail: bool) {
+        self.shared.log.set_fail_create(fail);
+    }
+
+    /// Number of index files (tests).
+    #[cfg(test)]
+    pub(crate) fn index_file_count(&self) -> usize {
+        self.shared.index.file_count()
+    }
+
     /// Root directory of the store.
     pub fn root_dir(&self) -> &Path {
         &self.shared.root
@@ -556,6 +669,20 @@ impl Drop for MessageStore {
 }
 
 impl Shared {
+    /// Wake the dispatch thread if it is idle (after an append was published).
+    pub(super) fn wake_dispatch(&self) {
+        // Pairs with the fence in the dispatch loop: either it sees the new max offset, or we
+        // see its idle flag.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.dispatch_idle.load(Ordering::Relaxed)
+            && self.dispatch_idle.swap(false, Ordering::AcqRel)
+        {
+            if let Some(w) = self.dispatch_waker.get() {
+                w.wake();
+            }
+        }
+    }
+
     /// Wait until the commit log is flushed to `end` (group commit). False on timeout.
     fn wait_flushed(&self, end: u64, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -567,7 +694,10 @@ impl Shared {
             if self.failed.load(Ordering::Acquire) {
                 return false;
             }
-            if self.flush_cv.wait_until(&mut g, deadline).timed_out() {
+            // The flush in progress covers us if it started after our append; else the next.
+            let gen = if g.started >= end { g.gen } else { g.gen + 1 };
+            let cv = &self.flush_cvs[(gen % 2) as usize];
+            if cv.wait_until(&mut g, deadline).timed_out() {
                 return self.log.flushed_offset() >= end;
             }
         }

@@ -45,6 +45,30 @@ fn preallocate(file: &File, size: u64) -> io::Result<()> {
     }
 }
 
+/// `fallocate(FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)`: the range reads as zeros afterwards,
+/// in the file and in every mapping of it (the kernel drops those cached pages).
+fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
+    let (off, len) = match (libc::off_t::try_from(off), libc::off_t::try_from(len)) {
+        (Ok(o), Ok(l)) => (o, l),
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "range too large")),
+    };
+    // SAFETY: fallocate only reads its integer arguments; the fd is open for the call. It does
+    // not change the file size, so the mapping stays fully backed (no SIGBUS).
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
+            off,
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 impl MappedFile {
     /// Create a new zero-filled file of `size` bytes (preallocated so a full disk fails here, not
     /// with SIGBUS later) and map it. Nothing is published.
@@ -172,6 +196,17 @@ impl MappedFile {
     /// Cut the published data to `len` bytes and zero everything after it (recovery only).
     pub(crate) fn truncate(&mut self, len: usize) -> io::Result<()> {
         let len = len.min(self.size);
+        // Zero the tail in the file system (no page faults on a mostly untouched 1 GiB tail,
+        // which made crash recovery read a whole segment); fall back to writing zeros.
+        if len < self.size
+            && zero_range(&self._file, len as u64, (self.size - len) as u64)
+                .and_then(|()| self._file.sync_data())
+                .is_ok()
+        {
+            self.published.store(len, Ordering::Release);
+            self.flushed.store(len, Ordering::Release);
+            return Ok(());
+        }
         const CHUNK: usize = 64 * 1024;
         let mut pos = len;
         while pos < self.size {
@@ -210,6 +245,67 @@ impl MappedFile {
         let path = self.path.clone();
         drop(self);
         std::fs::remove_file(path)
+    }
+}
+
+/// A fixed-size file mapped for random reads and writes (index files). Exclusive access for
+/// writes comes from `&mut self`: the owner keeps it behind a lock.
+pub(crate) struct RandomFile {
+    path: PathBuf,
+    map: memmap2::MmapMut,
+    _file: File,
+}
+
+impl RandomFile {
+    /// Create a zero-filled, preallocated file of `size` bytes and map it.
+    pub(crate) fn create(path: &Path, size: usize) -> io::Result<RandomFile> {
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let res = preallocate(&file, size as u64).and_then(|()| Self::map(path, file, size));
+        if res.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        res
+    }
+
+    /// Map an existing file, which must be exactly `size` bytes.
+    pub(crate) fn open(path: &Path, size: usize) -> io::Result<RandomFile> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len != size as u64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file is {len} bytes, expected {size} (was the index size changed?)"),
+            ));
+        }
+        Self::map(path, file, size)
+    }
+
+    fn map(path: &Path, file: File, size: usize) -> io::Result<RandomFile> {
+        // SAFETY: the file was sized before mapping and is never resized while mapped; the store
+        // directory lock keeps other rmq processes from truncating it (module invariant). All
+        // access then goes through the safe `MmapMut` slice API, with `&mut self` for writes.
+        let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file)? };
+        Ok(RandomFile { path: path.to_path_buf(), map, _file: file })
+    }
+
+    /// The mapped bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// The mapped bytes, writable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// msync the whole mapping.
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        self.map.flush()
     }
 }
 

@@ -5,20 +5,24 @@
 //! |---|---|---|
 //! | `commitlog/<20-digit offset>` | `commitlog` | records (§3.1) back to back, BLANK at each segment's tail |
 //! | `consumequeue/<topic>/<queueId>/<20-digit byte offset>` | `consume_queue` | 20-byte entries |
+//! | `index/<yyyyMMddHHmmssSSS>` | `index` | hash index of `topic#key` (KEYS, UNIQ_KEY) |
 //! | `checkpoint` | `checkpoint` | timestamps and rmq's safe dispatch offset |
 //! | `abort` | `message_store` | exists while the store is open; present at open = crash |
 //! | `lock` | `checkpoint` | flock-ed for the store's lifetime |
 //!
 //! Threads (all via `common::service`): `store-flush` (async flush or group commit),
-//! `store-dispatch` (commit log → consume queues, arrival listener), `store-cq-flush` (consume
-//! queue flush + checkpoint).
+//! `store-dispatch` (commit log → consume queues and index, arrival listener), `store-cq-flush`
+//! (consume queue and index flush + checkpoint), `store-clean` (`retention`: expired files, full
+//! disk).
 
 mod checkpoint;
 mod commitlog;
 mod consume_queue;
 mod error;
+mod index;
 mod message_store;
 mod mmap;
+mod retention;
 mod services;
 
 pub use error::StoreError;
@@ -77,6 +81,26 @@ pub struct StoreConfig {
     pub max_message_size: usize,
     /// `checkCRCOnRecover` (true).
     pub check_crc_on_recover: bool,
+    /// `maxHashSlotNum` (5 000 000 slots per index file).
+    pub max_hash_slot_num: usize,
+    /// `maxIndexNum` (20 000 000 entries per index file).
+    pub max_index_num: usize,
+    /// `fileReservedTime` in milliseconds (Apache's key is in hours, default 72).
+    pub file_reserved_time_ms: u64,
+    /// `deleteWhen`: hours of the day (`"04"`, or `"03;15"`) when expired files are deleted.
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio` (75 %): above it expired files are deleted at any hour.
+    pub disk_max_used_space_ratio: u32,
+    /// `diskSpaceCleanForciblyRatio` (85 %, a system property in Apache): above it the oldest
+    /// files are deleted even if not expired (with `cleanFileForciblyEnable`).
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// `diskSpaceWarningLevelRatio` (90 %, a system property in Apache): above it the disk counts
+    /// as full and puts are refused with SERVICE_NOT_AVAILABLE.
+    pub disk_space_warning_level_ratio: u32,
+    /// `cleanFileForciblyEnable` (true).
+    pub clean_file_forcibly_enable: bool,
+    /// `cleanResourceInterval` (10 s): how often the retention service runs.
+    pub clean_resource_interval_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -95,6 +119,15 @@ impl Default for StoreConfig {
             sync_flush_timeout_ms: 5000,
             max_message_size: 4 * 1024 * 1024,
             check_crc_on_recover: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            file_reserved_time_ms: 72 * 3600 * 1000,
+            delete_when: "04".to_string(),
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            disk_space_warning_level_ratio: 90,
+            clean_file_forcibly_enable: true,
+            clean_resource_interval_ms: 10_000,
         }
     }
 }
@@ -177,6 +210,17 @@ impl PutResult {
             store_timestamp: 0,
         }
     }
+}
+
+/// Result of a query by key (QUERY_MESSAGE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryResult {
+    /// Raw records whose topic and key match, newest first.
+    pub messages: Vec<Vec<u8>>,
+    /// Store time of the newest index entry (`indexLastUpdateTimestamp`).
+    pub index_last_update_timestamp: i64,
+    /// Commit-log offset of the newest index entry (`indexLastUpdatePhyoffset`).
+    pub index_last_update_phy_offset: i64,
 }
 
 /// Outcome of a get (see the PULL_MESSAGE status table, §2.6).

@@ -22,8 +22,21 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 
     let sh = shared.clone();
     let dispatch = Service::spawn("store-dispatch", move |ctx| {
-        while ctx.wait(Duration::from_millis(1000)) {
-            sh.dispatch_available();
+        loop {
+            let wait = if sh.dispatch_available() > 0 {
+                Duration::from_millis(1)
+            } else {
+                sh.dispatch_idle.store(true, Ordering::Relaxed);
+                std::sync::atomic::fence(Ordering::SeqCst);
+                if sh.dispatch_behind() > 0 {
+                    sh.dispatch_idle.store(false, Ordering::Relaxed);
+                    continue;
+                }
+                Duration::from_millis(1000)
+            };
+            if !ctx.wait(wait) {
+                break;
+            }
         }
         sh.dispatch_available();
     })?;
@@ -69,12 +82,23 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
         }
     })?;
     out.push(cq);
+    out.push(super::retention::start(shared)?);
     Ok(out)
 }
 
 impl Shared {
     /// Flush the commit log and wake group-commit waiters; a failure makes the store refuse writes.
     fn flush_commit_log(&self) {
+        let gen = {
+            let mut g = self.flush_mutex.lock();
+            g.gen += 1;
+            g.started = self.log.max_offset();
+            g.gen
+        };
+        let delay = self.flush_delay_ms.load(Ordering::Acquire);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
         if let Err(e) = self.log.flush() {
             if !self.failed.swap(true, Ordering::AcqRel) {
                 log::error!(
@@ -84,7 +108,7 @@ impl Shared {
             }
         }
         let _g = self.flush_mutex.lock();
-        self.flush_cv.notify_all();
+        self.flush_cvs[(gen % 2) as usize].notify_all();
     }
 
     fn queue_for(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
@@ -109,10 +133,11 @@ impl Shared {
         phys: u64,
         size: usize,
         listener: &Option<super::ArrivalListener>,
-    ) {
+    ) -> bool {
+        self.index.build(v.topic, v.properties, v.sys_flag, phys, v.store_timestamp);
         let tx = sysflag::transaction_type(v.sys_flag);
         if tx != sysflag::TRANSACTION_NOT && tx != sysflag::TRANSACTION_COMMIT {
-            return;
+            return true;
         }
         let tags = get_property(v.properties, "TAGS").map_or(0, tag_hash);
         let q = self.queue_for(v.topic, v.queue_id);
@@ -125,13 +150,18 @@ impl Shared {
                 }
             }
             Ok(false) => {}
-            Err(err) => log::error!(
-                "cannot write consume queue entry topic={} queue={} offset={} phys={phys}: {err}",
-                v.topic,
-                v.queue_id,
-                v.queue_offset
-            ),
+            Err(err) => {
+                // Retry later (disk full?): skipping would leave a hole in the queue.
+                log::error!(
+                    "cannot write consume queue entry, dispatch paused topic={} queue={} offset={} phys={phys}: {err}",
+                    v.topic,
+                    v.queue_id,
+                    v.queue_offset
+                );
+                return false;
+            }
         }
+        true
     }
 
     /// Dispatch every record between the reput offset and the end of the log. Returns how many
@@ -144,8 +174,7 @@ impl Shared {
         while off < self.log.max_offset() {
             let next = self.log.step(off, |s| match s {
                 Step::Record(v, size) => {
-                    self.dispatch_record(&v, off, size, &listener);
-                    Some(off + size as u64)
+                    self.dispatch_record(&v, off, size, &listener).then_some(off + size as u64)
                 }
                 Step::Next(o) => Some(o),
                 Step::Wait => None,
@@ -178,9 +207,11 @@ impl Shared {
         for q in queues {
             q.flush()?;
         }
+        self.index.flush()?;
         let ck = Checkpoint {
             physic_ts: self.last_store_ts.load(Ordering::Acquire),
             logics_ts,
+            index_ts: self.index.end_timestamp(),
             safe_offset: safe,
         };
         let path = self.root.join("checkpoint");

@@ -33,6 +33,8 @@ fn cfg(dir: &TmpDir, seg: u64) -> StoreConfig {
         cq_file_entries: 64,
         flush_interval_ms: 10,
         flush_cq_interval_ms: 20,
+        max_hash_slot_num: 64,
+        max_index_num: 256,
         ..StoreConfig::default()
     }
 }
@@ -403,3 +405,31 @@ fn sync_flush_and_listener() {
     assert_eq!(v[19], ("Y".to_string(), 2, 20, tag_hash("TagA")));
     assert!("FOO".parse::<FlushDiskType>().is_err());
 }
+
+/// Issue 3: a SYNC_FLUSH put whose flush outlasts syncFlushTimeout is answered
+/// FLUSH_DISK_TIMEOUT, yet the message is stored (Apache's GroupCommitService behaviour).
+#[test]
+fn sync_flush_timeout_reports_flush_disk_timeout() {
+    let dir = TmpDir::new("flush-timeout");
+    let mut c = cfg(&dir, 1 << 16);
+    c.flush_disk_type = FlushDiskType::Sync;
+    c.sync_flush_timeout_ms = 50;
+    let s = MessageStore::open(c).unwrap();
+    assert_eq!(s.put_message(msg("F", 0, b"fast", None), true).status, PutStatus::PutOk);
+    s.set_flush_delay(400);
+    let r = s.put_message(msg("F", 0, b"slow", None), true);
+    assert_eq!(r.status, PutStatus::FlushDiskTimeout);
+    assert_eq!(r.queue_offset, 1);
+    // Not waiting for the flush is unaffected.
+    assert_eq!(s.put_message(msg("F", 0, b"nowait", None), false).status, PutStatus::PutOk);
+    s.set_flush_delay(0);
+    wait_dispatched(&s);
+    let bodies: Vec<Vec<u8>> = all(&s, "F", 0).into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, vec![b"fast".to_vec(), b"slow".to_vec(), b"nowait".to_vec()]);
+}
+
+#[path = "tests_retention.rs"]
+mod retention;
+
+#[path = "tests_index.rs"]
+mod index;

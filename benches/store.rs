@@ -1,0 +1,301 @@
+//! Store benchmark (issue 3): in-process 1 KiB appends under ASYNC_FLUSH (1 writer) and
+//! SYNC_FLUSH (1, 8, 64 writers) beside raw write + fdatasync of the same bytes on the same disk,
+//! then recovery time of a crashed store holding `RMQ_BENCH_RECOVERY_GIB` GiB (default 4).
+//!
+//! `cargo bench --bench store` (or `target/release/deps/store-* --bench`). The store lives under
+//! `RMQ_BENCH_DIR` (default: `target/bench-store`), so it measures that disk. Prints one
+//! fixed-width line per scenario; asserts nothing about timing.
+
+use rmq::protocol::record::encode_properties;
+use rmq::store::{FlushDiskType, MessageStore, PutMessage, PutStatus, StoreConfig};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MSG: usize = 1024;
+
+fn base_dir() -> PathBuf {
+    std::env::var_os("RMQ_BENCH_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-store"),
+        PathBuf::from,
+    )
+}
+
+fn config(root: &Path, flush: FlushDiskType) -> StoreConfig {
+    StoreConfig { root_dir: root.to_path_buf(), flush_disk_type: flush, ..StoreConfig::default() }
+}
+
+fn message(i: u64) -> PutMessage {
+    let uniq = format!("7F00000100002A9F0000{i:012X}");
+    PutMessage {
+        topic: "BenchTopic".to_string(),
+        queue_id: (i % 4) as i32,
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1,
+        born_host: "127.0.0.1:5000".parse().expect("invariant: literal address"),
+        store_host: "127.0.0.1:10911".parse().expect("invariant: literal address"),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        body: vec![b'x'; MSG],
+        properties: encode_properties([("UNIQ_KEY", uniq.as_str()), ("WAIT", "true")]),
+    }
+}
+
+fn fresh(name: &str) -> PathBuf {
+    let p = base_dir().join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).expect("cannot create the bench dir");
+    p
+}
+
+fn line(name: &str, msgs: u64, bytes: u64, secs: f64) {
+    println!(
+        "{name:<34} {msgs:>10} msgs {:>12.0} msg/s {:>9.1} MB/s {secs:>8.2} s",
+        msgs as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+}
+
+/// Raw sequential write of `total` bytes in 1 MiB chunks, fdatasync after each chunk.
+fn raw_fdatasync(total: u64, chunk: usize) -> f64 {
+    let dir = fresh("raw");
+    let path = dir.join("raw");
+    let f =
+        OpenOptions::new().create(true).write(true).truncate(true).open(&path).expect("raw file");
+    let buf = vec![b'r'; chunk];
+    let t0 = Instant::now();
+    let mut off = 0u64;
+    while off < total {
+        f.write_all_at(&buf, off).expect("raw write");
+        f.sync_data().expect("fdatasync");
+        off += chunk as u64;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    secs
+}
+
+fn async_one_writer(n: u64) {
+    let dir = fresh("async");
+    let s = MessageStore::open(config(&dir, FlushDiskType::Async)).expect("open store");
+    let msgs: Vec<PutMessage> = (0..n).map(message).collect();
+    let bytes = s.commit_log_max_offset();
+    let t0 = Instant::now();
+    for m in msgs {
+        let r = s.put_message(m, false);
+        assert_eq!(r.status, PutStatus::PutOk);
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let bytes = (s.commit_log_max_offset() - bytes) as u64;
+    line("ASYNC_FLUSH 1 writer", n, bytes, secs);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn sync_writers(writers: u64, run: Duration) -> (u64, u64, f64) {
+    let dir = fresh("sync");
+    let s = MessageStore::open(config(&dir, FlushDiskType::Sync)).expect("open store");
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let (s, count, stop) = (s.clone(), count.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut i = w << 40;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = s.put_message(message(i), true);
+                    assert_eq!(r.status, PutStatus::PutOk);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(run);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().expect("writer panicked");
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = count.load(Ordering::Relaxed);
+    let bytes = s.commit_log_max_offset() as u64;
+    line(&format!("SYNC_FLUSH {writers} writers"), n, bytes, secs);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+    (n, bytes, secs)
+}
+
+/// Child mode: fill a store with `bytes` of 1 KiB messages and exit without shutting it down
+/// (no final flush, checkpoint or abort-file removal: a crash that keeps the page cache).
+fn fill_and_crash(dir: &Path, bytes: u64) -> ! {
+    let s = MessageStore::open(config(dir, FlushDiskType::Async)).expect("open store");
+    let t0 = Instant::now();
+    let mut i = 0;
+    while (s.commit_log_max_offset() as u64) < bytes {
+        let r = s.put_message(message(i), false);
+        assert_eq!(r.status, PutStatus::PutOk);
+        i += 1;
+    }
+    while s.dispatch_behind_bytes() > 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Let the consume-queue flush write a checkpoint, as a long-running broker would have.
+    std::thread::sleep(Duration::from_millis(1500));
+    let secs = t0.elapsed().as_secs_f64();
+    line("fill (ASYNC_FLUSH, then crash)", i, s.commit_log_max_offset() as u64, secs);
+    let _ = std::io::stdout().flush();
+    std::process::exit(0);
+}
+
+fn recovery(gib: u64) {
+    let dir = fresh("recovery");
+    let exe = std::env::current_exe().expect("current exe");
+    let st = std::process::Command::new(exe)
+        .arg("--fill")
+        .arg(&dir)
+        .arg((gib << 30).to_string())
+        .status()
+        .expect("cannot run the fill child");
+    assert!(st.success(), "fill child failed");
+    assert!(dir.join("abort").exists(), "the child did not crash");
+    let size = dir_size(&dir.join("commitlog"));
+    // Show the store's recovery summary line (scan, truncate and re-dispatch times).
+    let _ = simplelog::SimpleLogger::init(
+        simplelog::LevelFilter::Info,
+        simplelog::ConfigBuilder::new().add_filter_allow_str("rmq::store::message_store").build(),
+    );
+    // 1. From the checkpoint, as after a real crash.
+    let t0 = Instant::now();
+    let s = MessageStore::open(config(&dir, FlushDiskType::Async)).expect("recover");
+    let secs = t0.elapsed().as_secs_f64();
+    let bytes = s.commit_log_max_offset() as u64;
+    drop(s);
+    recovery_line("recovery from checkpoint", bytes, secs);
+    // 2. Worst case: no checkpoint, the whole log is scanned with CRC and re-dispatched.
+    std::fs::remove_file(dir.join("checkpoint")).expect("remove checkpoint");
+    let t0 = Instant::now();
+    let s = MessageStore::open(config(&dir, FlushDiskType::Async)).expect("recover");
+    let secs = t0.elapsed().as_secs_f64();
+    let bytes = s.commit_log_max_offset() as u64;
+    recovery_line("recovery full scan (no checkpoint)", bytes, secs);
+    drop(s);
+    println!(
+        "(commit log files on disk: {:.2} GiB; page cache warm)",
+        size as f64 / (1u64 << 30) as f64
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn recovery_line(name: &str, bytes: u64, secs: f64) {
+    println!(
+        "{name:<34} {:>8.2} GiB held {:>9.1} MB/s of log {secs:>8.2} s",
+        bytes as f64 / (1u64 << 30) as f64,
+        bytes as f64 / secs / 1e6
+    );
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|d| d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--fill") {
+        let dir = PathBuf::from(&args[i + 1]);
+        let bytes: u64 = args[i + 2].parse().expect("bytes");
+        fill_and_crash(&dir, bytes);
+    }
+    let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
+    let async_n = env("RMQ_BENCH_ASYNC_MSGS", 1_000_000);
+    let sync_secs = env("RMQ_BENCH_SYNC_SECS", 5);
+    let gib = env("RMQ_BENCH_RECOVERY_GIB", 4);
+    println!(
+        "store bench: dir={} cpus={}",
+        base_dir().display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // Cost of the parts of a put, per million 1 KiB messages (RMQ_BENCH_PARTS=1).
+    if std::env::var_os("RMQ_BENCH_PARTS").is_some() {
+        let body = vec![b'x'; MSG];
+        let t0 = Instant::now();
+        let mut x = 0u32;
+        for _ in 0..1_000_000 {
+            x ^= rmq::common::crc::crc32(std::hint::black_box(&body));
+        }
+        println!("crc32 1KiB x1M: {:.3} s ({x})", t0.elapsed().as_secs_f64());
+        let msgs: Vec<PutMessage> = (0..1_000_000).map(message).collect();
+        let t0 = Instant::now();
+        let ids: usize =
+            msgs.iter().map(|m| rmq::protocol::record::offset_msg_id(m.store_host, 5).len()).sum();
+        println!("msgid x1M: {:.3} s ({ids})", t0.elapsed().as_secs_f64());
+        let t0 = Instant::now();
+        let mut buf = Vec::new();
+        for m in msgs {
+            buf.clear();
+            let rec = rmq::protocol::record::MessageRecord {
+                queue_id: 0,
+                flag: 0,
+                queue_offset: 0,
+                physical_offset: 0,
+                sys_flag: 0,
+                born_timestamp: 0,
+                born_host: m.born_host,
+                store_timestamp: 0,
+                store_host: m.store_host,
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+                body: m.body,
+                topic: m.topic,
+                properties: m.properties,
+                body_crc: 0,
+            };
+            rmq::protocol::record::encode_record(&rec, &mut buf);
+        }
+        println!("encode x1M: {:.3} s", t0.elapsed().as_secs_f64());
+        let dir = fresh("parts");
+        let f = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(true)
+            .open(dir.join("m"))
+            .expect("file");
+        f.set_len(1 << 30).expect("set_len");
+        // SAFETY: a private temp file of fixed size that nothing else touches.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(&f) }.expect("map");
+        let body = vec![b'y'; MSG];
+        let t0 = Instant::now();
+        for i in 0..(1usize << 20) {
+            map[i * MSG..(i + 1) * MSG].copy_from_slice(&body);
+        }
+        println!("memcpy 1 GiB into a fresh mapping in 1 KiB: {:.3} s", t0.elapsed().as_secs_f64());
+        drop(map);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    async_one_writer(async_n);
+    for w in [1, 8, 64] {
+        let (_, bytes, secs) = sync_writers(w, Duration::from_secs(sync_secs));
+        // Raw baselines over the same bytes: one fdatasync per `w` KiB (what a group commit of
+        // `w` writers can batch at best) and per 1 MiB (the disk's sequential bandwidth).
+        let batch = raw_fdatasync(bytes, w as usize * MSG);
+        line(&format!("  raw write {w} KiB + fdatasync"), bytes / MSG as u64, bytes, batch);
+        let big = raw_fdatasync(bytes, 1 << 20);
+        line("  raw write 1 MiB + fdatasync", bytes / MSG as u64, bytes, big);
+        println!(
+            "  -> SYNC_FLUSH {w} writers: {:.0}% of raw {w} KiB+fdatasync, {:.0}% of raw 1 MiB+fdatasync",
+            batch / secs * 100.0,
+            big / secs * 100.0
+        );
+    }
+    if gib > 0 {
+        recovery(gib);
+    }
+}

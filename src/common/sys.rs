@@ -1,0 +1,52 @@
+//! Thin libc wrappers that need `unsafe`: file-system usage and the local hour.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Percentage of the file system holding `path` that is in use, as Apache's
+/// UtilAll.getDiskPartitionSpaceUsedPercent computes it: (total − free) / total, where free
+/// includes blocks reserved for root.
+pub fn disk_used_percent(path: &Path) -> io::Result<f64> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated string alive for the call; `st` is a valid out pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let total = st.f_blocks as f64 * st.f_frsize as f64;
+    if total <= 0.0 {
+        return Ok(0.0);
+    }
+    let free = st.f_bfree as f64 * st.f_frsize as f64;
+    Ok((total - free) / total * 100.0)
+}
+
+/// The hour of day (0-23) in the local time zone, as Apache's deleteWhen check uses.
+pub fn local_hour(epoch_ms: i64) -> u32 {
+    let t: libc::time_t = (epoch_ms / 1000) as libc::time_t;
+    // SAFETY: an all-zero tm is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant.
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return ((epoch_ms / 3_600_000) % 24) as u32;
+    }
+    tm.tm_hour.clamp(0, 23) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_usage_and_hour() {
+        let p = disk_used_percent(&std::env::temp_dir()).unwrap();
+        assert!((0.0..=100.0).contains(&p), "{p}");
+        assert!(disk_used_percent(Path::new("/no/such/dir/at/all")).is_err());
+        assert!(local_hour(crate::common::time::now_millis()) < 24);
+    }
+}
