@@ -90,6 +90,11 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// `namesrvListenPort` (rmq extension): the embedded name server's port with --standalone.
     pub namesrv_listen_port: u16,
+    /// `clientHousekeepingInterval` (rmq extension, ms): how often silent clients are looked for
+    /// (Apache: a fixed 10 s).
+    pub client_housekeeping_interval: u64,
+    /// `brokerConfigPath`: the `-c` file; UPDATE_BROKER_CONFIG rewrites it (set by the binary).
+    pub broker_config_path: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -141,6 +146,8 @@ impl Default for BrokerConfig {
             check_crc_on_recover: true,
             channel_expired_timeout: 120_000,
             namesrv_listen_port: 9876,
+            client_housekeeping_interval: 10_000,
+            broker_config_path: None,
         }
     }
 }
@@ -215,6 +222,10 @@ impl ConfigKeys for BrokerConfig {
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,
             "namesrvListenPort" => self.namesrv_listen_port = parse_num(v)?,
+            "brokerConfigPath" => self.broker_config_path = Some(PathBuf::from(v)),
+            "clientHousekeepingInterval" => {
+                self.client_housekeeping_interval = parse_num::<u64>(v)?.max(100)
+            }
             // Accepted for compatibility; not used by rmq yet.
             "deleteWhen"
             | "fileReservedTime"
