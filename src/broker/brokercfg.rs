@@ -208,6 +208,7 @@ impl Broker {
                 }
                 if self.live.broker_permission() != perm_before {
                     // Apache: bump the topic data version and re-register at once.
+                    self.topics.touch();
                     self.register_all_now();
                 }
                 let later: Vec<&str> =

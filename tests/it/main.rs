@@ -1,11 +1,13 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
+mod admin;
 mod bad_input;
 mod cli;
 mod crash;
 mod golden;
 mod interop;
 mod namesrv;
+mod proto;
 mod restart;
 mod standalone;
 mod util;

@@ -1,0 +1,360 @@
+//! Operator side of issue 4: rmq-admin against a live broker, consumer lag from
+//! GET_CONSUME_STATS, connection lists, broker config get/update with -c persistence,
+//! GET_CONSUMER_RUNNING_INFO passthrough, and expiry of silent clients.
+
+use crate::proto::{self, T};
+use crate::util::{wait_until, Cluster, TestDir};
+use rmq::protocol::admin_body::{ConsumeStats, ConsumerConnection, TopicStatsTable};
+use rmq::protocol::codes::{request as rq, response as rs};
+use rmq::protocol::command::RemotingCommand;
+use rmq::remoting::RemotingClient;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const ADMIN_BIN: &str = env!("CARGO_BIN_EXE_rmq-admin");
+
+/// Run rmq-admin; returns (exit code, stdout, stderr).
+fn admin(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(ADMIN_BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn admin_ok(args: &[&str]) -> String {
+    let (code, out, err) = admin(args);
+    assert_eq!(code, 0, "rmq-admin {args:?} failed: {err}\n{out}");
+    out
+}
+
+#[test]
+fn admin_cli_lag_connections_and_config_against_a_live_broker() {
+    let dir = TestDir::new("admin-cli");
+    let conf = dir.path.join("broker.conf");
+    std::fs::write(&conf, "brokerClusterName=AdminCluster\n# operator comment\n").unwrap();
+    let cluster = Cluster::start(&dir.path, &["-c", conf.to_str().unwrap()]);
+    let ns = cluster.namesrv_addr();
+    let addr = cluster.broker_addr();
+    let c = RemotingClient::new();
+    let topic = "AdminTopic";
+
+    // Usage errors exit 2, unreachable servers exit 1.
+    assert_eq!(admin(&[]).0, 2);
+    assert_eq!(admin(&["noSuchCommand", "-n", &ns]).0, 2);
+    assert_eq!(admin(&["topicRoute", "-n", &ns]).0, 2, "missing -t is a usage error");
+    assert_eq!(admin(&["topicList", "-n", "127.0.0.1:1"]).0, 1);
+    assert!(admin_ok(&["--help"]).contains("consumerProgress"));
+
+    let out = admin_ok(&[
+        "updateTopic",
+        "-n",
+        &ns,
+        "-c",
+        "AdminCluster",
+        "-t",
+        topic,
+        "-r",
+        "4",
+        "-w",
+        "4",
+    ]);
+    assert!(out.contains("success") && out.contains(&addr), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(20), || admin(&["topicList", "-n", &ns])
+            .1
+            .lines()
+            .any(|l| l == topic)),
+        "the new topic must reach the name server"
+    );
+    let route = admin_ok(&["topicRoute", "-n", &ns, "-t", topic]);
+    assert!(
+        route.contains("broker-a") && route.contains("read 4") && route.contains(&addr),
+        "{route}"
+    );
+    let clusters = admin_ok(&["clusterList", "-n", &ns]);
+    assert!(
+        clusters
+            .lines()
+            .any(|l| l.starts_with("AdminCluster") && l.contains("broker-a") && l.contains(&addr)),
+        "{clusters}"
+    );
+    assert!(admin_ok(&["brokerStatus", "-b", &addr]).contains("brokerVersionDesc"));
+
+    // Produce 25 messages to each of the 4 queues.
+    let mut first_id = String::new();
+    for i in 0..100 {
+        let (_, _, id) = proto::send_ok(&c, &addr, topic, i % 4, &format!("admin-{i}"));
+        if i == 0 {
+            first_id = id;
+        }
+    }
+    let topic_stats = || {
+        let req = RemotingCommand::request(rq::GET_TOPIC_STATS_INFO).with("topic", topic);
+        TopicStatsTable::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap()
+    };
+    // The consume queues are built by the dispatch thread, shortly after SEND_OK.
+    assert!(wait_until(Duration::from_secs(10), || topic_stats()
+        .offset_table
+        .values()
+        .all(|o| o.max_offset == 25)));
+    let stats = topic_stats();
+    assert_eq!(stats.offset_table.len(), 4);
+    assert!(stats
+        .offset_table
+        .values()
+        .all(|o| o.max_offset == 25 && o.min_offset == 0 && o.last_update_timestamp > 0));
+    let status = admin_ok(&["topicStatus", "-n", &ns, "-t", topic]);
+    assert_eq!(
+        status.lines().filter(|l| l.starts_with("broker-a") && l.contains(" 25 ")).count(),
+        4,
+        "{status}"
+    );
+
+    // Consume: queue q gets 5*q messages pulled and committed (0, 5, 10, 15 = 30 of 100).
+    let group = "CG_lag";
+    for q in 0..4 {
+        let want = 5 * q as i64;
+        let mut offset = 0;
+        while offset < want {
+            let (msgs, _) = proto::pull(&c, &addr, group, topic, q, offset, (want - offset) as i32)
+                .unwrap()
+                .unwrap();
+            offset += msgs.len() as i64;
+        }
+        if want > 0 {
+            proto::commit_offset(&c, &addr, group, topic, q, offset);
+        }
+    }
+    let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
+        .with("consumerGroup", group)
+        .with("topic", topic);
+    let r = c.invoke(&addr, req, T).unwrap();
+    assert_eq!(r.code, rs::SUCCESS);
+    assert!(
+        r.body.starts_with(b"{\"consumeTps\":"),
+        "fastjson shape: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let cs = ConsumeStats::decode(&r.body).unwrap();
+    assert_eq!(cs.offset_table.len(), 4);
+    for (mq, o) in &cs.offset_table {
+        assert_eq!((mq.topic.as_str(), mq.broker_name.as_str()), (topic, "broker-a"));
+        assert_eq!(o.broker_offset, 25);
+        assert_eq!(o.consumer_offset, 5 * mq.queue_id as i64);
+        assert_eq!(o.lag(), 25 - 5 * mq.queue_id as i64, "lag = produced - consumed on {mq:?}");
+        assert_eq!(o.last_timestamp > 0, mq.queue_id > 0);
+    }
+    assert_eq!(cs.total_lag(), 70);
+    // Without a topic: every topic the group has offsets for (here just the one).
+    let r = c
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::GET_CONSUME_STATS).with("consumerGroup", group),
+            T,
+        )
+        .unwrap();
+    assert_eq!(ConsumeStats::decode(&r.body).unwrap(), cs);
+    let progress = admin_ok(&["consumerProgress", "-n", &ns, "-g", group]);
+    assert!(progress.contains("Diff Total: 70"), "{progress}");
+    assert!(
+        progress.lines().any(|l| l.starts_with(topic) && l.contains(" 25 ") && l.contains(" 15 ")),
+        "{progress}"
+    );
+
+    // Connections: one consumer and producer heartbeat.
+    proto::heartbeat(&c, &addr, "127.0.0.1@admin-test", group, topic, Some("PG_admin"));
+    let r = c
+        .invoke(
+            &addr,
+            RemotingCommand::request(rq::GET_CONSUMER_CONNECTION_LIST).with("consumerGroup", group),
+            T,
+        )
+        .unwrap();
+    let cc: ConsumerConnection = rmq::protocol::json::from_fastjson(&r.body).unwrap();
+    assert_eq!(cc.connection_set.len(), 1);
+    assert_eq!(cc.connection_set[0].client_id, "127.0.0.1@admin-test");
+    assert_eq!(
+        (cc.message_model.as_str(), cc.consume_type.as_str()),
+        ("CLUSTERING", "CONSUME_PASSIVELY")
+    );
+    assert!(cc.subscription_table.contains_key(topic));
+    let out = admin_ok(&["consumerConnection", "-n", &ns, "-g", group]);
+    assert!(
+        out.contains("127.0.0.1@admin-test")
+            && out.contains("MessageModel: CLUSTERING")
+            && out.contains(topic),
+        "{out}"
+    );
+    let out = admin_ok(&["producerConnection", "-n", &ns, "-g", "PG_admin"]);
+    assert!(out.contains("127.0.0.1@admin-test"), "{out}");
+    let (code, _, err) = admin(&["consumerConnection", "-n", &ns, "-g", "CG_nobody"]);
+    assert_eq!(code, 1, "an offline group is a failure: {err}");
+    assert!(err.contains("not online"), "{err}");
+
+    // Message by id.
+    let out = admin_ok(&["queryMsgById", "-n", &ns, "-i", &first_id]);
+    assert!(
+        out.contains("Topic:")
+            && out.contains(topic)
+            && out.contains("admin-0")
+            && out.contains("[tagA]"),
+        "{out}"
+    );
+
+    // Broker config: get, update a live key, persisted to the -c file; black-listed key refused.
+    let cfg = admin_ok(&["getBrokerConfig", "-b", &addr]);
+    assert!(
+        cfg.lines().any(|l| l.starts_with("brokerClusterName") && l.ends_with("AdminCluster")),
+        "{cfg}"
+    );
+    let r = c.invoke(&addr, RemotingCommand::request(rq::GET_BROKER_CONFIG), T).unwrap();
+    assert!(r.field("version").unwrap().contains("counter"));
+    let out = admin_ok(&[
+        "updateBrokerConfig",
+        "-c",
+        "AdminCluster",
+        "-n",
+        &ns,
+        "-k",
+        "channelExpiredTimeout",
+        "-v",
+        "60000",
+    ]);
+    assert!(out.contains("success"), "{out}");
+    assert!(admin_ok(&["getBrokerConfig", "-b", &addr])
+        .lines()
+        .any(|l| l.starts_with("channelExpiredTimeout") && l.ends_with("60000")));
+    let file = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        file.contains("channelExpiredTimeout=60000\n")
+            && file.contains("brokerClusterName=AdminCluster\n"),
+        "{file}"
+    );
+    let (code, _, err) =
+        admin(&["updateBrokerConfig", "-b", &addr, "-k", "brokerConfigPath", "-v", "/tmp/x"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("black list"), "{err}");
+    let (code, _, err) =
+        admin(&["updateBrokerConfig", "-b", &addr, "-k", "brokerPermission", "-v", "many"]);
+    assert_eq!(code, 1, "a bad value is refused: {err}");
+
+    // Read-only broker: the name server's route shows the reduced permission at once.
+    admin_ok(&["updateBrokerConfig", "-b", &addr, "-k", "brokerPermission", "-v", "4"]);
+    assert!(wait_until(Duration::from_secs(20), || {
+        proto::route(&c, &ns, topic).is_some_and(|r| r.queue_datas.iter().all(|q| q.perm == 4))
+    }));
+    let r = proto::send_raw(&c, &addr, topic, 0, "refused", T).unwrap();
+    assert_ne!(r.code, rs::SUCCESS, "a read-only broker refuses sends: {:?}", r.remark);
+    admin_ok(&["updateBrokerConfig", "-b", &addr, "-k", "brokerPermission", "-v", "6"]);
+
+    // Delete: gone from the broker and the name server.
+    let out = admin_ok(&["deleteTopic", "-n", &ns, "-c", "AdminCluster", "-t", topic]);
+    assert!(out.contains("from broker") && out.contains("from name server"), "{out}");
+    assert!(!admin_ok(&["topicList", "-n", &ns]).lines().any(|l| l == topic));
+    let r = c
+        .invoke(&addr, RemotingCommand::request(rq::GET_TOPIC_STATS_INFO).with("topic", topic), T)
+        .unwrap();
+    assert_eq!(r.code, rs::TOPIC_NOT_EXIST);
+}
+
+/// A client that answers broker requests: NOTIFY_CONSUMER_IDS_CHANGED is counted,
+/// GET_CONSUMER_RUNNING_INFO gets a fixed body naming the client.
+fn answering_client(name: &'static str, notified: Arc<AtomicUsize>) -> RemotingClient {
+    let c = RemotingClient::new();
+    c.set_request_handler(Arc::new(move |_conn, cmd: RemotingCommand| match cmd.code {
+        rq::NOTIFY_CONSUMER_IDS_CHANGED => {
+            notified.fetch_add(1, Ordering::SeqCst);
+            None
+        }
+        rq::GET_CONSUMER_RUNNING_INFO => Some(
+            RemotingCommand::success().with_body(
+                format!(
+                    "{{\"properties\":{{\"client\":\"{name}\",\"jstack\":\"{}\"}}}}",
+                    cmd.field("jstackEnable").unwrap_or("")
+                )
+                .into_bytes(),
+            ),
+        ),
+        _ => None,
+    }));
+    c
+}
+
+#[test]
+fn silent_clients_expire_the_group_is_notified_and_running_info_is_forwarded() {
+    let dir = TestDir::new("admin-expire");
+    let cluster = Cluster::start(
+        &dir.path,
+        &["--channelExpiredTimeout=1500", "--clientHousekeepingInterval=200"],
+    );
+    let addr = cluster.broker_addr();
+    let group = "CG_expire";
+    let (na, nb) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let a = Arc::new(answering_client("A", na.clone()));
+    let b = answering_client("B", nb.clone());
+    proto::heartbeat(&a, &addr, "client-A", group, "ExpireTopic", None);
+    proto::heartbeat(&b, &addr, "client-B", group, "ExpireTopic", None);
+    let ids = |c: &RemotingClient| {
+        let r = c
+            .invoke(
+                &addr,
+                RemotingCommand::request(rq::GET_CONSUMER_LIST_BY_GROUP)
+                    .with("consumerGroup", group),
+                T,
+            )
+            .unwrap();
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    assert!(ids(&a).contains("client-A") && ids(&a).contains("client-B"));
+    // B joining told A to rebalance.
+    assert!(wait_until(Duration::from_secs(5), || na.load(Ordering::SeqCst) >= 1));
+
+    // Running info is forwarded to the named client and its answer comes back unchanged.
+    let req = RemotingCommand::request(rq::GET_CONSUMER_RUNNING_INFO)
+        .with("consumerGroup", group)
+        .with("clientId", "client-B")
+        .with("jstackEnable", true);
+    let r = a.invoke(&addr, req, Duration::from_secs(15)).unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        r#"{"properties":{"client":"B","jstack":"true"}}"#
+    );
+    let req = RemotingCommand::request(rq::GET_CONSUMER_RUNNING_INFO)
+        .with("consumerGroup", group)
+        .with("clientId", "client-Z");
+    let r = a.invoke(&addr, req, T).unwrap();
+    assert_eq!(r.code, rs::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().contains("not online"));
+
+    let b_conn = b.connection(&addr).unwrap();
+    // A keeps heart-beating; B falls silent (its connection stays open) and is dropped.
+    let before = na.load(Ordering::SeqCst);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (a2, s2, addr2) = (a.clone(), stop.clone(), addr.clone());
+    let beat = std::thread::spawn(move || {
+        while !s2.load(Ordering::SeqCst) {
+            proto::heartbeat(&a2, &addr2, "client-A", group, "ExpireTopic", None);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    assert!(
+        wait_until(Duration::from_secs(20), || !ids(&a).contains("client-B")),
+        "the silent client must be dropped"
+    );
+    assert!(ids(&a).contains("client-A"), "the live client stays");
+    assert!(
+        wait_until(Duration::from_secs(5), || na.load(Ordering::SeqCst) > before),
+        "the remaining member is told to rebalance"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || b_conn.is_closed()),
+        "the broker closes the expired client's connection"
+    );
+    stop.store(true, Ordering::SeqCst);
+    beat.join().unwrap();
+}
