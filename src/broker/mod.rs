@@ -114,8 +114,17 @@ impl Broker {
                 .with("brokerId", self.cfg.broker_id)
                 .with("brokerName", &self.cfg.broker_name)
                 .with("clusterName", &self.cfg.broker_cluster_name);
-            if let Err(e) = self.remote.invoke(&ns, req, Duration::from_secs(3)) {
-                log::warn!("unregister from name server failed namesrv={} err={}", ns, e);
+            match self.remote.invoke(&ns, req, Duration::from_secs(3)) {
+                Ok(r) if r.code == rs::SUCCESS => {
+                    log::info!("unregistered from name server namesrv={ns}")
+                }
+                Ok(r) => log::warn!(
+                    "unregister from name server failed namesrv={} code={} remark={:?}",
+                    ns,
+                    r.code,
+                    r.remark
+                ),
+                Err(e) => log::warn!("unregister from name server failed namesrv={} err={}", ns, e),
             }
         }
     }

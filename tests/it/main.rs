@@ -9,5 +9,6 @@ mod interop;
 mod namesrv;
 mod proto;
 mod restart;
+mod shutdown;
 mod standalone;
 mod util;
