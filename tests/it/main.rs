@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod golden;
 mod interop;
+mod multi;
 mod namesrv;
 mod proto;
 mod restart;
