@@ -31,6 +31,15 @@ fn namesrv(dir: &Path, name: &str) -> Proc {
 }
 
 fn broker(dir: &Path, name: &str, cluster: &str, ns: &str) -> Proc {
+    broker_log(dir, name, cluster, ns, "")
+}
+
+/// The same broker (same store) started again, logging to a second file.
+fn broker_again(dir: &Path, name: &str, cluster: &str, ns: &str) -> Proc {
+    broker_log(dir, name, cluster, ns, "-again")
+}
+
+fn broker_log(dir: &Path, name: &str, cluster: &str, ns: &str, suffix: &str) -> Proc {
     Proc::start(
         BROKER_BIN,
         &[
@@ -43,7 +52,7 @@ fn broker(dir: &Path, name: &str, cluster: &str, ns: &str) -> Proc {
             format!("--brokerName={name}"),
             format!("--brokerClusterName={cluster}"),
         ],
-        dir.join(format!("broker-{name}.log")),
+        dir.join(format!("broker-{name}{suffix}.log")),
         1,
     )
 }
@@ -221,5 +230,179 @@ fn two_brokers_two_name_servers_survive_a_kill9_and_two_clusters_show() {
         acked_b.len(),
         consumed.lock().unwrap().len()
     );
+    drop(b);
+}
+
+/// A python driver process (tests/python/multi_broker.py) whose stdout lines are collected.
+struct Driver {
+    child: std::process::Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Driver {
+    fn start(args: &[String], home: &Path) -> Driver {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/multi_broker.py");
+        let mut child = std::process::Command::new(crate::interop::python())
+            .arg(script)
+            .args(args)
+            .env("HOME", home)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::from(
+                std::fs::File::create(home.join(format!("{}.stderr", args[0]))).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let l2 = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                l2.lock().unwrap().push(l);
+            }
+        });
+        Driver { child, lines, reader: Some(reader) }
+    }
+
+    /// Wait for exit; returns (exit code, last JSON line).
+    fn finish(&mut self, timeout: Duration) -> (i32, serde_json::Value) {
+        let end = Instant::now() + timeout;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < end, "multi_broker.py did not finish in {timeout:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let lines = self.lines.lock().unwrap();
+        let last = lines.iter().rev().find(|l| l.starts_with('{')).cloned().unwrap_or_default();
+        (
+            status.code().unwrap_or(-1),
+            serde_json::from_str(&last).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn cpp_client_keeps_producing_and_consuming_when_one_of_two_brokers_is_killed() {
+    let dir = TestDir::new("multi-cpp");
+    let (ns1, ns2) = (namesrv(&dir.path, "ns1"), namesrv(&dir.path, "ns2"));
+    let nss = [ns1.addr("listen"), ns2.addr("listen")];
+    let ns_list = nss.join(";");
+    let mut a = broker(&dir.path, "a", "C1", &ns_list);
+    let b = broker(&dir.path, "b", "C1", &ns_list);
+    let (a_addr, b_addr) = (a.addr("listen"), b.addr("listen"));
+    let admin = RemotingClient::new();
+    proto::create_topic(&admin, &a_addr, TOPIC, 4);
+    proto::create_topic(&admin, &b_addr, TOPIC, 4);
+    for ns in &nss {
+        assert!(wait_until(Duration::from_secs(20), || {
+            proto::route(&admin, ns, TOPIC).is_some_and(|r| queues(&r).len() == 8)
+        }));
+    }
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let expect_file = dir.path.join("expected.txt");
+    let mut consumer = Driver::start(
+        &s(&[
+            "consume",
+            "--namesrv",
+            &ns_list,
+            "--topic",
+            TOPIC,
+            "--group",
+            "CG_multi_cpp",
+            "--expect-file",
+            expect_file.to_str().unwrap(),
+            "--timeout",
+            "150",
+        ]),
+        &dir.path,
+    );
+    let mut producer = Driver::start(
+        &s(&[
+            "produce",
+            "--namesrv",
+            &ns_list,
+            "--topic",
+            TOPIC,
+            "--group",
+            "PG_multi_cpp",
+            "--count",
+            "1500",
+            "--interval-ms",
+            "4",
+        ]),
+        &dir.path,
+    );
+    // Indices of every SEND_OK so far. (The C++ SendResult's msg_id is the client's unique key,
+    // not the offset id, so the broker of each message is read from the stores below.)
+    let oks = |d: &Driver| -> BTreeSet<u64> {
+        d.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("OK ")?.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || oks(&producer).len() >= 300),
+        "the C++ producer must get going"
+    );
+    a.kill9();
+    let at_kill = oks(&producer);
+    let (code, summary) = producer.finish(Duration::from_secs(150));
+    assert_eq!(code, 0, "producer: {summary}");
+    let all = oks(&producer);
+    let after_kill: BTreeSet<u64> = all.difference(&at_kill).copied().collect();
+    eprintln!(
+        "C++ producer: ok={} (at kill {}), failed={}",
+        all.len(),
+        at_kill.len(),
+        summary["failed"]
+    );
+    assert!(
+        after_kill.len() >= 500,
+        "the producer recovered without a restart: {} after the kill",
+        after_kill.len()
+    );
+
+    // Where each message is: b's store now, a's store after a restart (kill -9 keeps the page
+    // cache). Every SEND_OK is in one of them, and all those sent after the kill are on b.
+    let stored = |addr: &str| -> BTreeMap<u64, i32> {
+        let mut m = BTreeMap::new();
+        for q in 0..4 {
+            for (_, body) in proto::read_queue(&admin, addr, TOPIC, q) {
+                let i: u64 = body.strip_prefix("multi-").unwrap().parse().unwrap();
+                *m.entry(i).or_insert(0) += 1;
+            }
+        }
+        m
+    };
+    let on_b = stored(&b_addr);
+    assert!(after_kill.iter().all(|i| on_b.contains_key(i)), "after the kill everything went to b");
+    let to_b: Vec<u64> = all.iter().copied().filter(|i| on_b.contains_key(i)).collect();
+    std::fs::write(&expect_file, to_b.iter().map(|i| format!("{i}\n")).collect::<String>())
+        .unwrap();
+    let (code, summary) = consumer.finish(Duration::from_secs(180));
+    assert_eq!(code, 0, "everything SEND_OK'd to the survivor is consumed: {summary}");
+    assert_eq!(summary["missing"], 0);
+    assert_eq!(summary["expected"].as_u64(), Some(to_b.len() as u64));
+
+    let a2 = broker_again(&dir.path, "a", "C1", &ns_list);
+    let on_a = stored(&a2.addr("listen"));
+    let lost: Vec<_> =
+        all.iter().filter(|i| !on_a.contains_key(i) && !on_b.contains_key(i)).collect();
+    assert!(lost.is_empty(), "SEND_OK'd but in neither store: {lost:?}");
     drop(b);
 }
