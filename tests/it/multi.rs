@@ -6,8 +6,10 @@
 
 use crate::proto;
 use crate::util::{wait_until, Proc, TestDir, BROKER_BIN, NAMESRV_BIN};
+use rmq::protocol::admin_body::ConsumerConnection;
 use rmq::protocol::body::TopicRouteData;
-use rmq::protocol::codes::response as rs;
+use rmq::protocol::codes::{request as rq, response as rs};
+use rmq::protocol::command::RemotingCommand;
 use rmq::remoting::RemotingClient;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -376,6 +378,25 @@ fn cpp_client_keeps_producing_and_consuming_when_one_of_two_brokers_is_killed() 
         "the producer recovered without a restart: {} after the kill",
         after_kill.len()
     );
+
+    // The C++ consumer as operators see it: its connection (language CPP), and its running info
+    // fetched through the broker (GET_CONSUMER_RUNNING_INFO is forwarded to the client).
+    let req = RemotingCommand::request(rq::GET_CONSUMER_CONNECTION_LIST)
+        .with("consumerGroup", "CG_multi_cpp");
+    let r = admin.invoke(&b_addr, req, proto::T).unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    let cc: ConsumerConnection = rmq::protocol::json::from_fastjson(&r.body).unwrap();
+    assert_eq!(cc.connection_set.len(), 1);
+    assert_eq!(cc.connection_set[0].language, "CPP");
+    assert!(cc.subscription_table.contains_key(TOPIC));
+    let req = RemotingCommand::request(rq::GET_CONSUMER_RUNNING_INFO)
+        .with("consumerGroup", "CG_multi_cpp")
+        .with("clientId", &cc.connection_set[0].client_id)
+        .with("jstackEnable", false);
+    let r = admin.invoke(&b_addr, req, Duration::from_secs(15)).unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    let info: serde_json::Value = rmq::protocol::json::from_fastjson(&r.body).unwrap();
+    assert!(info["properties"].is_object(), "the C++ client's ConsumerRunningInfo: {info}");
 
     // Where each message is: b's store now, a's store after a restart (kill -9 keeps the page
     // cache). Every SEND_OK is in one of them, and all those sent after the kill are on b.
