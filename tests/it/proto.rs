@@ -62,6 +62,9 @@ pub fn send_ok(
     )
 }
 
+/// Messages as (queue offset, body) and the next offset to pull from.
+pub type Pulled = (Vec<(i64, String)>, i64);
+
 /// One PULL_MESSAGE (no suspend): (messages as (offset, body), next offset), or None when the
 /// queue has nothing at `offset`. Errors on transport failure.
 pub fn pull(
@@ -72,7 +75,7 @@ pub fn pull(
     queue: i32,
     offset: i64,
     max: i32,
-) -> Result<Option<(Vec<(i64, String)>, i64)>, RemotingError> {
+) -> Result<Option<Pulled>, RemotingError> {
     let req = RemotingCommand::request(rq::PULL_MESSAGE)
         .with("consumerGroup", group)
         .with("topic", topic)
