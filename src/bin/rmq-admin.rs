@@ -386,18 +386,30 @@ impl Admin {
         let group = self.need('g', "GROUP")?;
         let topic = self.flag('t').unwrap_or("");
         let mut all = ConsumeStats::default();
+        let mut failures = Vec::new();
         for (_, addr) in self.masters(None)? {
             let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
                 .with("consumerGroup", &group)
                 .with("topic", topic);
-            let r = self.call(&addr, req)?;
+            // A broker that is down must not hide the progress on the others.
+            let r = match self.call(&addr, req) {
+                Ok(r) => r,
+                Err(Fail::Runtime(e) | Fail::Usage(e)) => {
+                    failures.push(e);
+                    continue;
+                }
+            };
             let s = ConsumeStats::decode(&r.body)
                 .map_err(|e| runtime(format!("bad consume stats from {addr}: {e}")))?;
             all.consume_tps += s.consume_tps;
             all.offset_table.extend(s.offset_table);
         }
         if all.offset_table.is_empty() {
-            return Err(runtime(format!("no consume progress for group {group}")));
+            failures.insert(0, format!("no consume progress for group {group}"));
+            return Err(runtime(failures.join("; ")));
+        }
+        for f in &failures {
+            eprintln!("rmq-admin: warning: {f}");
         }
         let mut out = format!(
             "{:<32} {:<24} {:<4} {:>14} {:>14} {:>10} {}\n",
