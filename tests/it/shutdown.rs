@@ -141,3 +141,27 @@ fn sigterm_answers_in_flight_requests_unregisters_and_keeps_every_send_ok() {
         .expect("the parked pull must be answered before the connection closes");
     assert_eq!(r.code, rs::PULL_NOT_FOUND, "{:?}", r.remark);
 }
+
+#[test]
+fn sigint_stops_as_cleanly_as_sigterm() {
+    let dir = TestDir::new("shutdown-int");
+    let mut cluster = Cluster::start(&dir.path, &[]);
+    let c = RemotingClient::new();
+    proto::create_topic(&c, &cluster.broker_addr(), TOPIC, 1);
+    proto::send_ok(&c, &cluster.broker_addr(), TOPIC, 0, "before-sigint");
+    let mut child = cluster.broker.child.take().unwrap();
+    let st = std::process::Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    assert!(st.unwrap().success());
+    let mut status = None;
+    assert!(wait_until(Duration::from_secs(30), || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    }));
+    assert_eq!(status.unwrap().code(), Some(0), "a signalled stop is a clean exit");
+    assert!(!dir.path.join("store").join("abort").exists());
+    let log = std::fs::read_to_string(dir.path.join("broker-0.log")).unwrap();
+    assert!(log.contains("unregistered from name server"), "{log}");
+    cluster.restart_broker();
+    let msgs = proto::read_queue(&c, &cluster.broker_addr(), TOPIC, 0);
+    assert_eq!(msgs, vec![(0, "before-sigint".to_string())]);
+}
