@@ -358,3 +358,39 @@ fn silent_clients_expire_the_group_is_notified_and_running_info_is_forwarded() {
     stop.store(true, Ordering::SeqCst);
     beat.join().unwrap();
 }
+
+#[test]
+fn cpp_consumer_lag_is_produced_minus_consumed() {
+    let dir = TestDir::new("admin-lag-cpp");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let c = RemotingClient::new();
+    let (topic, group) = ("LagTopic", "CG_lag_cpp");
+    proto::create_topic(&c, &addr, topic, 4);
+    // Apache's C++ client: produce 400, consume them all with a push consumer (which commits
+    // its offsets at shutdown), then produce 150 more that nobody consumes.
+    crate::interop::produce(&ns, topic, 0, 400, &dir.path);
+    let (code, v) = crate::interop::consume("push", &ns, topic, group, 0, 400, &dir.path);
+    assert_eq!(code, 0, "push consume failed: {v}");
+    crate::interop::produce(&ns, topic, 400, 150, &dir.path);
+    let stats = || {
+        let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
+            .with("consumerGroup", group)
+            .with("topic", topic);
+        ConsumeStats::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || stats()
+            .offset_table
+            .values()
+            .map(|o| o.broker_offset)
+            .sum::<i64>()
+            == 550),
+        "every produced message is counted"
+    );
+    let s = stats();
+    assert_eq!(s.offset_table.values().map(|o| o.consumer_offset).sum::<i64>(), 400);
+    assert_eq!(s.total_lag(), 150, "lag = produced - consumed: {s:?}");
+    let progress = admin_ok(&["consumerProgress", "-n", &ns, "-g", group, "-t", topic]);
+    assert!(progress.contains("Diff Total: 150"), "{progress}");
+}
