@@ -34,6 +34,10 @@ Commands (Apache mqadmin names):
   updateSubGroup      -g GROUP (-b BROKER_ADDR | -c CLUSTER) [-r RETRY_MAX_TIMES]
                       [-d true|false (consumeBroadcastEnable)] [-s true|false (consumeEnable)]
   queryMsgById        -i MSG_ID                         one message by its offset message id
+  resetOffsetByTime   -g GROUP -t TOPIC -s MILLIS|now [-f true|false (force)]
+                      move the group's committed offsets to the first message stored at or
+                      after the time (only backwards unless forced); the consumers must be
+                      offline, as for mqadmin's fallback (they would overwrite it otherwise)
 
 Common options:
   -n NAMESRV_ADDR   name servers, ';'-separated (default: $NAMESRV_ADDR)
@@ -78,7 +82,7 @@ fn parse(args: &[String]) -> Res<Opts> {
         let (Some('-'), Some(f), None) = (chars.next(), chars.next(), chars.next()) else {
             return usage(format!("unexpected argument '{a}' (see --help)"));
         };
-        if !"nbtgcrwpoikvds".contains(f) {
+        if !"nbtgcrwpoikvdsf".contains(f) {
             return usage(format!("unknown option -{f} (see --help)"));
         }
         let Some(v) = it.next() else { return usage(format!("-{f} needs a value")) };
@@ -229,6 +233,7 @@ impl Admin {
             "updateBrokerConfig" => self.update_broker_config(),
             "updateSubGroup" => self.update_sub_group(),
             "queryMsgById" => self.query_msg_by_id(),
+            "resetOffsetByTime" => self.reset_offset_by_time(),
             other => usage(format!("unknown command '{other}' (see --help)")),
         }
     }
@@ -585,6 +590,66 @@ impl Admin {
                 .with_body(body.to_string().into_bytes());
             self.call(&addr, req)?;
             let _ = writeln!(out, "create subscription group to {addr} success.");
+        }
+        Ok(out)
+    }
+
+    /// mqadmin's resetOffsetByTimestampOld: per queue, SEARCH_OFFSET_BY_TIMESTAMP then
+    /// UPDATE_CONSUMER_OFFSET, on every broker of the topic's route.
+    fn reset_offset_by_time(&self) -> Res<String> {
+        let group = self.need('g', "GROUP")?;
+        let topic = self.need('t', "TOPIC")?;
+        let ts = match self.need('s', "MILLIS|now")?.as_str() {
+            "now" => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+            v => v
+                .parse()
+                .or_else(|_| usage(format!("-s expects milliseconds or 'now', not '{v}'")))?,
+        };
+        let force = self.bool_flag('f', false)?;
+        let route = self.route(&topic)?;
+        let mut out = format!(
+            "{:<24} {:<4} {:>14} {:>16} {:>16} {:>14}\n",
+            "#brokerName",
+            "#QID",
+            "#brokerOffset",
+            "#consumerOffset",
+            "#timestampOffset",
+            "#resetOffset"
+        );
+        for b in &route.broker_datas {
+            let Some(addr) = b.broker_addrs.get(&0) else { continue };
+            let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
+                .with("consumerGroup", &group)
+                .with("topic", &topic);
+            let stats = ConsumeStats::decode(&self.call(addr, req)?.body)
+                .map_err(|e| runtime(format!("bad consume stats from {addr}: {e}")))?;
+            for (mq, o) in &stats.offset_table {
+                let req = RemotingCommand::request(rq::SEARCH_OFFSET_BY_TIMESTAMP)
+                    .with("topic", &topic)
+                    .with("queueId", mq.queue_id)
+                    .with("timestamp", ts);
+                let at = self
+                    .call(addr, req)?
+                    .i64_field("offset")
+                    .map_err(|e| runtime(format!("bad search offset answer: {e}")))?;
+                let reset = if force || at < o.consumer_offset { at } else { o.consumer_offset };
+                if reset != o.consumer_offset {
+                    let req = RemotingCommand::request(rq::UPDATE_CONSUMER_OFFSET)
+                        .with("consumerGroup", &group)
+                        .with("topic", &topic)
+                        .with("queueId", mq.queue_id)
+                        .with("commitOffset", reset);
+                    self.call(addr, req)?;
+                }
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<4} {:>14} {:>16} {:>16} {:>14}",
+                    mq.broker_name, mq.queue_id, o.broker_offset, o.consumer_offset, at, reset
+                );
+            }
         }
         Ok(out)
     }

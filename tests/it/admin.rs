@@ -165,6 +165,37 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
         "{progress}"
     );
 
+    // Reset by time: to the beginning (only backwards), then forced to now (nothing left).
+    let out = admin_ok(&["resetOffsetByTime", "-n", &ns, "-g", group, "-t", topic, "-s", "0"]);
+    assert_eq!(out.lines().filter(|l| l.starts_with("broker-a")).count(), 4, "{out}");
+    let lag = || {
+        let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
+            .with("consumerGroup", group)
+            .with("topic", topic);
+        ConsumeStats::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap().total_lag()
+    };
+    assert_eq!(lag(), 100);
+    admin_ok(&["resetOffsetByTime", "-n", &ns, "-g", group, "-t", topic, "-s", "now"]);
+    assert_eq!(lag(), 100, "not forced: offsets only move backwards");
+    admin_ok(&[
+        "resetOffsetByTime",
+        "-n",
+        &ns,
+        "-g",
+        group,
+        "-t",
+        topic,
+        "-s",
+        "now",
+        "-f",
+        "true",
+    ]);
+    assert_eq!(lag(), 0);
+    assert_eq!(
+        admin(&["resetOffsetByTime", "-n", &ns, "-g", group, "-t", topic, "-s", "soon"]).0,
+        2
+    );
+
     // Connections: one consumer and producer heartbeat.
     proto::heartbeat(&c, &addr, "127.0.0.1@admin-test", group, topic, Some("PG_admin"));
     let r = c
