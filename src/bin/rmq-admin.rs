@@ -3,7 +3,9 @@
 //! Exit codes: 0 ok, 1 runtime failure (unreachable server, error response), 2 usage error.
 
 use rmq::protocol::admin_body::TopicStatsTable;
-use rmq::protocol::admin_body::{ConsumeStats, ConsumerConnection, ProducerConnection};
+use rmq::protocol::admin_body::{
+    ConsumeStats, ConsumerConnection, ProducerConnection, ResetOffsetBody,
+};
 use rmq::protocol::body::{ClusterInfo, KvTable, TopicList, TopicRouteData};
 use rmq::protocol::codes::{request as rq, response as rs};
 use rmq::protocol::command::RemotingCommand;
@@ -35,9 +37,9 @@ Commands (Apache mqadmin names):
                       [-d true|false (consumeBroadcastEnable)] [-s true|false (consumeEnable)]
   queryMsgById        -i MSG_ID                         one message by its offset message id
   resetOffsetByTime   -g GROUP -t TOPIC -s MILLIS|now [-f true|false (force)]
-                      move the group's committed offsets to the first message stored at or
-                      after the time (only backwards unless forced); the consumers must be
-                      offline, as for mqadmin's fallback (they would overwrite it otherwise)
+                      move the group's offsets to the first message stored at or after the
+                      time (only backwards unless forced): pushed to running consumers by
+                      the broker, or committed directly when none is online
 
 Common options:
   -n NAMESRV_ADDR   name servers, ';'-separated (default: $NAMESRV_ADDR)
@@ -594,8 +596,10 @@ impl Admin {
         Ok(out)
     }
 
-    /// mqadmin's resetOffsetByTimestampOld: per queue, SEARCH_OFFSET_BY_TIMESTAMP then
-    /// UPDATE_CONSUMER_OFFSET, on every broker of the topic's route.
+    /// mqadmin's resetOffsetByTime: INVOKE_BROKER_TO_RESET_OFFSET on every broker of the
+    /// topic's route, which pushes the offsets to the running consumers; where no consumer is
+    /// online (CONSUMER_NOT_ONLINE), the old way: per queue SEARCH_OFFSET_BY_TIMESTAMP then
+    /// UPDATE_CONSUMER_OFFSET.
     fn reset_offset_by_time(&self) -> Res<String> {
         let group = self.need('g', "GROUP")?;
         let topic = self.need('t', "TOPIC")?;
@@ -621,6 +625,35 @@ impl Admin {
         );
         for b in &route.broker_datas {
             let Some(addr) = b.broker_addrs.get(&0) else { continue };
+            let req = RemotingCommand::request(rq::INVOKE_BROKER_TO_RESET_OFFSET)
+                .with("topic", &topic)
+                .with("group", &group)
+                .with("timestamp", ts)
+                .with("isForce", force);
+            let r = self
+                .client
+                .invoke(addr, req, TIMEOUT)
+                .map_err(|e| runtime(format!("reset offset on {addr} failed: {e}")))?;
+            if r.code == rs::SUCCESS {
+                let body = ResetOffsetBody::decode(&r.body)
+                    .map_err(|e| runtime(format!("bad reset answer from {addr}: {e}")))?;
+                for (mq, off) in &body.offset_table {
+                    let _ = writeln!(
+                        out,
+                        "{:<24} {:<4} {:>14} {:>16} {:>16} {:>14}",
+                        mq.broker_name, mq.queue_id, "-", "-", "-", off
+                    );
+                }
+                let _ = writeln!(out, "(pushed to the running consumers by {addr})");
+                continue;
+            }
+            if r.code != rs::CONSUMER_NOT_ONLINE {
+                return Err(runtime(format!(
+                    "reset offset on {addr} answered code {}: {}",
+                    r.code,
+                    r.remark.unwrap_or_default()
+                )));
+            }
             let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
                 .with("consumerGroup", &group)
                 .with("topic", &topic);

@@ -10,6 +10,7 @@ mod conns;
 mod consumer;
 pub mod offsets;
 mod pull;
+mod reset;
 mod send;
 mod stats;
 pub mod topics;

@@ -1,6 +1,6 @@
 //! Operator statistics (AdminBrokerProcessor): GET_CONSUME_STATS (208, lag per queue),
 //! GET_TOPIC_STATS_INFO (202), GET_BROKER_RUNTIME_INFO (28), QUERY_TOPIC_CONSUME_BY_WHO (300),
-//! and the dispatcher for the operator codes of this module, conns.rs and brokercfg.rs.
+//! and the dispatcher for the operator codes of this module, conns.rs, reset.rs and brokercfg.rs.
 
 use super::Broker;
 use crate::protocol::admin_body::{ConsumeStats, OffsetWrapper, TopicOffset, TopicStatsTable};
@@ -12,7 +12,7 @@ use crate::remoting::ReqCtx;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Operator codes served by this module and its siblings.
-pub(crate) const OPS_CODES: [i32; 9] = [
+pub(crate) const OPS_CODES: [i32; 10] = [
     rq::GET_CONSUME_STATS,
     rq::GET_TOPIC_STATS_INFO,
     rq::GET_BROKER_RUNTIME_INFO,
@@ -22,6 +22,7 @@ pub(crate) const OPS_CODES: [i32; 9] = [
     rq::GET_CONSUMER_RUNNING_INFO,
     rq::GET_BROKER_CONFIG,
     rq::UPDATE_BROKER_CONFIG,
+    rq::INVOKE_BROKER_TO_RESET_OFFSET,
 ];
 
 impl Broker {
@@ -48,6 +49,7 @@ impl Broker {
             rq::GET_CONSUMER_RUNNING_INFO => self.call_consumer(&req)?,
             rq::GET_BROKER_CONFIG => self.get_broker_config(),
             rq::UPDATE_BROKER_CONFIG => self.update_broker_config(ctx, &req.body),
+            rq::INVOKE_BROKER_TO_RESET_OFFSET => self.reset_offset(&req)?,
             other => RemotingCommand::error(
                 rs::REQUEST_CODE_NOT_SUPPORTED,
                 format!(" request type {other} not supported"),

@@ -140,6 +140,53 @@ impl TopicStatsTable {
     }
 }
 
+/// RESET_CONSUMER_CLIENT_OFFSET / INVOKE_BROKER_TO_RESET_OFFSET body: the new offset per queue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetOffsetBody {
+    /// Offset per queue.
+    pub offset_table: BTreeMap<MessageQueue, i64>,
+}
+
+impl ResetOffsetBody {
+    /// Java's form (ResetOffsetBody): `{"offsetTable":{{mq}:42,...}}`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = String::from("{\"offsetTable\":");
+        write_mq_map(&mut out, &self.offset_table);
+        out.push('}');
+        out.into_bytes()
+    }
+
+    /// The only form the C++ client parses (ResetOffsetBodyForC):
+    /// `{"offsetTable":[{"brokerName":..,"offset":42,"queueId":0,"topic":..},...]}`.
+    pub fn encode_for_c(&self) -> Vec<u8> {
+        let list: Vec<serde_json::Value> = self
+            .offset_table
+            .iter()
+            .map(|(mq, off)| {
+                serde_json::json!({
+                    "brokerName": mq.broker_name,
+                    "offset": off,
+                    "queueId": mq.queue_id,
+                    "topic": mq.topic,
+                })
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({ "offsetTable": list })).unwrap_or_default()
+    }
+
+    /// Decode Java's form.
+    pub fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            #[serde(default)]
+            offset_table: BTreeMap<String, i64>,
+        }
+        let r: Raw = from_fastjson(bytes)?;
+        Ok(ResetOffsetBody { offset_table: read_mq_map(r.offset_table)? })
+    }
+}
+
 /// One client connection (Connection.java).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -57,6 +57,7 @@ pub mod request {
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     pub const QUERY_DATA_VERSION: i32 = 322;
     pub const QUERY_TOPIC_CONSUME_BY_WHO: i32 = 300;
+    pub const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
 }
 
 /// Response codes.

@@ -125,9 +125,7 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
                 .unwrap();
             offset += msgs.len() as i64;
         }
-        if want > 0 {
-            proto::commit_offset(&c, &addr, group, topic, q, offset);
-        }
+        proto::commit_offset(&c, &addr, group, topic, q, offset);
     }
     let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
         .with("consumerGroup", group)
@@ -424,4 +422,74 @@ fn cpp_consumer_lag_is_produced_minus_consumed() {
     assert_eq!(s.total_lag(), 150, "lag = produced - consumed: {s:?}");
     let progress = admin_ok(&["consumerProgress", "-n", &ns, "-g", group, "-t", topic]);
     assert!(progress.contains("Diff Total: 150"), "{progress}");
+}
+
+#[test]
+fn reset_offset_is_pushed_to_running_consumers_in_their_own_body_form() {
+    let dir = TestDir::new("admin-reset");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let (topic, group) = ("ResetTopic", "CG_reset");
+    let c = RemotingClient::new();
+    proto::create_topic(&c, &addr, topic, 2);
+    for i in 0..10 {
+        proto::send_ok(&c, &addr, topic, i % 2, &format!("r{i}"));
+    }
+    proto::commit_offset(&c, &addr, group, topic, 0, 5);
+    proto::commit_offset(&c, &addr, group, topic, 1, 3);
+    // Two running consumers: one says it is C++, the other is not.
+    let got: Arc<std::sync::Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let consumer = |name: &'static str| {
+        let cl = RemotingClient::new();
+        let got = got.clone();
+        cl.set_request_handler(Arc::new(move |_conn, cmd: RemotingCommand| {
+            if cmd.code == rq::RESET_CONSUMER_CLIENT_OFFSET {
+                let body = String::from_utf8_lossy(&cmd.body).into_owned();
+                let ts = cmd.field("timestamp").unwrap_or("").to_string();
+                got.lock().unwrap().push((name.to_string(), ts, body));
+            }
+            None
+        }));
+        cl
+    };
+    let (cpp, other) = (consumer("cpp"), consumer("other"));
+    proto::heartbeat_as(&cpp, &addr, "client-cpp", group, topic, None, Some("CPP"));
+    proto::heartbeat_as(&other, &addr, "client-java", group, topic, None, Some("JAVA"));
+
+    let out = admin_ok(&["resetOffsetByTime", "-n", &ns, "-g", group, "-t", topic, "-s", "0"]);
+    assert!(out.contains("pushed to the running consumers"), "{out}");
+    assert!(wait_until(Duration::from_secs(5), || got.lock().unwrap().len() == 2));
+    let mut got = got.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got[0].0, "cpp");
+    assert_eq!(got[0].1, "0");
+    let c_form: serde_json::Value = serde_json::from_str(&got[0].2).unwrap();
+    let list = c_form["offsetTable"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list
+        .iter()
+        .all(|e| e["offset"] == 0 && e["topic"] == topic && e["brokerName"] == "broker-a"));
+    assert_eq!(got[1].0, "other");
+    let java_form =
+        rmq::protocol::admin_body::ResetOffsetBody::decode(got[1].2.as_bytes()).unwrap();
+    assert_eq!(java_form.offset_table.values().copied().collect::<Vec<_>>(), vec![0, 0]);
+    assert!(got[1].2.starts_with("{\"offsetTable\":{{"), "object-key form: {}", got[1].2);
+
+    // Not forced and later than the committed offsets: nothing moves forward.
+    let req = RemotingCommand::request(rq::INVOKE_BROKER_TO_RESET_OFFSET)
+        .with("topic", topic)
+        .with("group", group)
+        .with("timestamp", -1)
+        .with("isForce", false);
+    let r = c.invoke(&addr, req, T).unwrap();
+    assert_eq!(r.code, rs::SUCCESS);
+    let body = rmq::protocol::admin_body::ResetOffsetBody::decode(&r.body).unwrap();
+    assert_eq!(body.offset_table.values().copied().collect::<Vec<_>>(), vec![5, 3]);
+    // An unknown group has no offsets: SYSTEM_ERROR, as Apache.
+    let req = RemotingCommand::request(rq::INVOKE_BROKER_TO_RESET_OFFSET)
+        .with("topic", topic)
+        .with("group", "CG_none")
+        .with("timestamp", 0)
+        .with("isForce", true);
+    assert_eq!(c.invoke(&addr, req, T).unwrap().code, rs::SYSTEM_ERROR);
 }

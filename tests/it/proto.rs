@@ -137,6 +137,19 @@ pub fn heartbeat(
     topic: &str,
     producer_group: Option<&str>,
 ) {
+    heartbeat_as(c, addr, client_id, group, topic, producer_group, None)
+}
+
+/// `heartbeat`, with the frame's language set to `language` (e.g. "CPP") when given.
+pub fn heartbeat_as(
+    c: &RemotingClient,
+    addr: &str,
+    client_id: &str,
+    group: &str,
+    topic: &str,
+    producer_group: Option<&str>,
+    language: Option<&str>,
+) {
     let producers: Vec<serde_json::Value> =
         producer_group.iter().map(|g| serde_json::json!({ "groupName": g })).collect();
     let body = serde_json::json!({
@@ -154,7 +167,10 @@ pub fn heartbeat(
         }],
         "producerDataSet": producers,
     });
-    let req = RemotingCommand::request(rq::HEART_BEAT).with_body(body.to_string().into_bytes());
+    let mut req = RemotingCommand::request(rq::HEART_BEAT).with_body(body.to_string().into_bytes());
+    if let Some(l) = language {
+        req.language = l.to_string();
+    }
     assert_eq!(c.invoke(addr, req, T).unwrap().code, rs::SUCCESS);
 }
 
