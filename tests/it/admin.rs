@@ -8,6 +8,7 @@ use rmq::protocol::admin_body::{ConsumeStats, ConsumerConnection, TopicStatsTabl
 use rmq::protocol::codes::{request as rq, response as rs};
 use rmq::protocol::command::RemotingCommand;
 use rmq::remoting::RemotingClient;
+use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -492,4 +493,84 @@ fn reset_offset_is_pushed_to_running_consumers_in_their_own_body_form() {
         .with("timestamp", 0)
         .with("isForce", true);
     assert_eq!(c.invoke(&addr, req, T).unwrap().code, rs::SYSTEM_ERROR);
+}
+
+#[test]
+fn cpp_consumer_rewinds_when_its_offsets_are_reset_while_running() {
+    use crate::multi::Driver;
+    let dir = TestDir::new("admin-reset-cpp");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let (topic, group) = ("ResetCppTopic", "CG_reset_cpp");
+    let c = RemotingClient::new();
+    proto::create_topic(&c, &addr, topic, 4);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut producer = Driver::start(
+        &s(&[
+            "produce",
+            "--namesrv",
+            &ns,
+            "--topic",
+            topic,
+            "--group",
+            "PG_reset_cpp",
+            "--count",
+            "200",
+        ]),
+        &dir.path,
+    );
+    let (code, v) = producer.finish(Duration::from_secs(120));
+    assert_eq!((code, v["ok"].as_u64()), (0, Some(200)), "{v}");
+    let stop = dir.path.join("stop");
+    let mut consumer = Driver::start(
+        &s(&[
+            "consume",
+            "--namesrv",
+            &ns,
+            "--topic",
+            topic,
+            "--group",
+            group,
+            "--stop-file",
+            stop.to_str().unwrap(),
+            "--timeout",
+            "120",
+        ]),
+        &dir.path,
+    );
+    let deliveries = |d: &Driver| {
+        let mut m: HashMap<u64, usize> = HashMap::new();
+        for l in d.lines.lock().unwrap().iter() {
+            if let Some(i) = l.strip_prefix("GOT ").and_then(|x| x.parse().ok()) {
+                *m.entry(i).or_default() += 1;
+            }
+        }
+        m
+    };
+    let committed = || {
+        let req = RemotingCommand::request(rq::GET_CONSUME_STATS)
+            .with("consumerGroup", group)
+            .with("topic", topic);
+        let s = ConsumeStats::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap();
+        s.offset_table.values().map(|o| o.consumer_offset).sum::<i64>()
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || deliveries(&consumer).len() == 200),
+        "first pass"
+    );
+    // The C++ client commits its offsets every 5 s; the reset only moves backwards.
+    assert!(wait_until(Duration::from_secs(30), || committed() == 200), "offsets committed");
+    let out = admin_ok(&["resetOffsetByTime", "-n", &ns, "-g", group, "-t", topic, "-s", "0"]);
+    assert!(out.contains("pushed to the running consumers"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let d = deliveries(&consumer);
+            d.len() == 200 && d.values().all(|n| *n >= 2)
+        }),
+        "after the reset the running C++ consumer gets every message again: {} of 200 twice",
+        deliveries(&consumer).values().filter(|n| **n >= 2).count()
+    );
+    std::fs::write(&stop, b"").unwrap();
+    let (code, v) = consumer.finish(Duration::from_secs(60));
+    assert_eq!(code, 0, "{v}");
 }

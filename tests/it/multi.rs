@@ -236,14 +236,14 @@ fn two_brokers_two_name_servers_survive_a_kill9_and_two_clusters_show() {
 }
 
 /// A python driver process (tests/python/multi_broker.py) whose stdout lines are collected.
-struct Driver {
+pub struct Driver {
     child: std::process::Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    pub lines: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Driver {
-    fn start(args: &[String], home: &Path) -> Driver {
+    pub fn start(args: &[String], home: &Path) -> Driver {
         use std::io::BufRead;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/multi_broker.py");
         let mut child = std::process::Command::new(crate::interop::python())
@@ -268,7 +268,7 @@ impl Driver {
     }
 
     /// Wait for exit; returns (exit code, last JSON line).
-    fn finish(&mut self, timeout: Duration) -> (i32, serde_json::Value) {
+    pub fn finish(&mut self, timeout: Duration) -> (i32, serde_json::Value) {
         let end = Instant::now() + timeout;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {

@@ -8,11 +8,15 @@ Run with the python of the venv made by setup_venv.sh.  Logs go to stderr.
       Prints one stdout line per send, flushed at once:  "OK <i> <msg_id>"  or  "FAIL <i> <error>",
       then a JSON summary line.  Exit 0 when it ran to the end (failed sends are reported, not fatal).
 
-  multi_broker.py consume --namesrv "A;B" --topic T --group G --expect-file F [--timeout S]
+  multi_broker.py consume --namesrv "A;B" --topic T --group G (--expect-file F | --stop-file F)
+                          [--timeout S]
       Push consumer (clustering) started at once.  Consumes while waiting for F to appear; F
       holds the indices that must be consumed, one per line.  Ends when all of them were seen or
       at the timeout.  Prints a JSON summary: expected, seen_expected, missing (count), sample.
       Exit 0 when nothing expected is missing, 1 otherwise, 2 on setup errors.
+      With --stop-file instead: print "GOT <idx>" per delivery (flushed), consume until F
+      appears, then print a JSON summary with
+      received (all deliveries) and times (deliveries per idx, as {"idx": n}); exit 0.
 """
 import argparse
 import json
@@ -85,6 +89,7 @@ def cmd_consume(a):
     rc = client()
     lock = threading.Lock()
     seen = {}
+    times = {}
 
     def on_message(msg):
         try:
@@ -92,6 +97,10 @@ def cmd_consume(a):
             body = msg.body.decode() if isinstance(msg.body, bytes) else str(msg.body)
             with lock:
                 seen[idx] = body
+                times[idx] = times.get(idx, 0) + 1
+                if a.stop_file:
+                    sys.stdout.write("GOT %d\n" % idx)
+                    sys.stdout.flush()
         except Exception as e:  # noqa
             log("callback error:", e)
 
@@ -103,6 +112,18 @@ def cmd_consume(a):
     except Exception as e:  # noqa
         finish({"error": "push consumer start failed: %s" % e}, 2)
     deadline = time.time() + a.timeout
+    if a.stop_file:
+        while time.time() < deadline and not os.path.exists(a.stop_file):
+            time.sleep(0.2)
+        with lock:
+            res = {"cmd": "consume", "received": sum(times.values()),
+                   "times": {str(k): v for k, v in times.items()},
+                   "stopped": os.path.exists(a.stop_file)}
+        try:
+            c.shutdown()
+        except Exception as e:  # noqa
+            log("consumer shutdown error:", e)
+        finish(res, 0)
     expected = None
     while time.time() < deadline:
         if expected is None and os.path.exists(a.expect_file):
@@ -138,7 +159,9 @@ def main():
             p.add_argument("--count", type=int, required=True)
             p.add_argument("--interval-ms", type=int, default=0)
         else:
-            p.add_argument("--expect-file", required=True)
+            g = p.add_mutually_exclusive_group(required=True)
+            g.add_argument("--expect-file")
+            g.add_argument("--stop-file")
             p.add_argument("--timeout", type=float, default=120.0)
     a = ap.parse_args()
     if a.cmd == "produce":
