@@ -30,11 +30,9 @@ pub const LIVE_KEYS: [&str; 5] = [
     "flushConsumerOffsetInterval",
 ];
 
-/// Every key with its current value, in Apache's names.
+/// Every key with its current value, in Apache's names. Unset optional paths are left out, so
+/// the text always loads back (an empty `storePathCommitLog=` would mean the current directory).
 pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
-    let opt_path = |p: &Option<std::path::PathBuf>| {
-        p.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
-    };
     let mut v = vec![
         ("brokerClusterName", c.broker_cluster_name.clone()),
         ("brokerName", c.broker_name.clone()),
@@ -45,7 +43,6 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("brokerIP2", c.broker_ip2.unwrap_or(c.broker_ip1).to_string()),
         ("bindAddress", c.bind_address.to_string()),
         ("storePathRootDir", c.store_path_root_dir.display().to_string()),
-        ("storePathCommitLog", opt_path(&c.store_path_commit_log)),
         ("mappedFileSizeCommitLog", c.mapped_file_size_commit_log.to_string()),
         ("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue.to_string()),
         ("flushDiskType", c.flush_disk_type.clone()),
@@ -78,8 +75,13 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("channelExpiredTimeout", c.channel_expired_timeout.to_string()),
         ("namesrvListenPort", c.namesrv_listen_port.to_string()),
         ("clientHousekeepingInterval", c.client_housekeeping_interval.to_string()),
-        ("brokerConfigPath", opt_path(&c.broker_config_path)),
     ];
+    if let Some(p) = &c.store_path_commit_log {
+        v.push(("storePathCommitLog", p.display().to_string()));
+    }
+    if let Some(p) = &c.broker_config_path {
+        v.push(("brokerConfigPath", p.display().to_string()));
+    }
     v.sort_by(|a, b| a.0.cmp(b.0));
     v
 }
@@ -242,9 +244,8 @@ mod tests {
         // The text parses back to the same configuration.
         let mut again = BrokerConfig::default();
         for (k, v) in parse_properties(&text) {
-            if !v.is_empty() {
-                assert!(again.set(&k, &v).unwrap(), "key {k} not accepted back");
-            }
+            assert!(!v.is_empty() || k == "namesrvAddr", "empty value for {k}");
+            assert!(again.set(&k, &v).unwrap(), "key {k} not accepted back");
         }
         assert_eq!(properties_text(&again), text);
     }

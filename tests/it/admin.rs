@@ -37,7 +37,7 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
     let dir = TestDir::new("admin-cli");
     let conf = dir.path.join("broker.conf");
     std::fs::write(&conf, "brokerClusterName=AdminCluster\n# operator comment\n").unwrap();
-    let cluster = Cluster::start(&dir.path, &["-c", conf.to_str().unwrap()]);
+    let mut cluster = Cluster::start(&dir.path, &["-c", conf.to_str().unwrap()]);
     let ns = cluster.namesrv_addr();
     let addr = cluster.broker_addr();
     let c = RemotingClient::new();
@@ -289,6 +289,15 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
         .invoke(&addr, RemotingCommand::request(rq::GET_TOPIC_STATS_INFO).with("topic", topic), T)
         .unwrap();
     assert_eq!(r.code, rs::TOPIC_NOT_EXIST);
+
+    // The rewritten -c file starts the broker again, with the updated value.
+    cluster.broker.stop();
+    cluster.restart_broker();
+    let cfg = admin_ok(&["getBrokerConfig", "-b", &cluster.broker_addr()]);
+    assert!(
+        cfg.lines().any(|l| l.starts_with("channelExpiredTimeout") && l.ends_with("60000")),
+        "{cfg}"
+    );
 }
 
 /// A client that answers broker requests: NOTIFY_CONSUMER_IDS_CHANGED is counted,
