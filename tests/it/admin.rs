@@ -328,7 +328,7 @@ fn silent_clients_expire_the_group_is_notified_and_running_info_is_forwarded() {
     let dir = TestDir::new("admin-expire");
     let cluster = Cluster::start(
         &dir.path,
-        &["--channelExpiredTimeout=1500", "--clientHousekeepingInterval=200"],
+        &["--channelExpiredTimeout=3000", "--clientHousekeepingInterval=200"],
     );
     let addr = cluster.broker_addr();
     let group = "CG_expire";
