@@ -34,6 +34,10 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(exit) => return ExitCode::from(exit.report("rmq-broker")),
     };
+    // Apache: brokerConfigPath is the -c file; UPDATE_BROKER_CONFIG rewrites it.
+    if let Some(f) = &args.config_file {
+        cfg.broker_config_path = Some(f.clone());
+    }
     signals::install();
     let mut embedded = None;
     if args.has("standalone") {

@@ -1,11 +1,10 @@
 //! Admin and query requests used by tools and tests (AdminBrokerProcessor, QueryMessageProcessor).
 
 use super::Broker;
-use crate::protocol::body::{KvTable, TopicConfig};
+use crate::protocol::body::TopicConfig;
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::remoting::ReqCtx;
-use std::collections::BTreeMap;
 
 impl Broker {
     /// Admin requests.
@@ -63,28 +62,6 @@ impl Broker {
                 .with_body(serde_json::to_vec(&self.topics.snapshot()).unwrap_or_default()),
             rq::GET_ALL_CONSUMER_OFFSET => {
                 RemotingCommand::success().with_body(self.offsets.encode().into_bytes())
-            }
-            rq::GET_BROKER_RUNTIME_INFO => {
-                let mut table = BTreeMap::new();
-                table.insert("brokerVersionDesc".to_string(), "V4_9_8".to_string());
-                table.insert(
-                    "brokerVersion".to_string(),
-                    crate::protocol::codes::RMQ_VERSION.to_string(),
-                );
-                table.insert(
-                    "commitLogMinOffset".to_string(),
-                    self.store.commit_log_min_offset().to_string(),
-                );
-                table.insert(
-                    "commitLogMaxOffset".to_string(),
-                    self.store.commit_log_max_offset().to_string(),
-                );
-                table.insert(
-                    "dispatchBehindBytes".to_string(),
-                    self.store.dispatch_behind_bytes().to_string(),
-                );
-                RemotingCommand::success()
-                    .with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default())
             }
             rq::VIEW_MESSAGE_BY_ID => {
                 let off = req.i64_field("offset")?;

@@ -146,8 +146,15 @@ impl ClientManager {
             t.retain(|_, g| !g.channels.is_empty());
         }
         let mut p = self.producers.write();
-        for g in p.values_mut() {
-            g.retain(|_, c| !dead(c));
+        for (name, g) in p.iter_mut() {
+            g.retain(|_, c| {
+                let d = dead(c);
+                if d && expire.is_some() {
+                    log::warn!("producer channel expired group={} client={}", name, c.client_id);
+                    c.conn.close();
+                }
+                !d
+            });
         }
         p.retain(|_, g| !g.is_empty());
         changed
@@ -173,6 +180,28 @@ impl ClientManager {
     /// A snapshot of a consumer group.
     pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroup> {
         self.consumers.read().get(group).cloned()
+    }
+
+    /// Names of the consumer groups with live members.
+    pub fn consumer_group_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.consumers.read().keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Consumer groups subscribing to `topic`.
+    pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
+        self.consumers
+            .read()
+            .iter()
+            .filter(|(_, g)| g.subscriptions.contains_key(topic))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The channels of a producer group, if it has any.
+    pub fn producer_group(&self, group: &str) -> Option<Vec<ClientChannel>> {
+        self.producers.read().get(group).map(|g| g.values().cloned().collect())
     }
 
     /// Send NOTIFY_CONSUMER_IDS_CHANGED (one-way) to every channel of `group`. Takes a snapshot

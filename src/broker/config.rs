@@ -112,6 +112,11 @@ pub struct BrokerConfig {
     pub max_hash_slot_num: usize,
     /// `maxIndexNum` (20 000 000).
     pub max_index_num: usize,
+    /// `clientHousekeepingInterval` (rmq extension, ms): how often silent clients are looked for
+    /// (Apache: a fixed 10 s).
+    pub client_housekeeping_interval: u64,
+    /// `brokerConfigPath`: the `-c` file; UPDATE_BROKER_CONFIG rewrites it (set by the binary).
+    pub broker_config_path: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -173,6 +178,8 @@ impl Default for BrokerConfig {
             clean_resource_interval: 10_000,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
+            client_housekeeping_interval: 10_000,
+            broker_config_path: None,
         }
     }
 }
@@ -266,6 +273,10 @@ impl ConfigKeys for BrokerConfig {
                 if self.max_index_num < 2 {
                     return Err("must be at least 2".into());
                 }
+            }
+            "brokerConfigPath" => self.broker_config_path = Some(PathBuf::from(v)),
+            "clientHousekeepingInterval" => {
+                self.client_housekeeping_interval = parse_num::<u64>(v)?.max(100)
             }
             // Accepted for compatibility; not used by rmq yet.
             "rocketmqHome"

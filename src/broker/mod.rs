@@ -3,19 +3,23 @@
 //! wrapper.
 
 mod admin;
+pub mod brokercfg;
 pub mod clients;
 pub mod config;
+mod conns;
 mod consumer;
 pub mod offsets;
 mod pull;
 mod query;
+mod reset;
 mod send;
+mod stats;
 pub mod topics;
 
 pub use config::BrokerConfig;
 
 use crate::common::service::{spawn_thread, Service, Waker};
-use crate::protocol::body::RegisterBrokerBody;
+use crate::protocol::body::{perm, RegisterBrokerBody};
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::RemotingCommand;
 use crate::remoting::{Handler, RemotingClient, Reply, ReqCtx, Routes, Server, ServerConfig};
@@ -39,6 +43,8 @@ pub struct Broker {
     store_host: SocketAddr,
     remote: RemotingClient,
     register_waker: Mutex<Option<Waker>>,
+    live: brokercfg::LiveConfig,
+    boot_timestamp: i64,
 }
 
 impl Broker {
@@ -59,7 +65,15 @@ impl Broker {
 
     /// Register with every name server (REGISTER_BROKER). Returns how many accepted.
     pub fn register_all(&self) -> usize {
-        let snapshot = self.topics.snapshot();
+        let mut snapshot = self.topics.snapshot();
+        // Apache registerBrokerAll: a broker that is not both readable and writable registers
+        // every topic with the broker's permission, so clients route around it.
+        let bperm = self.live.broker_permission();
+        if bperm & perm::READ == 0 || bperm & perm::WRITE == 0 {
+            for tc in snapshot.topic_config_table.values_mut() {
+                tc.perm = bperm;
+            }
+        }
         let body = RegisterBrokerBody {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: snapshot,
@@ -102,8 +116,17 @@ impl Broker {
                 .with("brokerId", self.cfg.broker_id)
                 .with("brokerName", &self.cfg.broker_name)
                 .with("clusterName", &self.cfg.broker_cluster_name);
-            if let Err(e) = self.remote.invoke(&ns, req, Duration::from_secs(3)) {
-                log::warn!("unregister from name server failed namesrv={} err={}", ns, e);
+            match self.remote.invoke(&ns, req, Duration::from_secs(3)) {
+                Ok(r) if r.code == rs::SUCCESS => {
+                    log::info!("unregistered from name server namesrv={ns}")
+                }
+                Ok(r) => log::warn!(
+                    "unregister from name server failed namesrv={} code={} remark={:?}",
+                    ns,
+                    r.code,
+                    r.remark
+                ),
+                Err(e) => log::warn!("unregister from name server failed namesrv={} err={}", ns, e),
             }
         }
     }
@@ -126,6 +149,7 @@ const PULL: u8 = 1;
 const CONSUMER: u8 = 2;
 const ADMIN: u8 = 3;
 const QUERY: u8 = 4;
+const OPS: u8 = 5;
 
 impl Handler for Family {
     fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
@@ -137,6 +161,7 @@ impl Handler for Family {
             (SEND, _) => Ok(b.handle_send(ctx, req)),
             (CONSUMER, _) => b.handle_consumer(ctx, req),
             (QUERY, _) => b.handle_query(ctx, req),
+            (OPS, _) => b.handle_ops(ctx, req),
             _ => b.handle_admin(ctx, req),
         };
         Reply::Respond(
@@ -181,13 +206,15 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
         rq::DELETE_TOPIC_IN_BROKER,
         rq::GET_ALL_TOPIC_CONFIG,
         rq::GET_ALL_CONSUMER_OFFSET,
-        rq::GET_BROKER_RUNTIME_INFO,
         rq::VIEW_MESSAGE_BY_ID,
         rq::CHECK_CLIENT_CONFIG,
     ] {
         r.register(code, admin, h(ADMIN));
     }
     r.register(rq::QUERY_MESSAGE, admin, h(QUERY));
+    for code in stats::OPS_CODES {
+        r.register(code, admin, h(OPS));
+    }
     let b = broker.clone();
     r.on_close(Arc::new(move |conn| b.connection_closed(conn.id())));
     r
@@ -220,13 +247,19 @@ impl BrokerHandle {
         &self.broker
     }
 
-    /// Stop serving, answer parked pulls, unregister, persist offsets, flush and close the store.
+    /// Graceful stop (issue 4): stop accepting and refuse new requests, answer every request
+    /// already queued and every parked pull, close the connections, stop the services,
+    /// unregister from every name server, persist offsets, flush and close the store (which
+    /// removes the abort file).
     pub fn shutdown(&mut self) {
         if self.stopped {
             return;
         }
         self.stopped = true;
         log::info!("broker stopping addr={}", self.broker.addr());
+        self.main.drain();
+        self.fast.drain();
+        // After the pools drained nothing can park any more; answer what is parked.
         self.hold_stop.take();
         if let Some(h) = self.hold_thread.take() {
             let _ = h.join();
@@ -306,6 +339,8 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         hold: hold.clone(),
         remote: RemotingClient::new(),
         register_waker: Mutex::new(None),
+        live: brokercfg::LiveConfig::new(cfg.clone()),
+        boot_timestamp: crate::common::time::now_millis(),
     });
     // Long polling: the dispatch thread reports arrivals; the hold thread wakes parked pulls.
     let (arr_tx, arr_rx) = crossbeam_channel::unbounded();
@@ -327,26 +362,27 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     let fast = Server::start_on(fast_cfg, fast_listener, build_routes(&broker, false))?;
     let mut services = Vec::new();
     let b = broker.clone();
-    let period = Duration::from_millis(cfg.register_name_server_period);
     let reg = Service::spawn("broker-register", move |ctx| {
-        while ctx.wait(period) {
+        while ctx.wait(Duration::from_millis(b.live.register_name_server_period())) {
             b.register_all();
         }
     })?;
     *broker.register_waker.lock() = Some(reg.waker());
     services.push(reg);
     let b = broker.clone();
-    let every = Duration::from_millis(cfg.flush_consumer_offset_interval.max(100));
     services.push(Service::spawn("broker-offsets", move |ctx| {
-        while ctx.wait(every) {
+        while ctx.wait(Duration::from_millis(b.live.flush_consumer_offset_interval().max(100))) {
             b.offsets.persist(false);
         }
     })?);
     let b = broker.clone();
-    let expire = Duration::from_millis(cfg.channel_expired_timeout);
+    // ClientHousekeepingService: every clientHousekeepingInterval (10 s), drop the clients silent
+    // for channelExpiredTimeout (120 s) and tell the rest of each group to rebalance.
     services.push(Service::spawn("broker-client-scan", move |ctx| {
-        while ctx.wait(Duration::from_secs(10)) {
+        while ctx.wait(Duration::from_millis(b.live.client_housekeeping_interval())) {
+            let expire = Duration::from_millis(b.live.channel_expired_timeout());
             for g in b.clients.remove_channels(None, Some(expire)) {
+                log::info!("consumer group lost silent members group={g}");
                 b.clients.notify_ids_changed(&g);
             }
         }

@@ -62,6 +62,26 @@ impl OffsetManager {
         self.table.read().get(&key(topic, group)).cloned().unwrap_or_default()
     }
 
+    /// Topics `group` has committed offsets for (whichTopicByConsumer).
+    pub fn topics_of(&self, group: &str) -> std::collections::BTreeSet<String> {
+        let t = self.table.read();
+        t.keys()
+            .filter_map(|k| k.rsplit_once('@'))
+            .filter(|(_, g)| *g == group)
+            .map(|(topic, _)| topic.to_string())
+            .collect()
+    }
+
+    /// Groups with committed offsets on `topic` (whichGroupByTopic).
+    pub fn groups_of(&self, topic: &str) -> std::collections::BTreeSet<String> {
+        let t = self.table.read();
+        t.keys()
+            .filter_map(|k| k.split_once('@'))
+            .filter(|(tp, _)| *tp == topic)
+            .map(|(_, g)| g.to_string())
+            .collect()
+    }
+
     /// Apache's file text: `{"offsetTable":{"T@G":{0:12,1:7}}}`.
     pub fn encode(&self) -> String {
         let t = self.table.read();

@@ -129,7 +129,7 @@ impl Broker {
                 format!("Sending message to topic[{}] is forbidden.", h.topic),
             );
         }
-        if self.cfg.broker_permission & perm::WRITE == 0 || self.cfg.broker_role == "SLAVE" {
+        if self.live.broker_permission() & perm::WRITE == 0 || self.cfg.broker_role == "SLAVE" {
             return RemotingCommand::error(
                 rs::SERVICE_NOT_AVAILABLE,
                 format!("the broker[{}] sending message is forbidden", self.cfg.broker_ip1),

@@ -117,6 +117,12 @@ impl TopicManager {
         v.timestamp = now_millis();
     }
 
+    /// Bump the table's data version (name servers re-read the topics on the next registration).
+    pub fn touch(&self) {
+        Self::bump(&mut self.state.write().data_version);
+        self.persist();
+    }
+
     /// A topic's config.
     pub fn get(&self, topic: &str) -> Option<TopicConfig> {
         self.state.read().topic_config_table.get(topic).cloned()

@@ -172,6 +172,7 @@ pub struct Server {
     local: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
+    closed: bool,
 }
 
 impl Server {
@@ -219,7 +220,7 @@ impl Server {
         let acceptor =
             spawn_thread(format!("{}-accept", cfg.name), move || accept_loop(listener, sh))?;
         log::info!("server started name={} listen={}", cfg.name, local);
-        Ok(Server { shared, local, acceptor: Some(acceptor), workers })
+        Ok(Server { shared, local, acceptor: Some(acceptor), workers, closed: false })
     }
 
     /// The bound address.
@@ -227,8 +228,10 @@ impl Server {
         self.local
     }
 
-    /// Stop accepting, close every connection, let the workers finish what they hold, join all.
-    pub fn shutdown(&mut self) {
+    /// First half of a graceful stop: stop accepting, answer requests that arrive from now on
+    /// with SERVICE_NOT_AVAILABLE ("shutting down"), and let the workers finish and answer every
+    /// request already queued in the pools, over connections that are still open. Idempotent.
+    pub fn drain(&mut self) {
         if self.shared.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -241,16 +244,26 @@ impl Server {
         if let Some(a) = self.acceptor.take() {
             let _ = a.join();
         }
+        // With the senders gone, dispatch refuses new work; workers drain the queues and exit.
+        self.shared.senders.lock().clear();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        log::info!("server drained name={} listen={}", self.shared.cfg.name, self.local);
+    }
+
+    /// Stop: drain (if not done yet), then close every connection and join the readers.
+    pub fn shutdown(&mut self) {
+        self.drain();
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
         let conns: Vec<_> = self.shared.conns.lock().drain().collect();
         for (_, (c, h)) in conns {
             c.close();
             if let Some(h) = h {
                 let _ = h.join();
             }
-        }
-        self.shared.senders.lock().clear();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
         }
         log::info!("server stopped name={} listen={}", self.shared.cfg.name, self.local);
     }
@@ -355,7 +368,14 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
         return;
     };
     let sender = shared.senders.lock().get(*pool).cloned();
-    let Some(sender) = sender else { return };
+    let Some(sender) = sender else {
+        // Draining for shutdown: refuse clearly rather than drop (clients retry elsewhere).
+        ctx.respond(RemotingCommand::error(
+            response::SERVICE_NOT_AVAILABLE,
+            "the server is shutting down",
+        ));
+        return;
+    };
     let code = cmd.code;
     match sender.try_send(Job { handler: handler.clone(), ctx, cmd }) {
         Ok(()) => {}

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
+mod admin;
 mod arch;
 mod bad_input;
 mod cli;
@@ -7,10 +8,13 @@ mod client;
 mod crash;
 mod golden;
 mod interop;
+mod multi;
 mod namesrv;
+mod proto;
 mod query;
 mod restart;
 mod retention;
+mod shutdown;
 mod standalone;
 mod torn;
 mod util;

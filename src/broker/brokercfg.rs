@@ -1,0 +1,252 @@
+//! GET_BROKER_CONFIG (26) and UPDATE_BROKER_CONFIG (25) (AdminBrokerProcessor getBrokerConfig,
+//! updateBrokerConfig; common/Configuration.java).
+//!
+//! The body is Java-properties text in both directions. GET answers every key with its current
+//! value and puts the configuration's data version (`{"counter":N,"timestamp":T}`) in the `version`
+//! ext field. UPDATE validates each known key, refuses the black-listed ones (NO_PERMISSION, as
+//! Apache), ignores unknown keys (as Apache's mergeIfExist), and when the broker was started with
+//! `-c FILE` rewrites that file with the whole configuration (as Configuration.persist). The keys in
+//! [`LIVE_KEYS`] take effect at once; the others are stored and apply at the next start.
+
+use super::config::BrokerConfig;
+use super::Broker;
+use crate::common::config::{parse_properties, ConfigKeys};
+use crate::common::fs::write_atomic;
+use crate::common::time::now_millis;
+use crate::protocol::body::DataVersion;
+use crate::protocol::codes::response as rs;
+use crate::protocol::command::RemotingCommand;
+use parking_lot::{Mutex, RwLock};
+
+/// Keys UPDATE_BROKER_CONFIG may not change (Apache's configBlackList defaults).
+pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBlackList"];
+
+/// Keys that take effect without a restart.
+pub const LIVE_KEYS: [&str; 5] = [
+    "brokerPermission",
+    "channelExpiredTimeout",
+    "clientHousekeepingInterval",
+    "registerNameServerPeriod",
+    "flushConsumerOffsetInterval",
+];
+
+/// Every key with its current value, in Apache's names. Unset optional paths are left out, so
+/// the text always loads back (an empty `storePathCommitLog=` would mean the current directory).
+pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("brokerClusterName", c.broker_cluster_name.clone()),
+        ("brokerName", c.broker_name.clone()),
+        ("brokerId", c.broker_id.to_string()),
+        ("namesrvAddr", c.namesrv_addr.clone()),
+        ("listenPort", c.listen_port.to_string()),
+        ("brokerIP1", c.broker_ip1.to_string()),
+        ("brokerIP2", c.broker_ip2.unwrap_or(c.broker_ip1).to_string()),
+        ("bindAddress", c.bind_address.to_string()),
+        ("storePathRootDir", c.store_path_root_dir.display().to_string()),
+        ("mappedFileSizeCommitLog", c.mapped_file_size_commit_log.to_string()),
+        ("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue.to_string()),
+        ("flushDiskType", c.flush_disk_type.clone()),
+        ("syncFlushTimeout", c.sync_flush_timeout.to_string()),
+        ("flushIntervalCommitLog", c.flush_interval_commit_log.to_string()),
+        ("flushCommitLogLeastPages", c.flush_commit_log_least_pages.to_string()),
+        ("flushCommitLogThoroughInterval", c.flush_commit_log_thorough_interval.to_string()),
+        ("flushIntervalConsumeQueue", c.flush_interval_consume_queue.to_string()),
+        ("autoCreateTopicEnable", c.auto_create_topic_enable.to_string()),
+        ("autoCreateSubscriptionGroup", c.auto_create_subscription_group.to_string()),
+        ("defaultTopicQueueNums", c.default_topic_queue_nums.to_string()),
+        ("brokerPermission", c.broker_permission.to_string()),
+        ("clusterTopicEnable", c.cluster_topic_enable.to_string()),
+        ("brokerTopicEnable", c.broker_topic_enable.to_string()),
+        ("registerNameServerPeriod", c.register_name_server_period.to_string()),
+        ("maxMessageSize", c.max_message_size.to_string()),
+        ("sendMessageThreadPoolNums", c.send_message_thread_pool_nums.to_string()),
+        ("pullMessageThreadPoolNums", c.pull_message_thread_pool_nums.to_string()),
+        ("adminBrokerThreadPoolNums", c.admin_broker_thread_pool_nums.to_string()),
+        ("sendThreadPoolQueueCapacity", c.send_thread_pool_queue_capacity.to_string()),
+        ("pullThreadPoolQueueCapacity", c.pull_thread_pool_queue_capacity.to_string()),
+        ("longPollingEnable", c.long_polling_enable.to_string()),
+        ("shortPollingTimeMills", c.short_polling_time_mills.to_string()),
+        ("regionId", c.region_id.clone()),
+        ("traceOn", c.trace_on.to_string()),
+        ("flushConsumerOffsetInterval", c.flush_consumer_offset_interval.to_string()),
+        ("brokerRole", c.broker_role.clone()),
+        ("maxFrameSize", c.max_frame_size.to_string()),
+        ("checkCRCOnRecover", c.check_crc_on_recover.to_string()),
+        ("channelExpiredTimeout", c.channel_expired_timeout.to_string()),
+        ("namesrvListenPort", c.namesrv_listen_port.to_string()),
+        ("clientHousekeepingInterval", c.client_housekeeping_interval.to_string()),
+    ];
+    if let Some(p) = &c.store_path_commit_log {
+        v.push(("storePathCommitLog", p.display().to_string()));
+    }
+    if let Some(p) = &c.broker_config_path {
+        v.push(("brokerConfigPath", p.display().to_string()));
+    }
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+/// Properties text, one `key=value` line per key (MixAll.properties2String).
+pub fn properties_text(c: &BrokerConfig) -> String {
+    properties(c).into_iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
+/// The broker's configuration as it is now: the start-up config plus accepted updates.
+pub struct LiveConfig {
+    cfg: RwLock<BrokerConfig>,
+    version: Mutex<DataVersion>,
+    /// Serialises updates and file rewrites (Apache: `synchronized updateBrokerConfig`).
+    update: Mutex<()>,
+}
+
+impl LiveConfig {
+    /// Start from `cfg`.
+    pub fn new(cfg: BrokerConfig) -> Self {
+        LiveConfig {
+            cfg: RwLock::new(cfg),
+            version: Mutex::new(DataVersion { counter: 0, timestamp: now_millis() }),
+            update: Mutex::new(()),
+        }
+    }
+
+    /// A copy of the current configuration.
+    pub fn get(&self) -> BrokerConfig {
+        self.cfg.read().clone()
+    }
+
+    /// Current `brokerPermission`.
+    pub fn broker_permission(&self) -> i32 {
+        self.cfg.read().broker_permission
+    }
+
+    /// Current `channelExpiredTimeout` (ms).
+    pub fn channel_expired_timeout(&self) -> u64 {
+        self.cfg.read().channel_expired_timeout
+    }
+
+    /// Current `clientHousekeepingInterval` (ms).
+    pub fn client_housekeeping_interval(&self) -> u64 {
+        self.cfg.read().client_housekeeping_interval
+    }
+
+    /// Current `registerNameServerPeriod` (ms).
+    pub fn register_name_server_period(&self) -> u64 {
+        self.cfg.read().register_name_server_period
+    }
+
+    /// Current `flushConsumerOffsetInterval` (ms).
+    pub fn flush_consumer_offset_interval(&self) -> u64 {
+        self.cfg.read().flush_consumer_offset_interval
+    }
+
+    /// The data version as Apache's JSON.
+    pub fn version_json(&self) -> String {
+        serde_json::to_string(&*self.version.lock()).unwrap_or_default()
+    }
+
+    /// Apply `text` (properties). Returns the keys applied and the unknown keys ignored, or why
+    /// nothing was applied.
+    pub fn update(&self, text: &str) -> Result<(Vec<String>, Vec<String>), (i32, String)> {
+        let _g = self.update.lock();
+        let pairs = parse_properties(text);
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| BLACK_LIST.contains(&k.as_str())) {
+            return Err((rs::NO_PERMISSION, format!("Can not update config in black list: {k}")));
+        }
+        let mut next = self.get();
+        let (mut applied, mut unknown) = (Vec::new(), Vec::new());
+        for (k, v) in &pairs {
+            match next.set(k, v) {
+                Ok(true) => applied.push(k.clone()),
+                Ok(false) => unknown.push(k.clone()),
+                Err(why) => {
+                    return Err((rs::SYSTEM_ERROR, format!("bad value '{v}' for {k}: {why}")))
+                }
+            }
+        }
+        if applied.is_empty() {
+            return Ok((applied, unknown));
+        }
+        let path = next.broker_config_path.clone();
+        *self.cfg.write() = next.clone();
+        {
+            let mut v = self.version.lock();
+            v.counter += 1;
+            v.timestamp = now_millis();
+        }
+        if let Some(p) = path {
+            if let Err(e) = write_atomic(&p, properties_text(&next).as_bytes()) {
+                log::error!("cannot persist broker config path={} err={}", p.display(), e);
+                return Err((
+                    rs::SYSTEM_ERROR,
+                    format!("applied but not persisted to {}: {e}", p.display()),
+                ));
+            }
+        }
+        Ok((applied, unknown))
+    }
+}
+
+impl Broker {
+    /// GET_BROKER_CONFIG.
+    pub(crate) fn get_broker_config(&self) -> RemotingCommand {
+        RemotingCommand::success()
+            .with("version", self.live.version_json())
+            .with_body(properties_text(&self.live.get()).into_bytes())
+    }
+
+    /// UPDATE_BROKER_CONFIG.
+    pub(crate) fn update_broker_config(
+        &self,
+        ctx: &crate::remoting::ReqCtx,
+        body: &[u8],
+    ) -> RemotingCommand {
+        let text = String::from_utf8_lossy(body);
+        log::info!("update broker config peer={} body={:?}", ctx.peer(), text.trim());
+        let perm_before = self.live.broker_permission();
+        match self.live.update(&text) {
+            Ok((applied, unknown)) => {
+                for k in &unknown {
+                    log::warn!("update broker config: unknown key ignored key={k}");
+                }
+                if self.live.broker_permission() != perm_before {
+                    // Apache: bump the topic data version and re-register at once.
+                    self.topics.touch();
+                    self.register_all_now();
+                }
+                let later: Vec<&str> =
+                    applied.iter().map(String::as_str).filter(|k| !LIVE_KEYS.contains(k)).collect();
+                let mut resp = RemotingCommand::success();
+                if !later.is_empty() {
+                    resp.remark = Some(format!("effective after restart: {}", later.join(",")));
+                }
+                resp
+            }
+            Err((code, why)) => RemotingCommand::error(code, why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_validates_and_refuses_black_list() {
+        let live = LiveConfig::new(BrokerConfig::default());
+        assert_eq!(live.update("channelExpiredTimeout=5000\nfoo=1\n").unwrap().1, vec!["foo"]);
+        assert_eq!(live.channel_expired_timeout(), 5000);
+        assert!(live.version_json().contains("\"counter\":1"));
+        assert_eq!(live.update("brokerConfigPath=/x").unwrap_err().0, rs::NO_PERMISSION);
+        assert_eq!(live.update("brokerPermission=abc").unwrap_err().0, rs::SYSTEM_ERROR);
+        assert_eq!(live.broker_permission(), 6);
+        let text = properties_text(&live.get());
+        assert!(text.contains("channelExpiredTimeout=5000\n"), "{text}");
+        // The text parses back to the same configuration.
+        let mut again = BrokerConfig::default();
+        for (k, v) in parse_properties(&text) {
+            assert!(!v.is_empty() || k == "namesrvAddr", "empty value for {k}");
+            assert!(again.set(&k, &v).unwrap(), "key {k} not accepted back");
+        }
+        assert_eq!(properties_text(&again), text);
+    }
+}
