@@ -75,7 +75,19 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("channelExpiredTimeout", c.channel_expired_timeout.to_string()),
         ("namesrvListenPort", c.namesrv_listen_port.to_string()),
         ("clientHousekeepingInterval", c.client_housekeeping_interval.to_string()),
+        ("fileReservedTime", c.file_reserved_time.to_string()),
+        ("deleteWhen", c.delete_when.clone()),
+        ("diskMaxUsedSpaceRatio", c.disk_max_used_space_ratio.to_string()),
+        ("diskSpaceCleanForciblyRatio", c.disk_space_clean_forcibly_ratio.to_string()),
+        ("diskSpaceWarningLevelRatio", c.disk_space_warning_level_ratio.to_string()),
+        ("cleanFileForciblyEnable", c.clean_file_forcibly_enable.to_string()),
+        ("cleanResourceInterval", c.clean_resource_interval.to_string()),
+        ("maxHashSlotNum", c.max_hash_slot_num.to_string()),
+        ("maxIndexNum", c.max_index_num.to_string()),
     ];
+    if let Some(ms) = c.file_reserved_time_millis {
+        v.push(("fileReservedTimeMillis", ms.to_string()));
+    }
     if let Some(p) = &c.store_path_commit_log {
         v.push(("storePathCommitLog", p.display().to_string()));
     }
@@ -89,6 +101,24 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
 /// Properties text, one `key=value` line per key (MixAll.properties2String).
 pub fn properties_text(c: &BrokerConfig) -> String {
     properties(c).into_iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
+/// The text UPDATE_BROKER_CONFIG writes back to the `-c` file: the file's own keys (so a key this
+/// listing does not cover, such as a store or delay key, is never dropped by an update), then every
+/// listed key's current value, then the keys just applied, verbatim.
+fn persisted_text(
+    path: &std::path::Path,
+    next: &BrokerConfig,
+    pairs: &[(String, String)],
+    applied: &[String],
+) -> String {
+    let mut merged = std::collections::BTreeMap::new();
+    if let Ok(Some(old)) = crate::common::fs::read_optional(path) {
+        merged.extend(parse_properties(&old));
+    }
+    merged.extend(properties(next).into_iter().map(|(k, v)| (k.to_string(), v)));
+    merged.extend(pairs.iter().filter(|(k, _)| applied.contains(k)).cloned());
+    merged.into_iter().map(|(k, v)| format!("{k}={v}\n")).collect()
 }
 
 /// The broker's configuration as it is now: the start-up config plus accepted updates.
@@ -174,7 +204,8 @@ impl LiveConfig {
             v.timestamp = now_millis();
         }
         if let Some(p) = path {
-            if let Err(e) = write_atomic(&p, properties_text(&next).as_bytes()) {
+            let text = persisted_text(&p, &next, &pairs, &applied);
+            if let Err(e) = write_atomic(&p, text.as_bytes()) {
                 log::error!("cannot persist broker config path={} err={}", p.display(), e);
                 return Err((
                     rs::SYSTEM_ERROR,
@@ -248,5 +279,27 @@ mod tests {
             assert!(again.set(&k, &v).unwrap(), "key {k} not accepted back");
         }
         assert_eq!(properties_text(&again), text);
+    }
+
+    #[test]
+    fn an_update_keeps_the_files_other_keys() {
+        let dir = std::env::temp_dir().join(format!("rmq-brokercfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("broker.conf");
+        std::fs::write(&path, "brokerName=b1\nmessageDelayLevel=1s 2s\nsomeFutureKey=7\n").unwrap();
+        let mut cfg = BrokerConfig::default();
+        cfg.broker_config_path = Some(path.clone());
+        let live = LiveConfig::new(cfg);
+        live.update("channelExpiredTimeout=5000\nfileReservedTime=48\n").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        for line in [
+            "messageDelayLevel=1s 2s\n",
+            "someFutureKey=7\n",
+            "channelExpiredTimeout=5000\n",
+            "fileReservedTime=48\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing from:\n{text}");
+        }
     }
 }
