@@ -287,8 +287,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("broker.conf");
         std::fs::write(&path, "brokerName=b1\nmessageDelayLevel=1s 2s\nsomeFutureKey=7\n").unwrap();
-        let mut cfg = BrokerConfig::default();
-        cfg.broker_config_path = Some(path.clone());
+        let cfg = BrokerConfig { broker_config_path: Some(path.clone()), ..Default::default() };
         let live = LiveConfig::new(cfg);
         live.update("channelExpiredTimeout=5000\nfileReservedTime=48\n").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
