@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod broker;
+pub mod client;
 pub mod common;
 pub mod namesrv;
 pub mod protocol;
