@@ -27,7 +27,9 @@ fn main() {
     bindings.write(&mut header);
     let path = root.join("include/rmq.h");
     if fs::read(&path).ok().as_deref() != Some(header.as_slice()) {
-        if let Err(e) = fs::create_dir_all(root.join("include")).and_then(|_| fs::write(&path, &header)) {
+        if let Err(e) =
+            fs::create_dir_all(root.join("include")).and_then(|_| fs::write(&path, &header))
+        {
             panic!("cannot write {}: {e}", path.display());
         }
     }

@@ -20,7 +20,10 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> FfiResult<&'a 
     // SAFETY: non-NULL and NUL-terminated by the caller's contract.
     let c = unsafe { CStr::from_ptr(p) };
     c.to_str().map_err(|e| {
-        Fail::new(rmq_status::InvalidUtf8, format!("{what} is not valid UTF-8 (byte {})", e.valid_up_to()))
+        Fail::new(
+            rmq_status::InvalidUtf8,
+            format!("{what} is not valid UTF-8 (byte {})", e.valid_up_to()),
+        )
     })
 }
 
@@ -83,10 +86,14 @@ pub(crate) fn copy_fixed(dst: &mut [c_char], s: &str) {
 
 /// The Rust view of a fixed `char` array: bytes up to the first NUL, as UTF-8.
 pub(crate) fn fixed_str<'a>(src: &'a [c_char], what: &str) -> FfiResult<&'a str> {
-    let n = src.iter().position(|c| *c == 0).ok_or_else(|| Fail::arg(format!("{what} is not NUL-terminated")))?;
+    let n = src
+        .iter()
+        .position(|c| *c == 0)
+        .ok_or_else(|| Fail::arg(format!("{what} is not NUL-terminated")))?;
     // SAFETY: c_char and u8 have the same size and alignment; the slice stays within `src`.
     let bytes = unsafe { std::slice::from_raw_parts(src.as_ptr().cast::<u8>(), n) };
-    std::str::from_utf8(bytes).map_err(|_| Fail::new(rmq_status::InvalidUtf8, format!("{what} is not valid UTF-8")))
+    std::str::from_utf8(bytes)
+        .map_err(|_| Fail::new(rmq_status::InvalidUtf8, format!("{what} is not valid UTF-8")))
 }
 
 /// A caller's `void *userdata`, handed back to its callbacks on other threads.

@@ -61,7 +61,11 @@ macro_rules! ffi_status {
 /// # Safety
 /// `buf` must point to `len` writable bytes; `written` must be NULL or point to a `size_t`.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_last_error(buf: *mut c_char, len: usize, written: *mut usize) -> rmq_status {
+pub unsafe extern "C" fn rmq_last_error(
+    buf: *mut c_char,
+    len: usize,
+    written: *mut usize,
+) -> rmq_status {
     if buf.is_null() || len == 0 {
         return rmq_status::NullPointer;
     }
@@ -91,4 +95,35 @@ pub unsafe extern "C" fn rmq_last_error(buf: *mut c_char, len: usize, written: *
 #[no_mangle]
 pub extern "C" fn rmq_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+thread_local! {
+    /// Handle id whose callback this thread is running (0 none): shutdown or destroy of that handle
+    /// from inside its own callback would wait for itself, so it is refused.
+    static IN_CALLBACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as running a callback of handle `id` while it lives.
+pub(crate) struct CallbackScope(usize);
+
+impl CallbackScope {
+    pub(crate) fn enter(id: usize) -> CallbackScope {
+        CallbackScope(IN_CALLBACK.with(|c| c.replace(id)))
+    }
+}
+
+impl Drop for CallbackScope {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|c| c.set(self.0));
+    }
+}
+
+/// Refuse a blocking lifecycle call made from inside a callback of the same handle.
+pub(crate) fn not_in_own_callback(id: usize, what: &str) -> FfiResult {
+    if id != 0 && IN_CALLBACK.with(|c| c.get()) == id {
+        return Err(crate::status::Fail::state(format!(
+            "{what} called from inside one of the handle's own callbacks; call it from another thread"
+        )));
+    }
+    Ok(())
 }

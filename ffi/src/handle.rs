@@ -42,7 +42,10 @@ impl<T> Registry<T> {
             Some(v) => Ok(v.clone()),
             None => Err(Fail::new(
                 rmq_status::InvalidHandle,
-                format!("{} {id:#x} is not a live handle (destroyed already, or never created)", self.name),
+                format!(
+                    "{} {id:#x} is not a live handle (destroyed already, or never created)",
+                    self.name
+                ),
             )),
         }
     }

@@ -10,8 +10,14 @@ use std::sync::Once;
 /// Receives one log record: `level` is 1 error, 2 warn, 3 info, 4 debug, 5 trace; `target` is the
 /// Rust module ("rmq::client::producer"); `message` is the text. Both strings are valid only during
 /// the call. Runs on whichever thread logged, librmq's or the caller's, possibly several at once.
-pub type rmq_log_callback =
-    Option<unsafe extern "C" fn(level: u32, target: *const c_char, message: *const c_char, userdata: *mut c_void)>;
+pub type rmq_log_callback = Option<
+    unsafe extern "C" fn(
+        level: u32,
+        target: *const c_char,
+        message: *const c_char,
+        userdata: *mut c_void,
+    ),
+>;
 
 struct Sink {
     cb: rmq_log_callback,
@@ -44,7 +50,11 @@ impl log::Log for Forward {
 /// severe to `cb`. Pass a NULL `cb` to stop. Process-wide; if the process already installed another
 /// Rust logger, records go there instead and this returns RMQ_STATUS_ILLEGAL_STATE.
 #[no_mangle]
-pub extern "C" fn rmq_set_log_callback(cb: rmq_log_callback, max_level: u32, userdata: *mut c_void) -> rmq_status {
+pub extern "C" fn rmq_set_log_callback(
+    cb: rmq_log_callback,
+    max_level: u32,
+    userdata: *mut c_void,
+) -> rmq_status {
     ffi_status! {
         let mut installed = true;
         INSTALL.call_once(|| installed = log::set_logger(&Forward).is_ok());

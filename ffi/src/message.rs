@@ -63,8 +63,9 @@ fn read_str(
     let ptr = match inner.cache.get(field) {
         Some(c) => c.as_ptr(),
         None => {
-            let value = get(&inner.msg)
-                .ok_or_else(|| Fail::new(rmq_status::NotFound, format!("the message has no {field}")))?;
+            let value = get(&inner.msg).ok_or_else(|| {
+                Fail::new(rmq_status::NotFound, format!("the message has no {field}"))
+            })?;
             let c = c_string(&value);
             let p = c.as_ptr();
             inner.cache.insert(field.to_string(), c);
@@ -82,7 +83,10 @@ fn read_str(
 /// # Safety
 /// `topic` is NULL or a NUL-terminated string; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_new(topic: *const c_char, out: *mut *mut rmq_message) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_new(
+    topic: *const c_char,
+    out: *mut *mut rmq_message,
+) -> rmq_status {
     ffi_status! {
         let out = out_arg(out, "out")?;
         // SAFETY: caller contract above.
@@ -118,7 +122,10 @@ pub extern "C" fn rmq_message_destroy(msg: *mut rmq_message) -> rmq_status {
 /// # Safety
 /// `topic` is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_set_topic(msg: *mut rmq_message, topic: *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_set_topic(
+    msg: *mut rmq_message,
+    topic: *const c_char,
+) -> rmq_status {
     ffi_status! {
         // SAFETY: caller contract above.
         let topic = unsafe { str_arg(topic, "topic") }?;
@@ -135,7 +142,10 @@ pub unsafe extern "C" fn rmq_message_set_topic(msg: *mut rmq_message, topic: *co
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_get_topic(msg: *const rmq_message, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_get_topic(
+    msg: *const rmq_message,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { read_str(msg, "topic", out, |m| Some(m.topic().to_string())) }
 }
 
@@ -144,7 +154,10 @@ pub unsafe extern "C" fn rmq_message_get_topic(msg: *const rmq_message, out: *mu
 /// # Safety
 /// `tags` is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_set_tags(msg: *mut rmq_message, tags: *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_set_tags(
+    msg: *mut rmq_message,
+    tags: *const c_char,
+) -> rmq_status {
     ffi_status! {
         // SAFETY: caller contract above.
         let tags = unsafe { str_arg(tags, "tags") }?;
@@ -158,7 +171,10 @@ pub unsafe extern "C" fn rmq_message_set_tags(msg: *mut rmq_message, tags: *cons
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_get_tags(msg: *const rmq_message, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_get_tags(
+    msg: *const rmq_message,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { read_str(msg, "tags", out, |m| m.tags().map(str::to_string)) }
 }
 
@@ -167,7 +183,10 @@ pub unsafe extern "C" fn rmq_message_get_tags(msg: *const rmq_message, out: *mut
 /// # Safety
 /// `keys` is NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_set_keys(msg: *mut rmq_message, keys: *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_set_keys(
+    msg: *mut rmq_message,
+    keys: *const c_char,
+) -> rmq_status {
     ffi_status! {
         // SAFETY: caller contract above.
         let keys = unsafe { str_arg(keys, "keys") }?;
@@ -181,7 +200,10 @@ pub unsafe extern "C" fn rmq_message_set_keys(msg: *mut rmq_message, keys: *cons
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_get_keys(msg: *const rmq_message, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_get_keys(
+    msg: *const rmq_message,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { read_str(msg, "keys", out, |m| m.keys().map(str::to_string)) }
 }
 
@@ -191,7 +213,11 @@ pub unsafe extern "C" fn rmq_message_get_keys(msg: *const rmq_message, out: *mut
 /// # Safety
 /// `data` points to at least `len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_set_body(msg: *mut rmq_message, data: *const u8, len: usize) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_set_body(
+    msg: *mut rmq_message,
+    data: *const u8,
+    len: usize,
+) -> rmq_status {
     ffi_status! {
         // SAFETY: caller contract above.
         let body = unsafe { bytes_arg(data, len, "body") }?;
@@ -282,7 +308,10 @@ pub extern "C" fn rmq_message_set_delay_level(msg: *mut rmq_message, level: i32)
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_get_delay_level(msg: *const rmq_message, out: *mut i32) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_get_delay_level(
+    msg: *const rmq_message,
+    out: *mut i32,
+) -> rmq_status {
     ffi_status! {
         let out = out_arg(out, "out")?;
         let level = rmq_message::get(msg)?.with(|m| m.delay_level());

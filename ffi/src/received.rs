@@ -78,34 +78,59 @@ impl Received {
 
 /// Received messages registered as handles for as long as this value lives.
 pub(crate) struct Lease {
-    ids: Vec<*const rmq_message_ext>,
+    ids: Vec<Id>,
 }
+
+/// A handle value. It is an id in a registry, never dereferenced, so it may cross threads.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+struct Id(*const rmq_message_ext);
+// SAFETY: an Id is only looked up in the registry, never dereferenced.
+unsafe impl Send for Id {}
+// SAFETY: as above.
+unsafe impl Sync for Id {}
 
 impl Lease {
     /// Register `msgs`; each becomes a live `rmq_message_ext` handle.
     pub(crate) fn new(msgs: impl IntoIterator<Item = MessageExt>) -> Lease {
         Lease {
-            ids: msgs.into_iter().map(|m| rmq_message_ext::into_handle(Received::new(m)).cast_const()).collect(),
+            ids: msgs
+                .into_iter()
+                .map(|m| Id(rmq_message_ext::into_handle(Received::new(m)).cast_const()))
+                .collect(),
         }
     }
     /// The handles, in order.
     pub(crate) fn handles(&self) -> &[*const rmq_message_ext] {
-        &self.ids
+        // SAFETY: `Id` is repr(transparent) over `*const rmq_message_ext`, so the slice layouts match.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.ids.as_ptr().cast::<*const rmq_message_ext>(),
+                self.ids.len(),
+            )
+        }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         for id in &self.ids {
-            let _ = rmq_message_ext::remove(*id);
+            let _ = rmq_message_ext::remove(id.0);
         }
     }
 }
 
-fn write_str(ext: *const rmq_message_ext, out: *mut *const c_char, f: impl FnOnce(&Received) -> Option<&CString>, what: &str) -> FfiResult {
+fn write_str(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+    f: impl FnOnce(&Received) -> Option<&CString>,
+    what: &str,
+) -> FfiResult {
     let out = out_arg(out, "output pointer")?;
     let r = rmq_message_ext::get(ext)?;
-    let p = f(&r).ok_or_else(|| Fail::new(rmq_status::NotFound, format!("the message has no {what}")))?.as_ptr();
+    let p = f(&r)
+        .ok_or_else(|| Fail::new(rmq_status::NotFound, format!("the message has no {what}")))?
+        .as_ptr();
     // SAFETY: checked non-NULL; the string lives in `Received`, which lives until the handle is
     // released (the lifetime the header documents).
     unsafe { write_out(out, p) };
@@ -117,7 +142,10 @@ fn write_str(ext: *const rmq_message_ext, out: *mut *const c_char, f: impl FnOnc
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_topic(ext: *const rmq_message_ext, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_topic(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { write_str(ext, out, |r| Some(&r.topic), "topic") }
 }
 
@@ -126,7 +154,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_topic(ext: *const rmq_message_ext, 
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_tags(ext: *const rmq_message_ext, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_tags(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { write_str(ext, out, |r| r.tags.as_ref(), "tags") }
 }
 
@@ -135,7 +166,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_tags(ext: *const rmq_message_ext, o
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_keys(ext: *const rmq_message_ext, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_keys(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { write_str(ext, out, |r| r.keys.as_ref(), "keys") }
 }
 
@@ -144,7 +178,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_keys(ext: *const rmq_message_ext, o
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_msg_id(ext: *const rmq_message_ext, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_msg_id(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { write_str(ext, out, |r| Some(&r.msg_id), "msg id") }
 }
 
@@ -177,7 +214,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_broker_name(
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_born_host(ext: *const rmq_message_ext, out: *mut *const c_char) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_born_host(
+    ext: *const rmq_message_ext,
+    out: *mut *const c_char,
+) -> rmq_status {
     ffi_status! { write_str(ext, out, |r| Some(&r.born_host), "born host") }
 }
 
@@ -240,7 +280,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_property(
 /// # Safety
 /// `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_property_count(ext: *const rmq_message_ext, out: *mut usize) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_property_count(
+    ext: *const rmq_message_ext,
+    out: *mut usize,
+) -> rmq_status {
     ffi_status! {
         let out = out_arg(out, "out")?;
         let n = rmq_message_ext::get(ext)?.props.len();
@@ -281,7 +324,10 @@ pub unsafe extern "C" fn rmq_message_ext_get_property_at(
 /// # Safety
 /// `out` is NULL or points to a writable rmq_message_info.
 #[no_mangle]
-pub unsafe extern "C" fn rmq_message_ext_get_info(ext: *const rmq_message_ext, out: *mut rmq_message_info) -> rmq_status {
+pub unsafe extern "C" fn rmq_message_ext_get_info(
+    ext: *const rmq_message_ext,
+    out: *mut rmq_message_info,
+) -> rmq_status {
     ffi_status! {
         let out = out_arg(out, "out")?;
         let r = rmq_message_ext::get(ext)?;
