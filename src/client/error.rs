@@ -64,6 +64,12 @@ impl Error {
         Error::new(kind, format!("{context}: {e}"))
     }
 
+    /// The same error with `context` in front of its message.
+    pub fn with_context(mut e: Error, context: &str) -> Error {
+        e.context = format!("{context}: {}", e.context);
+        e
+    }
+
     pub(crate) fn invalid(msg: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidArgument, msg)
     }

@@ -7,13 +7,18 @@
 // Skeleton: helpers used by the implementation that follows.
 #![allow(dead_code)]
 
+mod api;
 pub mod config;
 pub mod consumer;
 pub mod error;
+mod fault;
+mod instance;
 pub mod message;
+mod offset_store;
 pub mod producer;
 pub mod pull;
 pub mod push;
+mod route;
 
 pub use crate::protocol::body::MessageQueue;
 pub use config::ClientConfig;
