@@ -326,6 +326,9 @@ pub extern "C" fn rmq_push_consumer_start(c: *mut rmq_push_consumer) -> rmq_stat
         if subs.is_empty() {
             return Err(Fail::state("no subscription: call rmq_push_consumer_subscribe before start"));
         }
+        if listener.is_none() {
+            return Err(Fail::state("no callback: call rmq_push_consumer_set_message_callback before start"));
+        }
         let consumer = PushConsumer::new((**opts).clone())?;
         for (topic, expr) in subs {
             consumer.subscribe(topic, expr)?;

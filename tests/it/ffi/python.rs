@@ -1,0 +1,1 @@
+//! Python binding tests (filled in below).
