@@ -250,9 +250,8 @@ struct LockBody<'a> {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct LockResponse {
-    #[serde(default)]
+    #[serde(default, rename = "lockOKMQSet")]
     lock_ok_mq_set: Vec<MessageQueue>,
 }
 

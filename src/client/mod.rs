@@ -15,6 +15,7 @@ mod fault;
 mod instance;
 pub mod message;
 mod offset_store;
+mod process_queue;
 pub mod producer;
 pub mod pull;
 pub mod push;
