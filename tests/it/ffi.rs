@@ -64,12 +64,9 @@ fn pkg_config() -> Vec<String> {
 /// Compile C (`-std=c99`/`c11`) or C++17 sources into `dir/name` with the installed librmq.
 pub fn compile(srcs: &[&str], dir: &Path, name: &str, std: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let cpp = std.starts_with("c++");
+    let cpp = std.starts_with("c++"); // rmq.hpp comes from the installed prefix, like rmq.h
     let mut cmd = Command::new(if cpp { "g++" } else { "gcc" });
     cmd.arg(format!("-std={std}")).args(["-Wall", "-Wextra", "-Werror", "-pthread", "-g"]);
-    if cpp {
-        cmd.arg(format!("-I{ROOT}/bindings/cpp"));
-    }
     cmd.args(extra);
     for s in srcs {
         cmd.arg(Path::new(ROOT).join(s));
@@ -284,4 +281,41 @@ fn c_examples_and_lifecycles_run_clean_under_valgrind() {
 
     let out = run_ok(under_valgrind(&lifecycle).args([&ns, "VgTopic", "CG_vg_lifecycle"]), t);
     assert!(out.contains("passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn cpp_examples_produce_and_consume_against_a_broker() {
+    let dir = TestDir::new("ffi-cpp");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let build =
+        |name: &str| compile(&[&format!("examples/cpp/{name}.cpp")], &dir.path, name, "c++17", &[]);
+    let (producer, push, orderly, pull) = (
+        build("producer"),
+        build("push_consumer"),
+        build("orderly_consumer"),
+        build("pull_consumer"),
+    );
+    let t = Duration::from_secs(120);
+
+    for (mode, n) in [("sync", 150), ("async", 150)] {
+        let topic = format!("CppTopic_{mode}");
+        let out = run_ok(Command::new(&producer).args([&ns, &topic, &n.to_string(), mode]), t);
+        assert!(out.contains(&format!("sent {n}")), "{out}");
+        let out =
+            run_ok(Command::new(&pull).args([&ns, &topic, "CG_cpp_pull", &n.to_string(), "60"]), t);
+        let set: BTreeSet<String> = received(&out).into_iter().map(|g| g.2).collect();
+        assert_eq!(set, bodies(&topic, n), "{mode}: pulled bodies differ");
+    }
+    let out =
+        run_ok(Command::new(&push).args([&ns, "CppTopic_async", "CG_cpp_push", "150", "90"]), t);
+    let set: BTreeSet<String> = received(&out).into_iter().map(|g| g.2).collect();
+    assert_eq!(set, bodies("CppTopic_async", 150));
+
+    run_ok(Command::new(&producer).args([&ns, "CppTopic_orderly", "80", "orderly"]), t);
+    let out = run_ok(
+        Command::new(&orderly).args([&ns, "CppTopic_orderly", "CG_cpp_orderly", "80", "90"]),
+        t,
+    );
+    check_orderly(&received(&out), 4, 20);
 }
