@@ -17,6 +17,7 @@ from .client import (
     PushConsumer,
     ReceivedMessage,
     SendResult,
+    SendStatus,
     library_version,
 )
 from .exceptions import (
@@ -35,5 +36,5 @@ __all__ = [
     "BrokerError", "ConsumeFrom", "ConsumeResult", "InvalidArgumentError", "InvalidHandleError",
     "LibraryError", "Message", "MessageModel", "MessageQueue", "NetworkError", "NotFoundError",
     "Producer", "PullConsumer", "PullResult", "PullStatus", "PushConsumer", "ReceivedMessage",
-    "RmqError", "RmqTimeoutError", "SendResult", "StateError", "library_version",
+    "RmqError", "RmqTimeoutError", "SendResult", "SendStatus", "StateError", "library_version",
 ]

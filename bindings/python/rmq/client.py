@@ -406,7 +406,8 @@ def _queues(call):
 
 
 class PushConsumer(_Handle):
-    """A push consumer: subscribe(), register a listener, start() (or ``with``), close().
+    """A push consumer: subscribe(), register a listener, start(), then close() (or use a ``with``
+    block, which closes but does not start).
 
     The listener gets one ReceivedMessage at a time on a librmq thread and returns None/True/
     ConsumeResult.SUCCESS when done, or False/ConsumeResult.LATER (or raises) to have it
@@ -435,6 +436,10 @@ class PushConsumer(_Handle):
             self.close()
             raise
         self._started = False
+
+    def __enter__(self):
+        # Not started here: subscribe() and register() must come first, then start().
+        return self
 
     def subscribe(self, topic, expression="*"):
         _check(N.rmq_push_consumer_subscribe(self._handle(), _b(topic, "topic"), _b(expression, "expression")))
