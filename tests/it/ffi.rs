@@ -84,6 +84,39 @@ pub fn compile(srcs: &[&str], dir: &Path, name: &str, std: &str, extra: &[&str])
     out
 }
 
+/// Compile a C program against librmq.a (static), as README.md shows: the archive plus
+/// `pkg-config --static --libs-only-l rmq` for the system libraries it needs.
+fn compile_static(src: &str, dir: &Path, name: &str) -> PathBuf {
+    let libs = Command::new("pkg-config")
+        .args(["--static", "--libs-only-l", "rmq"])
+        .env("PKG_CONFIG_PATH", prefix().join("lib/pkgconfig"))
+        .output()
+        .unwrap();
+    let libs: Vec<String> = String::from_utf8(libs.stdout)
+        .unwrap()
+        .split_whitespace()
+        .filter(|l| *l != "-lrmq")
+        .map(str::to_string)
+        .collect();
+    let out = dir.join(name);
+    let o = Command::new("gcc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg(format!("-I{}", prefix().join("include").display()))
+        .arg(Path::new(ROOT).join(src))
+        .arg(prefix().join("lib/librmq.a"))
+        .args(libs)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "static link of {src} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
 /// Run a program to completion within `timeout` (killed by PID after it).
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
@@ -222,12 +255,15 @@ fn c_examples_produce_and_consume_against_a_broker() {
     let push = compile(&["examples/c/push_consumer.c"], &dir.path, "push_consumer", "c11", &[]);
     let orderly =
         compile(&["examples/c/orderly_consumer.c"], &dir.path, "orderly_consumer", "c11", &[]);
+    let static_producer = compile_static("examples/c/producer.c", &dir.path, "producer_static");
     let t = Duration::from_secs(120);
 
-    // Every send mode into its own topic; the pull consumer gets exactly the bodies sent.
+    // Every send mode into its own topic; the pull consumer gets exactly the bodies sent. The
+    // batch run uses the producer linked statically against librmq.a.
     for (mode, n) in [("sync", 200), ("async", 200), ("batch", 100), ("oneway", 50)] {
         let topic = format!("CTopic_{mode}");
-        let out = run_ok(Command::new(&producer).args([&ns, &topic, &n.to_string(), mode]), t);
+        let bin = if mode == "batch" { &static_producer } else { &producer };
+        let out = run_ok(Command::new(bin).args([&ns, &topic, &n.to_string(), mode]), t);
         assert!(out.contains(&format!("sent {n}")), "{out}");
         let out =
             run_ok(Command::new(&pull).args([&ns, &topic, "CG_c_pull", &n.to_string(), "60"]), t);
