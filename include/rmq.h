@@ -273,13 +273,17 @@ typedef uint32_t rmq_consume_result;
 #endif // __cplusplus
 
 /**
- * A message to send (opaque). Create with rmq_message_new, free with rmq_message_destroy.
- * A message may be used from any thread, one call at a time or concurrently.
+ * A message to send (opaque). The caller owns it: create with rmq_message_new, free with
+ * rmq_message_destroy. Sends copy it, so it may be reused or destroyed as soon as a send call
+ * returns. It may be used from any thread.
  */
 typedef struct rmq_message rmq_message;
 
 /**
- * A received message (opaque, owned by librmq; see the getters for lifetimes).
+ * A received message (opaque, read-only, owned by librmq: never destroy it). One passed to an
+ * rmq_message_callback is valid until the callback returns; one from rmq_pull_result_get_message
+ * until rmq_pull_result_destroy. Afterwards its getters return RMQ_STATUS_INVALID_HANDLE. Every
+ * string or body pointer a getter returns lives exactly as long as the message.
  */
 typedef struct rmq_message_ext rmq_message_ext;
 

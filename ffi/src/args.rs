@@ -106,3 +106,44 @@ pub(crate) struct UserData(pub(crate) *mut c_void);
 unsafe impl Send for UserData {}
 // SAFETY: as above; librmq only copies the pointer value.
 unsafe impl Sync for UserData {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_strings_truncate_and_round_trip() {
+        let mut buf = [1 as c_char; 8];
+        copy_fixed(&mut buf, "abcdefghij");
+        assert_eq!(fixed_str(&buf, "x").unwrap(), "abcdefg");
+        copy_fixed(&mut buf, "ab");
+        assert_eq!(fixed_str(&buf, "x").unwrap(), "ab");
+        let unterminated = [b'a' as c_char; 4];
+        assert_eq!(fixed_str(&unterminated, "x").unwrap_err().status, rmq_status::InvalidArgument);
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        // SAFETY: NULL and a static NUL-terminated string.
+        unsafe {
+            assert_eq!(str_arg(std::ptr::null(), "t").unwrap_err().status, rmq_status::NullPointer);
+            assert_eq!(str_arg(c"\xff".as_ptr(), "t").unwrap_err().status, rmq_status::InvalidUtf8);
+            assert_eq!(str_arg(c"ok".as_ptr(), "t").unwrap(), "ok");
+        }
+        let b = [1u8, 2, 3];
+        // SAFETY: lengths at most the buffer's, or rejected before any read.
+        unsafe {
+            assert_eq!(bytes_arg(b.as_ptr(), 3, "b").unwrap(), &b);
+            assert_eq!(bytes_arg(std::ptr::null(), 0, "b").unwrap(), &[] as &[u8]);
+            assert_eq!(
+                bytes_arg(std::ptr::null(), 1, "b").unwrap_err().status,
+                rmq_status::NullPointer
+            );
+            assert_eq!(
+                bytes_arg(b.as_ptr(), usize::MAX, "b").unwrap_err().status,
+                rmq_status::InvalidArgument
+            );
+        }
+        assert_eq!(c_string("a\0b").as_bytes(), b"a?b");
+    }
+}

@@ -127,3 +127,32 @@ pub(crate) fn not_in_own_callback(id: usize, what: &str) -> FfiResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Fail;
+
+    fn last() -> String {
+        let mut buf = [0 as c_char; 128];
+        let mut n = 0usize;
+        // SAFETY: a 128-byte buffer and a valid size_t.
+        unsafe { rmq_last_error(buf.as_mut_ptr(), buf.len(), &mut n) };
+        // SAFETY: rmq_last_error NUL-terminates within the buffer.
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn panics_become_a_status_and_failures_set_the_last_error() {
+        let st = status_boundary(|| panic!("boom"));
+        assert_eq!(st, rmq_status::Panic);
+        assert!(last().contains("boom"), "{}", last());
+        let st = status_boundary(|| Err(Fail::arg("bad thing")));
+        assert_eq!(st, rmq_status::InvalidArgument);
+        assert_eq!(last(), "bad thing");
+        assert_eq!(status_boundary(|| Ok(())), rmq_status::Ok);
+        assert_eq!(last(), "bad thing", "success leaves the last error alone");
+        // Per thread: another thread has its own.
+        std::thread::spawn(|| assert_eq!(last(), "")).join().unwrap();
+    }
+}

@@ -99,3 +99,44 @@ macro_rules! handle_type {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Thing;
+    struct CThing;
+    handle_type!(CThing, Thing, "thing");
+
+    #[test]
+    fn destroyed_and_foreign_handles_are_rejected_and_ids_never_repeat() {
+        let a = CThing::into_handle(Thing);
+        let b = CThing::into_handle(Thing);
+        assert_ne!(a, b);
+        assert!(CThing::get(a).is_ok());
+        assert!(CThing::remove(a).is_ok());
+        assert_eq!(CThing::get(a).err().map(|f| f.status), Some(rmq_status::InvalidHandle));
+        assert_eq!(CThing::remove(a).err().map(|f| f.status), Some(rmq_status::InvalidHandle));
+        let c = CThing::into_handle(Thing);
+        assert_ne!(c, a, "a destroyed id is never handed out again");
+        assert_eq!(
+            CThing::get(std::ptr::null()).err().map(|f| f.status),
+            Some(rmq_status::NullPointer)
+        );
+        assert_eq!(
+            CThing::get(0x1230 as *const CThing).err().map(|f| f.status),
+            Some(rmq_status::InvalidHandle)
+        );
+        assert!(CThing::remove(b).is_ok() && CThing::remove(c).is_ok());
+    }
+
+    #[test]
+    fn a_call_in_progress_keeps_its_object_alive_across_destroy() {
+        let h = CThing::into_handle(Thing);
+        let held = CThing::get(h).unwrap();
+        let removed = CThing::remove(h).unwrap();
+        assert_eq!(Arc::strong_count(&held), 2);
+        drop(removed);
+        assert_eq!(Arc::strong_count(&held), 1);
+    }
+}

@@ -10,8 +10,9 @@ use rmq::client::Message;
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 
-/// A message to send (opaque). Create with rmq_message_new, free with rmq_message_destroy.
-/// A message may be used from any thread, one call at a time or concurrently.
+/// A message to send (opaque). The caller owns it: create with rmq_message_new, free with
+/// rmq_message_destroy. Sends copy it, so it may be reused or destroyed as soon as a send call
+/// returns. It may be used from any thread.
 pub struct rmq_message {
     _private: [u8; 0],
 }

@@ -9,7 +9,10 @@ use crate::status::{rmq_status, Fail, FfiResult};
 use rmq::client::MessageExt;
 use std::ffi::{c_char, CString};
 
-/// A received message (opaque, owned by librmq; see the getters for lifetimes).
+/// A received message (opaque, read-only, owned by librmq: never destroy it). One passed to an
+/// rmq_message_callback is valid until the callback returns; one from rmq_pull_result_get_message
+/// until rmq_pull_result_destroy. Afterwards its getters return RMQ_STATUS_INVALID_HANDLE. Every
+/// string or body pointer a getter returns lives exactly as long as the message.
 pub struct rmq_message_ext {
     _private: [u8; 0],
 }
