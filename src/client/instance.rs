@@ -416,3 +416,73 @@ fn timer_loop(weak: Weak<Instance>, ctx: crate::common::service::ServiceCtx) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    struct FakeConsumer;
+
+    impl Member for FakeConsumer {
+        fn group(&self) -> &str {
+            "G_info"
+        }
+        fn is_consumer(&self) -> bool {
+            true
+        }
+        fn topics(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn running_info(&self) -> Option<serde_json::Value> {
+            Some(serde_json::json!({"properties": {"PROP_CONSUME_TYPE": "CONSUME_PASSIVELY"}}))
+        }
+    }
+
+    fn ask(sock: &mut std::net::TcpStream, req: RemotingCommand) -> RemotingCommand {
+        sock.write_all(&frame::encode_to_vec(&req)).unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some((cmd, _)) = frame::decode(&buf, 1 << 20).unwrap() {
+                return cmd;
+            }
+            let n = sock.read(&mut chunk).unwrap();
+            assert!(n > 0, "connection closed");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// A broker-initiated GET_CONSUMER_RUNNING_INFO on the client's own connection is answered
+    /// with the consumer's running info; unknown groups and codes get errors.
+    #[test]
+    fn answers_broker_requests() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let mut cfg = ClientConfig::new(&addr);
+        cfg.instance_name = "instance-unit-test".into();
+        let inst = Instance::acquire(&cfg).unwrap();
+        inst.register(Arc::new(FakeConsumer)).unwrap();
+        inst.remoting.connection(&addr).unwrap();
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut req = RemotingCommand::request(rq::GET_CONSUMER_RUNNING_INFO)
+            .with("consumerGroup", "G_info")
+            .with("clientId", &inst.client_id);
+        req.opaque = 7;
+        let r = ask(&mut sock, req);
+        assert_eq!((r.code, r.opaque), (rs::SUCCESS, 7));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["properties"]["PROP_CONSUME_TYPE"], "CONSUME_PASSIVELY");
+        let r = ask(
+            &mut sock,
+            RemotingCommand::request(rq::GET_CONSUMER_RUNNING_INFO).with("consumerGroup", "nope"),
+        );
+        assert_eq!(r.code, rs::SYSTEM_ERROR);
+        let r = ask(&mut sock, RemotingCommand::request(9999));
+        assert_eq!(r.code, rs::REQUEST_CODE_NOT_SUPPORTED);
+        inst.unregister("G_info", true);
+    }
+}

@@ -119,11 +119,6 @@ impl Message {
     pub fn set_flag(&mut self, f: i32) {
         self.flag = f;
     }
-
-    /// Properties in wire form (§3.4).
-    pub(crate) fn encode_properties(&self) -> String {
-        record::encode_properties(self.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    }
 }
 
 /// A received message with its store metadata.
@@ -271,7 +266,8 @@ mod tests {
         assert_eq!(m.keys(), Some("k1 k2"));
         assert_eq!(m.delay_level(), 3);
         assert_eq!(m.property("u"), Some("v"));
-        let p = m.encode_properties();
+        let p =
+            record::encode_properties(m.properties().iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert_eq!(record::get_property(&p, "TAGS"), Some("A"));
     }
 }

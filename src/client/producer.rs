@@ -104,13 +104,16 @@ pub struct Producer {
     inner: Arc<Inner>,
 }
 
+/// Cached writable queues of a topic and the route generation they were derived from.
+type PublishEntry = (u64, Arc<Vec<MessageQueue>>);
+
 type Callback = Box<dyn FnOnce(Result<SendResult>) + Send + 'static>;
 
 struct Inner {
     opts: ProducerOptions,
     state: Mutex<State>,
     topics: Arc<Mutex<BTreeSet<String>>>,
-    publish: Mutex<HashMap<String, (u64, Arc<Vec<MessageQueue>>)>>,
+    publish: Mutex<HashMap<String, PublishEntry>>,
     index: AtomicUsize,
     fault: FaultTable,
     async_tx: Mutex<Option<Sender<(Message, Callback)>>>,

@@ -688,11 +688,8 @@ impl Inner {
     fn dispatch(&self, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
         let schedule = pq.put(&msgs);
         match self.listener.lock().clone() {
-            Some(Listener::Orderly(_)) => {
-                if schedule {
-                    self.submit(Task::Orderly(pq.clone()));
-                }
-            }
+            Some(Listener::Orderly(_)) if schedule => self.submit(Task::Orderly(pq.clone())),
+            Some(Listener::Orderly(_)) => {}
             Some(Listener::Concurrent(_)) => {
                 let mut msgs = msgs;
                 while !msgs.is_empty() {

@@ -185,7 +185,7 @@ fn client_producer_modes_and_pull_consumer() {
         if m.body().starts_with(b"sync-") {
             let i: usize = m.property("idx").unwrap().parse().unwrap();
             assert_eq!(m.keys(), Some(format!("k{i} kk{i}").as_str()));
-            assert_eq!(m.tags(), Some(if i % 2 == 0 { "even" } else { "odd" }));
+            assert_eq!(m.tags(), Some(if i.is_multiple_of(2) { "even" } else { "odd" }));
         }
     }
     assert_eq!(oneway, 5);
@@ -432,18 +432,26 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
     // (consumer index, queue id) seen after the stop.
     let after_stop: Arc<Mutex<BTreeSet<(usize, i32)>>> = Arc::new(Mutex::new(BTreeSet::new()));
     let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let per_consumer: Vec<Arc<AtomicUsize>> =
+        (0..3).map(|_| Arc::new(AtomicUsize::new(0))).collect();
     let mut consumers = Vec::new();
     for idx in 0..3 {
         let c = PushConsumer::new(push_opts(&ns, "CG_rebalance", &format!("r{idx}"))).unwrap();
         c.subscribe(topic, "*").unwrap();
-        let (a, s, st) = (acked.clone(), after_stop.clone(), stopped.clone());
+        let (a, s, st, n) =
+            (acked.clone(), after_stop.clone(), stopped.clone(), per_consumer[idx].clone());
         c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
             for m in msgs {
-                *a.lock().unwrap().entry(String::from_utf8_lossy(m.body()).to_string()).or_default() += 1;
+                *a.lock()
+                    .unwrap()
+                    .entry(String::from_utf8_lossy(m.body()).to_string())
+                    .or_default() += 1;
                 if st.load(Ordering::SeqCst) {
                     s.lock().unwrap().insert((idx, m.queue_id));
                 }
             }
+            n.fetch_add(msgs.len(), Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(2));
             ConsumeStatus::Success
         }))
         .unwrap();
@@ -459,20 +467,26 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
             sent += 1;
         }
     };
-    send(1000);
-    // All three take part.
-    assert!(crate::util::wait_until(Duration::from_secs(30), || acked.lock().unwrap().len() >= 600));
-    send(500);
-    // Stop one; the other two take its queues.
+    send(1500);
+    // All three take part; one is stopped while the backlog is being consumed (listeners take
+    // 2 ms a message); the other two take its queues.
+    assert!(crate::util::wait_until(Duration::from_secs(30), || {
+        per_consumer.iter().all(|n| n.load(Ordering::SeqCst) > 0)
+            && per_consumer[2].load(Ordering::SeqCst) >= 50
+    }));
     consumers[2].take().unwrap().shutdown();
     stopped.store(true, Ordering::SeqCst);
+    let before_stop = acked.lock().unwrap().len();
     send(total - 1500);
-    let ok = crate::util::wait_until(Duration::from_secs(60), || acked.lock().unwrap().len() >= total);
+    let ok =
+        crate::util::wait_until(Duration::from_secs(60), || acked.lock().unwrap().len() >= total);
     let a = acked.lock().unwrap().clone();
     let dups: usize = a.values().map(|n| n - 1).sum();
     eprintln!(
-        "rebalance: sent={total} distinct_acked={} duplicates={dups} (at-least-once)",
-        a.len()
+        "rebalance: sent={total} distinct_acked={} duplicates={dups} (at-least-once) \
+         acked_before_stop={before_stop} per_consumer={:?}",
+        a.len(),
+        per_consumer.iter().map(|n| n.load(Ordering::SeqCst)).collect::<Vec<_>>()
     );
     assert!(ok, "only {} of {total} messages consumed", a.len());
     let want: BTreeSet<String> = (0..total).map(|i| format!("r-{i}")).collect();
@@ -523,7 +537,8 @@ fn client_namesrv_failover() {
     );
     let topic = "ClientFailoverTopic";
     let p = producer(&list, "PG_failover");
-    let (c, seen) = concurrent_consumer(push_opts(&list, "CG_failover", "f1"), "ClientFailoverTopic", "*");
+    let (c, seen) =
+        concurrent_consumer(push_opts(&list, "CG_failover", "f1"), "ClientFailoverTopic", "*");
     // The consumer may start before the topic exists; the first send creates it.
     for i in 0..50 {
         p.send(&Message::new(topic, format!("f-{i}"))).unwrap();
@@ -562,7 +577,12 @@ fn sha1_hex8(data: &[u8]) -> String {
     for chunk in msg.chunks(64) {
         let mut w = [0u32; 80];
         for i in 0..16 {
-            w[i] = u32::from_be_bytes([chunk[4 * i], chunk[4 * i + 1], chunk[4 * i + 2], chunk[4 * i + 3]]);
+            w[i] = u32::from_be_bytes([
+                chunk[4 * i],
+                chunk[4 * i + 1],
+                chunk[4 * i + 2],
+                chunk[4 * i + 3],
+            ]);
         }
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
@@ -575,7 +595,8 @@ fn sha1_hex8(data: &[u8]) -> String {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
                 _ => (b ^ c ^ d, 0xCA62C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t =
+                a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -647,8 +668,19 @@ fn client_interop_with_cpp_client_both_ways() {
     // C++ -> ours: 5000-byte bodies, which the C++ client compresses.
     let ctopic = "CppToClient";
     let args: Vec<String> = [
-        "produce", "--namesrv", &ns, "--topic", ctopic, "--group", "PG_interop_cpp", "--count", "200",
-        "--start", "0", "--body-size", "5000",
+        "produce",
+        "--namesrv",
+        &ns,
+        "--topic",
+        ctopic,
+        "--group",
+        "PG_interop_cpp",
+        "--count",
+        "200",
+        "--start",
+        "0",
+        "--body-size",
+        "5000",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -668,7 +700,8 @@ fn client_interop_with_cpp_client_both_ways() {
     assert!(crate::util::wait_until(Duration::from_secs(30), || seen.lock().unwrap().len() >= 133));
     std::thread::sleep(Duration::from_millis(300));
     c.shutdown();
-    let idx: BTreeSet<usize> = seen.lock().unwrap().iter().map(|m| check_interop(m, 5000)).collect();
+    let idx: BTreeSet<usize> =
+        seen.lock().unwrap().iter().map(|m| check_interop(m, 5000)).collect();
     assert_eq!(idx, (0..200).filter(|i| i % 3 != 0).collect::<BTreeSet<_>>());
     // And through the pull consumer.
     let pc = pull_consumer(&ns, "CG_rs_pull");
@@ -678,4 +711,92 @@ fn client_interop_with_cpp_client_both_ways() {
     assert_eq!(idx.len(), 200);
     pc.shutdown();
     p.shutdown();
+}
+
+/// Build the examples once (`cargo build --examples`) and return their directory.
+fn examples_dir() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let st = std::process::Command::new(cargo)
+                .args(["build", "--examples"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(st.success(), "cargo build --examples failed");
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples")
+        })
+        .clone()
+}
+
+fn run_example(name: &str, ns: &str, home: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new(examples_dir().join(name))
+        .args(args)
+        .env("NAMESRV_ADDR", ns)
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn client_examples_run_against_a_broker() {
+    let dir = TestDir::new("client-examples");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let lines =
+        run_example("producer", &ns, &dir.path, &["--topic", "ExampleTopic", "--count", "12"]);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("sent ") && l.contains("status=Ok")).count(),
+        12
+    );
+    assert_eq!(lines.last().unwrap(), "sent 12 of 12 messages");
+    for (ex, group) in [
+        ("push_consumer", "EG_push"),
+        ("pull_consumer", "EG_pull"),
+        ("broadcast_consumer", "EG_bcast"),
+    ] {
+        let lines = run_example(
+            ex,
+            &ns,
+            &dir.path,
+            &["--topic", "ExampleTopic", "--group", group, "--count", "12", "--timeout", "60"],
+        );
+        let got: BTreeSet<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("received topic=ExampleTopic"))
+            .filter_map(|l| l.split("body=").nth(1))
+            .collect();
+        let want: BTreeSet<String> = (0..12).map(|i| format!("Hello RocketMQ {i}")).collect();
+        assert_eq!(got, want.iter().map(String::as_str).collect(), "{ex}: {lines:?}");
+        assert!(lines.last().unwrap().starts_with("received "), "{ex}");
+    }
+    let lines = run_example(
+        "ordered_producer",
+        &ns,
+        &dir.path,
+        &["--topic", "ExampleOrder", "--count", "8"],
+    );
+    assert_eq!(lines.last().unwrap(), "sent 8 of 8 messages");
+    let lines = run_example(
+        "orderly_consumer",
+        &ns,
+        &dir.path,
+        &["--topic", "ExampleOrder", "--group", "EG_order", "--count", "8", "--timeout", "60"],
+    );
+    let steps: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split("body=").nth(1))
+        .filter(|b| b.starts_with("order-1 "))
+        .collect();
+    assert_eq!(steps, vec!["order-1 step 0", "order-1 step 1"], "{lines:?}");
+    assert_eq!(lines.last().unwrap(), "received 8 messages");
 }
