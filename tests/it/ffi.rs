@@ -282,6 +282,12 @@ fn c_examples_produce_and_consume_against_a_broker() {
     let set: BTreeSet<String> = got.iter().map(|g| g.2.clone()).collect();
     assert_eq!(set, bodies("CTopic_sync", 200));
 
+    // Selector, send to queue, publish queues, orderly keys, every received-message getter,
+    // offsets and the log callback.
+    let modes = compile(&["tests/c/send_modes.c"], &dir.path, "send_modes", "c11", &[]);
+    let out = run_ok(Command::new(&modes).args([&ns, "CTopic_modes"]), t);
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+
     // Orderly: 4 orders x 25 steps, sent with sharding keys, consumed in order per order.
     run_ok(Command::new(&producer).args([&ns, "CTopic_orderly", "100", "orderly"]), t);
     let out = run_ok(
@@ -317,6 +323,9 @@ fn c_examples_and_lifecycles_run_clean_under_valgrind() {
 
     let out = run_ok(under_valgrind(&lifecycle).args([&ns, "VgTopic", "CG_vg_lifecycle"]), t);
     assert!(out.contains("passed, 0 failed"), "{out}");
+    let modes = compile(&["tests/c/send_modes.c"], &dir.path, "send_modes", "c11", &[]);
+    let out = run_ok(under_valgrind(&modes).args([&ns, "VgTopic_modes"]), t);
+    assert!(out.contains(" passed, 0 failed"), "{out}");
 }
 
 #[test]
