@@ -78,16 +78,18 @@ fn e2e(args: &[&str], timeout: Duration) -> Value {
 }
 
 #[test]
-fn python_binding_unit_and_drift_tests_pass() {
+fn python_binding_unit_drift_and_broker_tests_pass() {
     let dir = TestDir::new("ffi-py-unit");
+    let cluster = Cluster::start(&dir.path, &[]);
     let o = run(
         Command::new(python())
             .args(["-m", "unittest", "discover", "-v", "-s"])
             .arg(Path::new(ROOT).join("bindings/python/tests"))
             .current_dir(&dir.path)
             .env("RMQ_LIB", lib_path())
-            .env("RMQ_HEADER", Path::new(ROOT).join("include/rmq.h")),
-        Duration::from_secs(120),
+            .env("RMQ_HEADER", Path::new(ROOT).join("include/rmq.h"))
+            .env("RMQ_NAMESRV", cluster.namesrv_addr()),
+        Duration::from_secs(180),
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "python unit tests failed:\n{err}");
@@ -97,7 +99,8 @@ fn python_binding_unit_and_drift_tests_pass() {
             l.strip_prefix("Ran ").and_then(|r| r.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0);
-    assert!(ran >= 8 && err.contains("test_struct_layouts_match (test_drift"), "{err}");
+    assert!(ran >= 10 && err.contains("test_struct_layouts_match (test_drift"), "{err}");
+    assert!(!err.contains("skipped"), "the broker tests must run here: {err}");
 }
 
 #[test]
