@@ -48,25 +48,27 @@ class BrokerTest(unittest.TestCase):
             self.assertEqual(results[0][0].status, rmq.SendStatus.OK)
             self.assertEqual(p.send(rmq.Message(topic, b"after")).status, rmq.SendStatus.OK)
 
+        want = [b"first", b"sel", b"q0", b"boom", b"oneway", b"async", b"after"] + [b"b%d" % i for i in range(5)]
         bodies = []
         with rmq.PullConsumer("CG_py_modes", NS) as c:
-            for q in c.fetch_queues(topic):
-                off, end = 0, time.time() + 10
-                while time.time() < end:
-                    r = c.pull(q, off, "*", 32, 0.2)
+            queues = c.fetch_queues(topic)
+            offsets = {q: 0 for q in queues}
+            end = time.time() + 20
+            # The broker indexes stored messages asynchronously: pull until everything showed up.
+            while not all(b in bodies for b in want) and time.time() < end:
+                for q in queues:
+                    r = c.pull(q, offsets[q], "*", 32, 0.2)
                     bodies += [m.body for m in r.messages]
                     for m in r.messages:
                         if m.body == b"first":
                             self.assertEqual((m.tags, m.keys, m.property("n")), ("TagA", "a b", "1"))
-                    if r.status != rmq.PullStatus.FOUND:
-                        break
-                    off = r.next_begin_offset
-            tagged = [q for q in c.fetch_queues(topic)]
+                    if r.status == rmq.PullStatus.FOUND:
+                        offsets[q] = r.next_begin_offset
             b_only = []
-            for q in tagged:
+            for q in queues:
                 r = c.pull(q, 0, "TagB", 32, 0.2)
                 b_only += [m.body for m in r.messages]
-        for b in [b"first", b"sel", b"q0", b"boom", b"oneway", b"async", b"after"] + [b"b%d" % i for i in range(5)]:
+        for b in want:
             self.assertIn(b, bodies)
         self.assertEqual(sorted(b_only), [b"b%d" % i for i in range(5)])
 
