@@ -288,7 +288,8 @@ typedef struct rmq_message rmq_message;
 typedef struct rmq_message_ext rmq_message_ext;
 
 /**
- * A producer (opaque). Create with rmq_producer_new, free with rmq_producer_destroy.
+ * A producer (opaque). The caller owns it: create with rmq_producer_new, free with
+ * rmq_producer_destroy. Once started, any number of threads may send through it at once.
  */
 typedef struct rmq_producer rmq_producer;
 
@@ -305,7 +306,9 @@ typedef struct rmq_pull_consumer rmq_pull_consumer;
 typedef struct rmq_pull_result rmq_pull_result;
 
 /**
- * A push consumer (opaque). Create with rmq_push_consumer_new, free with rmq_push_consumer_destroy.
+ * A push consumer (opaque). The caller owns it: create with rmq_push_consumer_new, free with
+ * rmq_push_consumer_destroy. Settings, subscriptions and the callback are set before
+ * rmq_push_consumer_start; librmq's threads then call the callback (see rmq_message_callback).
  */
 typedef struct rmq_push_consumer rmq_push_consumer;
 
@@ -675,8 +678,9 @@ rmq_status rmq_producer_set_max_message_size(struct rmq_producer *p, uint32_t by
 rmq_status rmq_producer_start(struct rmq_producer *p);
 
 /**
- * Stop the producer: waits for sends in flight, then closes connections. Idempotent; sends after it
- * return RMQ_STATUS_SHUTDOWN. Not allowed inside this producer's own async send callback.
+ * Stop the producer and close its connections. Idempotent; sends after it return
+ * RMQ_STATUS_SHUTDOWN, and an async send it cuts short still gets its callback (with an error
+ * status). Not allowed inside this producer's own async send callback.
  */
 rmq_status rmq_producer_shutdown(struct rmq_producer *p);
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 /// Capacity, NUL included, of the message id fields of rmq_send_result.
 pub const RMQ_MSG_ID_MAX: usize = 128;
 
-/// A producer (opaque). Create with rmq_producer_new, free with rmq_producer_destroy.
+/// A producer (opaque). The caller owns it: create with rmq_producer_new, free with
+/// rmq_producer_destroy. Once started, any number of threads may send through it at once.
 pub struct rmq_producer {
     _private: [u8; 0],
 }
@@ -261,8 +262,9 @@ pub extern "C" fn rmq_producer_start(p: *mut rmq_producer) -> rmq_status {
     }
 }
 
-/// Stop the producer: waits for sends in flight, then closes connections. Idempotent; sends after it
-/// return RMQ_STATUS_SHUTDOWN. Not allowed inside this producer's own async send callback.
+/// Stop the producer and close its connections. Idempotent; sends after it return
+/// RMQ_STATUS_SHUTDOWN, and an async send it cuts short still gets its callback (with an error
+/// status). Not allowed inside this producer's own async send callback.
 #[no_mangle]
 pub extern "C" fn rmq_producer_shutdown(p: *mut rmq_producer) -> rmq_status {
     ffi_status! {

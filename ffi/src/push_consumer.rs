@@ -12,7 +12,9 @@ use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// A push consumer (opaque). Create with rmq_push_consumer_new, free with rmq_push_consumer_destroy.
+/// A push consumer (opaque). The caller owns it: create with rmq_push_consumer_new, free with
+/// rmq_push_consumer_destroy. Settings, subscriptions and the callback are set before
+/// rmq_push_consumer_start; librmq's threads then call the callback (see rmq_message_callback).
 pub struct rmq_push_consumer {
     _private: [u8; 0],
 }
