@@ -131,11 +131,9 @@ impl Instance {
         drop(members);
         let addrs: Vec<String> = self.all_broker_addrs(true);
         for addr in addrs {
-            let mut req = RemotingCommand::request(rq::UNREGISTER_CLIENT)
+            let req = RemotingCommand::request(rq::UNREGISTER_CLIENT)
                 .with("clientID", &self.client_id)
-                .with("producerGroup", "")
-                .with("consumerGroup", "");
-            req.put(if consumer { "consumerGroup" } else { "producerGroup" }, group);
+                .with(if consumer { "consumerGroup" } else { "producerGroup" }, group);
             if let Err(e) = self.remoting.invoke(&addr, req, self.cfg.request_timeout) {
                 log::debug!("unregister failed broker={} group={} err={}", addr, group, e);
             }

@@ -435,11 +435,10 @@ fn client_rebalance_three_consumers_one_stopped_loses_nothing() {
     let per_consumer: Vec<Arc<AtomicUsize>> =
         (0..3).map(|_| Arc::new(AtomicUsize::new(0))).collect();
     let mut consumers = Vec::new();
-    for idx in 0..3 {
+    for (idx, counter) in per_consumer.iter().enumerate() {
         let c = PushConsumer::new(push_opts(&ns, "CG_rebalance", &format!("r{idx}"))).unwrap();
         c.subscribe(topic, "*").unwrap();
-        let (a, s, st, n) =
-            (acked.clone(), after_stop.clone(), stopped.clone(), per_consumer[idx].clone());
+        let (a, s, st, n) = (acked.clone(), after_stop.clone(), stopped.clone(), counter.clone());
         c.register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
             for m in msgs {
                 *a.lock()
@@ -799,4 +798,79 @@ fn client_examples_run_against_a_broker() {
         .collect();
     assert_eq!(steps, vec!["order-1 step 0", "order-1 step 1"], "{lines:?}");
     assert_eq!(lines.last().unwrap(), "received 8 messages");
+}
+
+#[test]
+fn client_producer_retries_on_another_broker() {
+    use crate::util::{Proc, BROKER_BIN};
+    let dir = TestDir::new("client-retry");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let ns = cluster.namesrv_addr();
+    let mut broker_b = Proc::start(
+        BROKER_BIN,
+        &[
+            "-n".to_string(),
+            ns.clone(),
+            "--listenPort=0".to_string(),
+            "--bindAddress=127.0.0.1".to_string(),
+            "--brokerIP1=127.0.0.1".to_string(),
+            format!("--storePathRootDir={}", dir.path.join("store-b").display()),
+            "--brokerName=broker-b".to_string(),
+        ],
+        dir.path.join("broker-b.log"),
+        1,
+    );
+    let topic = "ClientRetryTopic";
+    let c = rmq::remoting::RemotingClient::new();
+    for addr in [cluster.broker_addr(), broker_b.addr("listen")] {
+        let req = rmq::protocol::command::RemotingCommand::request(
+            rmq::protocol::codes::request::UPDATE_AND_CREATE_TOPIC,
+        )
+        .with("topic", topic)
+        .with("readQueueNums", 2)
+        .with("writeQueueNums", 2)
+        .with("perm", 6);
+        assert_eq!(c.invoke(&addr, req, Duration::from_secs(5)).unwrap().code, 0);
+    }
+    let mut o = ProducerOptions::new("PG_retry", &ns);
+    fast(&mut o.config, "p-retry");
+    o.latency_fault_tolerance = true;
+    let p = Producer::new(o).unwrap();
+    p.start().unwrap();
+    assert!(crate::util::wait_until(Duration::from_secs(20), || {
+        // Both brokers' registrations reach the name server; routes refresh every 500 ms.
+        p.fetch_publish_queues(topic).map(|q| q.len() == 4).unwrap_or(false)
+    }));
+    // broker-b serves its queues before it dies.
+    let qs = p.fetch_publish_queues(topic).unwrap();
+    let on_b = qs.iter().find(|q| q.broker_name == "broker-b").unwrap();
+    let r = p.send_to_queue(&Message::new(topic, "before"), on_b).unwrap();
+    assert_eq!(r.queue.broker_name, "broker-b");
+    // broker-b dies; the name server still lists it, so sends fail over to broker-a.
+    broker_b.kill9();
+    for i in 0..30 {
+        let r = p.send(&Message::new(topic, format!("y-{i}"))).unwrap();
+        assert_eq!(r.status, SendStatus::Ok);
+        assert_eq!(r.queue.broker_name, "broker-a");
+    }
+    let pc = pull_consumer(&ns, "CG_retry");
+    let qs: Vec<MessageQueue> = pc
+        .fetch_queues(topic)
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.broker_name == "broker-a")
+        .collect();
+    // The store dispatches to consume queues just after the send returns: poll.
+    let mut ys = 0;
+    crate::util::wait_until(Duration::from_secs(10), || {
+        ys = 0;
+        for q in &qs {
+            let r = pc.pull(q, "*", 0, 64, Duration::from_secs(5)).unwrap();
+            ys += r.messages.iter().filter(|m| m.body().starts_with(b"y-")).count();
+        }
+        ys >= 30
+    });
+    assert_eq!(ys, 30);
+    pc.shutdown();
+    p.shutdown();
 }
