@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod client;
 mod crash;
+mod ffi;
 mod golden;
 mod interop;
 mod multi;
