@@ -530,7 +530,10 @@ fn client_namesrv_failover() {
             "--brokerIP1=127.0.0.1".to_string(),
             format!("--storePathRootDir={}", dir.path.join("store").display()),
             "--brokerName=broker-a".to_string(),
-        ],
+        ]
+        .into_iter()
+        .chain(crate::util::small_store_args())
+        .collect::<Vec<_>>(),
         dir.path.join("broker.log"),
         1,
     );
@@ -816,7 +819,10 @@ fn client_producer_retries_on_another_broker() {
             "--brokerIP1=127.0.0.1".to_string(),
             format!("--storePathRootDir={}", dir.path.join("store-b").display()),
             "--brokerName=broker-b".to_string(),
-        ],
+        ]
+        .into_iter()
+        .chain(crate::util::small_store_args())
+        .collect::<Vec<_>>(),
         dir.path.join("broker-b.log"),
         1,
     );

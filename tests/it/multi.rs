@@ -53,7 +53,10 @@ fn broker_log(dir: &Path, name: &str, cluster: &str, ns: &str, suffix: &str) -> 
             format!("--storePathRootDir={}", dir.join(format!("store-{name}")).display()),
             format!("--brokerName={name}"),
             format!("--brokerClusterName={cluster}"),
-        ],
+        ]
+        .into_iter()
+        .chain(crate::util::small_store_args())
+        .collect::<Vec<_>>(),
         dir.join(format!("broker-{name}{suffix}.log")),
         1,
     )

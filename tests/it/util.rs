@@ -170,6 +170,16 @@ pub struct Cluster {
 pub const NAMESRV_BIN: &str = env!("CARGO_BIN_EXE_rmq-namesrv");
 pub const BROKER_BIN: &str = env!("CARGO_BIN_EXE_rmq-broker");
 
+/// Store sizes for test brokers: Apache's defaults preallocate a 1 GiB commit-log segment and a
+/// 420 MB index file per broker, which many brokers side by side would spend on nothing. Later
+/// flags (a test's own) override these.
+pub fn small_store_args() -> Vec<String> {
+    ["--mappedFileSizeCommitLog=67108864", "--maxHashSlotNum=50000", "--maxIndexNum=200000"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
 impl Cluster {
     pub fn start(dir: &Path, extra: &[&str]) -> Cluster {
         let namesrv = Proc::start(
@@ -192,6 +202,7 @@ impl Cluster {
             format!("--storePathRootDir={}", dir.join("store").display()),
             "--brokerName=broker-a".to_string(),
         ];
+        broker_args.extend(small_store_args());
         broker_args.extend(extra.iter().map(|s| s.to_string()));
         let broker = Proc::start(BROKER_BIN, &broker_args, dir.join("broker-0.log"), 1);
         Cluster { dir: dir.to_path_buf(), namesrv, broker, broker_args, restarts: 0 }
