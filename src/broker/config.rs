@@ -90,6 +90,37 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// `namesrvListenPort` (rmq extension): the embedded name server's port with --standalone.
     pub namesrv_listen_port: u16,
+    /// `messageDelayLevel`: delay of each level in ms, level 1 first (parsed from Apache's
+    /// "1s 5s 10s ... 2h" form).
+    pub message_delay_level: Vec<u64>,
+    /// `flushDelayOffsetInterval` (ms): how often delivered delay offsets are persisted.
+    pub flush_delay_offset_interval: u64,
+}
+
+/// Apache's default `messageDelayLevel` (MessageStoreConfig).
+pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+/// Parse a `messageDelayLevel` value: space-separated numbers, each with a unit suffix s, m, h
+/// or d (ScheduleMessageService.parseDelayLevel).
+pub fn parse_delay_levels(v: &str) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    for item in v.split_whitespace() {
+        let unit = item.chars().last().unwrap_or(' ');
+        let num = &item[..item.len() - unit.len_utf8()];
+        let scale = match unit {
+            's' => 1000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return Err(format!("level {item:?} must end in s, m, h or d")),
+        };
+        let n: u64 = num.parse().map_err(|_| format!("level {item:?} is not a number"))?;
+        out.push(n.saturating_mul(scale));
+    }
+    if out.is_empty() {
+        return Err("at least one level is needed".into());
+    }
+    Ok(out)
 }
 
 impl Default for BrokerConfig {
@@ -141,6 +172,9 @@ impl Default for BrokerConfig {
             check_crc_on_recover: true,
             channel_expired_timeout: 120_000,
             namesrv_listen_port: 9876,
+            message_delay_level: parse_delay_levels(DEFAULT_DELAY_LEVELS)
+                .expect("invariant: the default delay levels parse"),
+            flush_delay_offset_interval: 10_000,
         }
     }
 }
@@ -215,6 +249,8 @@ impl ConfigKeys for BrokerConfig {
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,
             "namesrvListenPort" => self.namesrv_listen_port = parse_num(v)?,
+            "messageDelayLevel" => self.message_delay_level = parse_delay_levels(v)?,
+            "flushDelayOffsetInterval" => self.flush_delay_offset_interval = parse_num(v)?,
             // Accepted for compatibility; not used by rmq yet.
             "deleteWhen"
             | "fileReservedTime"
@@ -230,7 +266,6 @@ impl ConfigKeys for BrokerConfig {
             | "useEpollNativeSelector"
             | "waitTimeMillsInSendQueue"
             | "enablePropertyFilter"
-            | "messageDelayLevel"
             | "slaveReadEnable"
             | "transferMsgByHeap" => {}
             _ => return Ok(false),
