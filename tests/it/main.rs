@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod consume;
 mod crash;
 mod golden;
 mod interop;
