@@ -6,9 +6,11 @@
 //! store stays generic. The `broker-schedule` service scans each level's queue in order: a
 //! message is due at its store timestamp plus the level's delay (all messages of one level have
 //! the same delay, so the first one not yet due ends the scan of that level). Due messages are
-//! re-put to their real topic and queue without `DELAY`. The next offset per level is kept in
+//! re-put to their real topic and queue (keeping `DELAY`, `REAL_TOPIC` and `REAL_QID` in the
+//! stored properties, as Apache's copy does). The next offset per level is kept in
 //! `config/delayOffset.json` (`{"offsetTable":{1:5,3:0}}`, Apache's shape), written after every
-//! round that delivered something, so a restart neither loses nor repeats a delivery.
+//! round that delivered something and at stop, so a clean restart neither loses nor repeats a
+//! delivery; after a crash at most the last round's deliveries repeat (at least once).
 
 use super::topics::SCHEDULE_TOPIC;
 use super::Broker;
@@ -224,7 +226,7 @@ impl Broker {
     /// Re-put a due message to its real topic and queue. False when the store refused it (the
     /// level is retried later); a message without a real topic is logged and skipped.
     fn deliver_one(&self, rec: crate::protocol::record::MessageRecord) -> bool {
-        let mut props = parse_properties(&rec.properties);
+        let props = parse_properties(&rec.properties);
         let real_topic = props.iter().find(|(k, _)| k == PROPERTY_REAL_TOPIC).map(|p| p.1.clone());
         let real_qid = props
             .iter()
@@ -237,7 +239,9 @@ impl Broker {
             );
             return true;
         };
-        props.retain(|(k, _)| k != PROPERTY_DELAY);
+        // Apache computes the stored property string before it clears DELAY from the map
+        // (ScheduleMessageService.messageTimeup), so the delivered copy still carries DELAY,
+        // REAL_TOPIC and REAL_QID; it is not delayed again because this put skips the rewrite.
         let m = PutMessage {
             topic: topic.clone(),
             queue_id,
