@@ -227,7 +227,7 @@ impl GroupManager {
 
 impl Broker {
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-    /// DELETE_SUBSCRIPTIONGROUP (AdminBrokerProcessor).
+    /// DELETE_SUBSCRIPTIONGROUP and GET_ALL_DELAY_OFFSET (AdminBrokerProcessor).
     pub(crate) fn handle_groups(
         &self,
         req: RemotingCommand,
@@ -258,6 +258,11 @@ impl Broker {
             rq::DELETE_SUBSCRIPTIONGROUP => {
                 self.groups.delete(req.str_field("groupName")?);
                 RemotingCommand::success()
+            }
+            // The delay offsets belong to the same family of config files (AdminBrokerProcessor
+            // answers with delayOffset.json's text).
+            rq::GET_ALL_DELAY_OFFSET => {
+                RemotingCommand::success().with_body(self.delay_offsets.encode().into_bytes())
             }
             other => RemotingCommand::error(
                 rs::REQUEST_CODE_NOT_SUPPORTED,

@@ -194,6 +194,7 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
         rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
         rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
         rq::DELETE_SUBSCRIPTIONGROUP,
+        rq::GET_ALL_DELAY_OFFSET,
     ] {
         r.register(code, admin, h(GROUPS));
     }

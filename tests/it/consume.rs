@@ -318,7 +318,10 @@ fn cpp_orderly_keeps_per_key_order_while_a_consumer_leaves() {
     let (ns_a, home_a) = (ns.clone(), dir.path.join("a"));
     std::fs::create_dir_all(&home_a).unwrap();
     // A consumes slowly and leaves after 100 messages; B stays until the last message of
-    // every key has been consumed, taking over A's queues.
+    // every key has been consumed, taking over A's queues. This takes about a minute: the C++
+    // client's Rebalance::unlockAll (1.2.x) leaves the first queue of each broker out of its
+    // UNLOCK_BATCH_MQ at shutdown, so B gets that queue only when A's lock expires after 60 s,
+    // exactly as with Apache's broker (RebalanceLockManager).
     let leaver = std::thread::spawn(move || {
         let mut extra = common.to_vec();
         extra.extend(["--stop-after", "100", "--slow-ms", "20"]);
@@ -473,6 +476,8 @@ fn cpp_delayed_messages_wait_their_level_and_survive_a_restart() {
     assert_eq!(topic_total(&c, &cluster.broker_addr(), "DelayTopic"), 20, "nothing re-delivered");
     let text = std::fs::read_to_string(dir.path.join("store/config/delayOffset.json")).unwrap();
     assert_eq!(text, r#"{"offsetTable":{2:10,3:10}}"#);
+    let r = call(&c, &cluster.broker_addr(), RemotingCommand::request(rq::GET_ALL_DELAY_OFFSET));
+    assert_eq!(r.body, text.as_bytes());
 }
 
 /// Benchmark, not a timed assertion: produce-to-callback latency of a push consumer waiting on
