@@ -508,3 +508,129 @@ fn cpp_long_polling_latency_benchmark() {
         );
     }
 }
+
+fn heartbeat(c: &RemotingClient, addr: &str, group: &str, model: &str, sub: &str, tags: &[&str]) {
+    let body = serde_json::json!({
+        "clientID": format!("client-{group}"),
+        "producerDataSet": [],
+        "consumerDataSet": [{
+            "groupName": group,
+            "consumeType": "CONSUME_PASSIVELY",
+            "messageModel": model,
+            "consumeFromWhere": "CONSUME_FROM_LAST_OFFSET",
+            "unitMode": false,
+            "subscriptionDataSet": [{
+                "classFilterMode": false,
+                "topic": "FilterTopic",
+                "subString": sub,
+                "tagsSet": tags,
+                "codeSet": [],
+                "subVersion": 5,
+                "expressionType": "TAG"
+            }]
+        }]
+    });
+    let r = call(
+        c,
+        addr,
+        RemotingCommand::request(rq::HEART_BEAT).with_body(body.to_string().into_bytes()),
+    );
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+}
+
+/// A pull without the SUBSCRIPTION flag: the filter comes from the group's heartbeat.
+fn pull_by_heartbeat(
+    c: &RemotingClient,
+    addr: &str,
+    group: &str,
+    sub_version: i64,
+) -> (i32, String, Vec<MessageRecord>) {
+    let req = RemotingCommand::request(rq::PULL_MESSAGE)
+        .with("consumerGroup", group)
+        .with("topic", "FilterTopic")
+        .with("queueId", 0)
+        .with("queueOffset", 0)
+        .with("maxMsgNums", 32)
+        .with("sysFlag", 0)
+        .with("commitOffset", 0)
+        .with("suspendTimeoutMillis", 0)
+        .with("subVersion", sub_version);
+    let r = call(c, addr, req);
+    let mut out = Vec::new();
+    let mut body = &r.body[..];
+    while !body.is_empty() {
+        let (rec, n) = decode_record(body, true).unwrap();
+        out.push(rec);
+        body = &body[n..];
+    }
+    (r.code, r.remark.unwrap_or_default(), out)
+}
+
+#[test]
+fn pull_filters_by_tag_hash_from_heartbeat_or_request_with_apache_refusals() {
+    let dir = TestDir::new("filter");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let c = RemotingClient::new();
+    let addr = cluster.broker_addr();
+    for (i, tag) in ["TagA", "TagB", "TagC", "TagA", "TagC", "TagB"].iter().enumerate() {
+        send(&c, &addr, "FilterTopic", &format!("TAGS\u{1}{tag}"), &format!("m{i}"));
+    }
+    assert_eq!(pull_n(&c, &addr, "CG_all", "FilterTopic", 6).2.len(), 6);
+    let tags = |recs: &[MessageRecord]| -> Vec<String> {
+        recs.iter().map(|r| get_property(&r.properties, "TAGS").unwrap().to_string()).collect()
+    };
+
+    // No heartbeat yet: Apache's "group info not exist".
+    let (code, remark, _) = pull_by_heartbeat(&c, &addr, "CG_hb", 0);
+    assert_eq!(code, rs::SUBSCRIPTION_NOT_EXIST);
+    assert!(remark.starts_with("the consumer's group info not exist"), "{remark}");
+
+    // The heartbeat's "TagA || TagB" filters by the consume queue's tag hash.
+    heartbeat(&c, &addr, "CG_hb", "CLUSTERING", "TagA || TagB", &["TagA", "TagB"]);
+    let (code, _, recs) = pull_by_heartbeat(&c, &addr, "CG_hb", 5);
+    assert_eq!(code, rs::SUCCESS);
+    assert_eq!(tags(&recs), ["TagA", "TagB", "TagA", "TagB"]);
+    // A client with a newer subscription than the broker knows is told so.
+    let (code, remark, _) = pull_by_heartbeat(&c, &addr, "CG_hb", 6);
+    assert_eq!(
+        (code, remark.as_str()),
+        (rs::SUBSCRIPTION_NOT_LATEST, "the consumer's subscription not latest")
+    );
+
+    // The request's own subscription wins when the SUBSCRIPTION flag is set.
+    let req = |expr: &str, expr_type: &str| {
+        RemotingCommand::request(rq::PULL_MESSAGE)
+            .with("consumerGroup", "CG_hb")
+            .with("topic", "FilterTopic")
+            .with("queueId", 0)
+            .with("queueOffset", 0)
+            .with("maxMsgNums", 32)
+            .with("sysFlag", pull_flag::SUBSCRIPTION)
+            .with("commitOffset", 0)
+            .with("suspendTimeoutMillis", 0)
+            .with("subscription", expr)
+            .with("expressionType", expr_type)
+            .with("subVersion", 0)
+    };
+    let r = call(&c, &addr, req("TagC", "TAG"));
+    let (rec1, n) = decode_record(&r.body, true).unwrap();
+    let (rec2, _) = decode_record(&r.body[n..], true).unwrap();
+    assert_eq!((rec1.body, rec2.body), (b"m2".to_vec(), b"m4".to_vec()));
+    let r = call(&c, &addr, req("a > 1", "SQL92"));
+    assert_eq!(r.code, rs::SYSTEM_ERROR);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some("The broker does not support consumer to filter message by SQL92")
+    );
+
+    // consumeBroadcastEnable=false refuses broadcasting consumers (heartbeat-based pulls).
+    update_group(
+        &c,
+        &addr,
+        serde_json::json!({"groupName": "CG_cast_off", "consumeBroadcastEnable": false}),
+    );
+    heartbeat(&c, &addr, "CG_cast_off", "BROADCASTING", "*", &[]);
+    let (code, remark, _) = pull_by_heartbeat(&c, &addr, "CG_cast_off", 0);
+    assert_eq!(code, rs::NO_PERMISSION);
+    assert_eq!(remark, "the consumer group[CG_cast_off] can not consume by broadcast way");
+}
