@@ -93,7 +93,8 @@ pub struct BrokerConfig {
     /// `messageDelayLevel`: delay of each level in ms, level 1 first (parsed from Apache's
     /// "1s 5s 10s ... 2h" form).
     pub message_delay_level: Vec<u64>,
-    /// `flushDelayOffsetInterval` (ms): how often delivered delay offsets are persisted.
+    /// `flushDelayOffsetInterval` (ms): accepted for compatibility; rmq persists delay offsets
+    /// after every delivery round instead of on a timer.
     pub flush_delay_offset_interval: u64,
 }
 
