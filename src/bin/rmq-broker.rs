@@ -20,7 +20,8 @@ flushCommitLogLeastPages, flushCommitLogThoroughInterval, autoCreateTopicEnable,
 autoCreateSubscriptionGroup, defaultTopicQueueNums, brokerPermission, maxMessageSize,
 sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionId, traceOn,
 registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
-checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort.
+checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort, shortPollingTimeMills,
+messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval.
 Logging level: RMQ_LOG=debug|info|warn|error.
 Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/SIGINT.";
 
