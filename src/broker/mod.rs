@@ -1,5 +1,6 @@
-//! Broker: topics, sends, pulls with long polling, consumer offsets, client tables and name
-//! server registration over the store. `start(cfg) -> BrokerHandle`; `rmq-broker` is a thin
+//! Broker: topics, sends, pulls with long polling, consumer offsets, client tables, subscription
+//! groups, retries and dead letters, delayed delivery and name server registration over the
+//! store. `start(cfg) -> BrokerHandle`; `rmq-broker` is a thin
 //! wrapper.
 
 mod admin;
