@@ -293,3 +293,23 @@ impl BrokerConfig {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_levels_parse_as_apache() {
+        let d = parse_delay_levels(DEFAULT_DELAY_LEVELS).unwrap();
+        assert_eq!(d.len(), 18);
+        assert_eq!((d[0], d[4], d[16], d[17]), (1000, 60_000, 3_600_000, 7_200_000));
+        assert_eq!(parse_delay_levels(" 2s  1d ").unwrap(), vec![2000, 86_400_000]);
+        for bad in ["", "10", "5x", "s", "1.5s", "1é"] {
+            assert!(parse_delay_levels(bad).is_err(), "{bad:?} must be refused");
+        }
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.set("messageDelayLevel", "1s 3s"), Ok(true));
+        assert_eq!(c.message_delay_level, vec![1000, 3000]);
+        assert!(c.set("messageDelayLevel", "1s 3q").is_err());
+    }
+}
