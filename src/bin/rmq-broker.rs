@@ -20,7 +20,9 @@ flushCommitLogLeastPages, flushCommitLogThoroughInterval, autoCreateTopicEnable,
 autoCreateSubscriptionGroup, defaultTopicQueueNums, brokerPermission, maxMessageSize,
 sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionId, traceOn,
 registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
-checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort.
+checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort, shortPollingTimeMills,
+messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval,
+clientHousekeepingInterval.
 Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
 cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
 fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.

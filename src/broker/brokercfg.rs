@@ -84,6 +84,8 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("cleanResourceInterval", c.clean_resource_interval.to_string()),
         ("maxHashSlotNum", c.max_hash_slot_num.to_string()),
         ("maxIndexNum", c.max_index_num.to_string()),
+        ("messageDelayLevel", delay_levels_text(&c.message_delay_level)),
+        ("flushDelayOffsetInterval", c.flush_delay_offset_interval.to_string()),
     ];
     if let Some(ms) = c.file_reserved_time_millis {
         v.push(("fileReservedTimeMillis", ms.to_string()));
@@ -96,6 +98,18 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
     }
     v.sort_by(|a, b| a.0.cmp(b.0));
     v
+}
+
+/// `messageDelayLevel` back in Apache's form ("1s 5s ... 2h"), each level in its largest whole
+/// unit, so the text parses back to the same delays.
+fn delay_levels_text(levels: &[u64]) -> String {
+    let unit = |ms: u64| {
+        [(86_400_000, 'd'), (3_600_000, 'h'), (60_000, 'm')]
+            .into_iter()
+            .find(|(n, _)| ms > 0 && ms.is_multiple_of(*n))
+            .map_or(format!("{}s", ms / 1000), |(n, u)| format!("{}{u}", ms / n))
+    };
+    levels.iter().map(|&ms| unit(ms)).collect::<Vec<_>>().join(" ")
 }
 
 /// Properties text, one `key=value` line per key (MixAll.properties2String).
@@ -279,6 +293,12 @@ mod tests {
             assert!(again.set(&k, &v).unwrap(), "key {k} not accepted back");
         }
         assert_eq!(properties_text(&again), text);
+        assert!(
+            text.contains(
+                "messageDelayLevel=1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
@@ -286,14 +306,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rmq-brokercfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("broker.conf");
-        std::fs::write(&path, "brokerName=b1\nmessageDelayLevel=1s 2s\nsomeFutureKey=7\n").unwrap();
+        std::fs::write(&path, "brokerName=b1\nhaListenPort=10912\nsomeFutureKey=7\n").unwrap();
         let cfg = BrokerConfig { broker_config_path: Some(path.clone()), ..Default::default() };
         let live = LiveConfig::new(cfg);
         live.update("channelExpiredTimeout=5000\nfileReservedTime=48\n").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         for line in [
-            "messageDelayLevel=1s 2s\n",
+            "haListenPort=10912\n",
             "someFutureKey=7\n",
             "channelExpiredTimeout=5000\n",
             "fileReservedTime=48\n",

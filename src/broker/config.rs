@@ -117,6 +117,38 @@ pub struct BrokerConfig {
     pub client_housekeeping_interval: u64,
     /// `brokerConfigPath`: the `-c` file; UPDATE_BROKER_CONFIG rewrites it (set by the binary).
     pub broker_config_path: Option<PathBuf>,
+    /// `messageDelayLevel`: delay of each level in ms, level 1 first (parsed from Apache's
+    /// "1s 5s 10s ... 2h" form).
+    pub message_delay_level: Vec<u64>,
+    /// `flushDelayOffsetInterval` (ms): accepted for compatibility; rmq persists delay offsets
+    /// after every delivery round instead of on a timer.
+    pub flush_delay_offset_interval: u64,
+}
+
+/// Apache's default `messageDelayLevel` (MessageStoreConfig).
+pub const DEFAULT_DELAY_LEVELS: &str = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
+/// Parse a `messageDelayLevel` value: space-separated numbers, each with a unit suffix s, m, h
+/// or d (ScheduleMessageService.parseDelayLevel).
+pub fn parse_delay_levels(v: &str) -> Result<Vec<u64>, String> {
+    let mut out = Vec::new();
+    for item in v.split_whitespace() {
+        let unit = item.chars().last().unwrap_or(' ');
+        let num = &item[..item.len() - unit.len_utf8()];
+        let scale = match unit {
+            's' => 1000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return Err(format!("level {item:?} must end in s, m, h or d")),
+        };
+        let n: u64 = num.parse().map_err(|_| format!("level {item:?} is not a number"))?;
+        out.push(n.saturating_mul(scale));
+    }
+    if out.is_empty() {
+        return Err("at least one level is needed".into());
+    }
+    Ok(out)
 }
 
 impl Default for BrokerConfig {
@@ -180,6 +212,9 @@ impl Default for BrokerConfig {
             max_index_num: 20_000_000,
             client_housekeeping_interval: 10_000,
             broker_config_path: None,
+            message_delay_level: parse_delay_levels(DEFAULT_DELAY_LEVELS)
+                .expect("invariant: the default delay levels parse"),
+            flush_delay_offset_interval: 10_000,
         }
     }
 }
@@ -278,6 +313,8 @@ impl ConfigKeys for BrokerConfig {
             "clientHousekeepingInterval" => {
                 self.client_housekeeping_interval = parse_num::<u64>(v)?.max(100)
             }
+            "messageDelayLevel" => self.message_delay_level = parse_delay_levels(v)?,
+            "flushDelayOffsetInterval" => self.flush_delay_offset_interval = parse_num(v)?,
             // Accepted for compatibility; not used by rmq yet.
             "rocketmqHome"
             | "haListenPort"
@@ -290,7 +327,6 @@ impl ConfigKeys for BrokerConfig {
             | "useEpollNativeSelector"
             | "waitTimeMillsInSendQueue"
             | "enablePropertyFilter"
-            | "messageDelayLevel"
             | "slaveReadEnable"
             | "transferMsgByHeap" => {}
             _ => return Ok(false),
@@ -335,5 +371,25 @@ impl BrokerConfig {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_levels_parse_as_apache() {
+        let d = parse_delay_levels(DEFAULT_DELAY_LEVELS).unwrap();
+        assert_eq!(d.len(), 18);
+        assert_eq!((d[0], d[4], d[16], d[17]), (1000, 60_000, 3_600_000, 7_200_000));
+        assert_eq!(parse_delay_levels(" 2s  1d ").unwrap(), vec![2000, 86_400_000]);
+        for bad in ["", "10", "5x", "s", "1.5s", "1é"] {
+            assert!(parse_delay_levels(bad).is_err(), "{bad:?} must be refused");
+        }
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.set("messageDelayLevel", "1s 3s"), Ok(true));
+        assert_eq!(c.message_delay_level, vec![1000, 3000]);
+        assert!(c.set("messageDelayLevel", "1s 3q").is_err());
     }
 }

@@ -25,8 +25,17 @@ const LOCK_EXPIRY: Duration = Duration::from_secs(60);
 impl LockManager {
     /// Lock (or renew) `mqs` for `client`; returns the queues it now holds.
     pub fn lock(&self, group: &str, client: &str, mqs: &[MessageQueue]) -> Vec<MessageQueue> {
+        self.lock_at(group, client, mqs, Instant::now())
+    }
+
+    fn lock_at(
+        &self,
+        group: &str,
+        client: &str,
+        mqs: &[MessageQueue],
+        now: Instant,
+    ) -> Vec<MessageQueue> {
         let mut t = self.locks.lock();
-        let now = Instant::now();
         let mut ok = Vec::new();
         for mq in mqs {
             let k = (group.to_string(), mq.clone());
@@ -37,6 +46,8 @@ impl LockManager {
             if free {
                 t.insert(k, (client.to_string(), now));
                 ok.push(mq.clone());
+            } else {
+                log::debug!("queue locked by another client group={} queue={:?}", group, mq);
             }
         }
         ok
@@ -208,17 +219,67 @@ impl Broker {
             last_update: Instant::now(),
         };
         for c in &hb.consumer_data_set {
-            if c.message_model != "BROADCASTING" {
-                self.ensure_topic(&format!("{RETRY_PREFIX}{}", c.group_name), 1);
+            // ClientManageProcessor.heartBeat: the group (auto-created) gives the retry topic's
+            // queue count and whether members are told about changes.
+            let gc = self.groups.find(&c.group_name);
+            if let Some(gc) = &gc {
+                self.ensure_topic(&format!("{RETRY_PREFIX}{}", c.group_name), gc.retry_queue_nums);
             }
+            let notify = gc.is_none_or(|g| g.notify_consumer_ids_changed_enable);
             if self.clients.register_consumer(ch.clone(), c) {
                 log::info!("consumer group changed group={} client={}", c.group_name, hb.client_id);
-                self.clients.notify_ids_changed(&c.group_name);
+                if notify {
+                    self.clients.notify_ids_changed(&c.group_name);
+                }
             }
         }
         for p in &hb.producer_data_set {
             self.clients.register_producer(&p.group_name, ch.clone());
         }
         RemotingCommand::success()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mq(q: i32) -> MessageQueue {
+        MessageQueue { broker_name: "b".into(), queue_id: q, topic: "T".into() }
+    }
+
+    #[test]
+    fn one_owner_per_queue_per_group_until_expiry_or_unlock() {
+        let m = LockManager::default();
+        let t0 = Instant::now();
+        assert_eq!(m.lock_at("G", "c1", &[mq(0), mq(1)], t0), vec![mq(0), mq(1)]);
+        // Another client of the group gets only the free queue; another group is independent.
+        assert_eq!(m.lock_at("G", "c2", &[mq(1), mq(2)], t0), vec![mq(2)]);
+        assert_eq!(m.lock_at("G2", "c2", &[mq(1)], t0), vec![mq(1)]);
+        // The owner renews; at 59 s the lock still holds against others.
+        let t59 = t0 + Duration::from_secs(59);
+        assert_eq!(m.lock_at("G", "c1", &[mq(0)], t59), vec![mq(0)]);
+        assert!(m.lock_at("G", "c2", &[mq(1)], t59).is_empty());
+        // Past 60 s without renewal, another client takes over.
+        let t61 = t0 + Duration::from_secs(61);
+        assert_eq!(m.lock_at("G", "c2", &[mq(1)], t61), vec![mq(1)]);
+        assert!(m.lock_at("G", "c2", &[mq(0)], t61).is_empty(), "q0 was renewed at 59 s");
+        // Unlock by a non-owner does nothing; by the owner frees the queue at once.
+        m.unlock("G", "c2", &[mq(0)]);
+        assert!(m.lock_at("G", "c2", &[mq(0)], t61).is_empty());
+        m.unlock("G", "c1", &[mq(0)]);
+        assert_eq!(m.lock_at("G", "c2", &[mq(0)], t61), vec![mq(0)]);
+    }
+
+    #[test]
+    fn lock_bodies_use_apache_field_names() {
+        let b: LockBody = crate::protocol::json::from_fastjson(
+            br#"{"consumerGroup":"G","clientId":"c1","mqSet":[{"brokerName":"b","queueId":3,"topic":"T"}]}"#,
+        )
+        .unwrap();
+        assert_eq!((b.consumer_group.as_str(), b.client_id.as_str()), ("G", "c1"));
+        assert_eq!(b.mq_set, vec![mq(3)]);
+        let out = serde_json::to_string(&LockResponse { lock_ok_mq_set: vec![mq(3)] }).unwrap();
+        assert_eq!(out, r#"{"lockOKMQSet":[{"brokerName":"b","queueId":3,"topic":"T"}]}"#);
     }
 }

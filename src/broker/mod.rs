@@ -1,5 +1,6 @@
-//! Broker: topics, sends, pulls with long polling, consumer offsets, client tables and name
-//! server registration over the store. `start(cfg) -> BrokerHandle`; `rmq-broker` is a thin
+//! Broker: topics, sends, pulls with long polling, consumer offsets, client tables, subscription
+//! groups, retries and dead letters, delayed delivery and name server registration over the
+//! store. `start(cfg) -> BrokerHandle`; `rmq-broker` is a thin
 //! wrapper.
 
 mod admin;
@@ -8,10 +9,12 @@ pub mod clients;
 pub mod config;
 mod conns;
 mod consumer;
+pub mod groups;
 pub mod offsets;
 mod pull;
 mod query;
 mod reset;
+pub mod schedule;
 mod send;
 mod stats;
 pub mod topics;
@@ -37,6 +40,8 @@ pub struct Broker {
     store: Arc<MessageStore>,
     topics: topics::TopicManager,
     offsets: offsets::OffsetManager,
+    groups: groups::GroupManager,
+    delay_offsets: schedule::DelayOffsets,
     clients: clients::ClientManager,
     locks: consumer::LockManager,
     hold: Arc<pull::PullHold>,
@@ -150,6 +155,7 @@ const CONSUMER: u8 = 2;
 const ADMIN: u8 = 3;
 const QUERY: u8 = 4;
 const OPS: u8 = 5;
+const GROUPS: u8 = 6;
 
 impl Handler for Family {
     fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
@@ -162,6 +168,7 @@ impl Handler for Family {
             (CONSUMER, _) => b.handle_consumer(ctx, req),
             (QUERY, _) => b.handle_query(ctx, req),
             (OPS, _) => b.handle_ops(ctx, req),
+            (GROUPS, _) => b.handle_groups(req),
             _ => b.handle_admin(ctx, req),
         };
         Reply::Respond(
@@ -214,6 +221,14 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     r.register(rq::QUERY_MESSAGE, admin, h(QUERY));
     for code in stats::OPS_CODES {
         r.register(code, admin, h(OPS));
+    }
+    for code in [
+        rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+        rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        rq::DELETE_SUBSCRIPTIONGROUP,
+        rq::GET_ALL_DELAY_OFFSET,
+    ] {
+        r.register(code, admin, h(GROUPS));
     }
     let b = broker.clone();
     r.on_close(Arc::new(move |conn| b.connection_closed(conn.id())));
@@ -322,7 +337,10 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         MessageStore::open(store_config(&cfg)).map_err(|e| io::Error::other(e.to_string()))?;
     let config_dir = cfg.store_path_root_dir.join("config");
     let topics = topics::TopicManager::open(config_dir.clone(), &cfg)?;
-    let offsets = offsets::OffsetManager::open(config_dir)?;
+    let offsets = offsets::OffsetManager::open(config_dir.clone())?;
+    let groups =
+        groups::GroupManager::open(config_dir.clone(), cfg.auto_create_subscription_group)?;
+    let delay_offsets = schedule::DelayOffsets::open(config_dir)?;
     let main_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, cfg.listen_port))?;
     let main_port = main_listener.local_addr()?.port();
     let fast_port = if cfg.listen_port == 0 { 0 } else { cfg.listen_port.saturating_sub(2) };
@@ -334,6 +352,8 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         store: store.clone(),
         topics,
         offsets,
+        groups,
+        delay_offsets,
         clients: clients::ClientManager::default(),
         locks: consumer::LockManager::default(),
         hold: hold.clone(),
@@ -342,11 +362,22 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         live: brokercfg::LiveConfig::new(cfg.clone()),
         boot_timestamp: crate::common::time::now_millis(),
     });
+    let mut services = Vec::new();
+    let b = broker.clone();
+    let schedule = Service::spawn("broker-schedule", move |ctx| b.schedule_loop(ctx))?;
+    let schedule_waker = schedule.waker();
+    services.push(schedule);
     // Long polling: the dispatch thread reports arrivals; the hold thread wakes parked pulls.
+    // In short-polling mode (longPollingEnable=false) arrivals wake nobody: a parked pull is
+    // answered after shortPollingTimeMills, as Apache's PullRequestHoldService does.
     let (arr_tx, arr_rx) = crossbeam_channel::unbounded();
     let waiting = hold.clone();
+    let long_polling = cfg.long_polling_enable;
     store.set_arrival_listener(Arc::new(move |topic: &str, queue: i32, max: i64, code: i64| {
-        if waiting.any_waiting() {
+        if topic == topics::SCHEDULE_TOPIC {
+            schedule_waker.wake();
+        }
+        if long_polling && waiting.any_waiting() {
             let _ = arr_tx.send((topic.to_string(), queue, max, code));
         }
     }));
@@ -360,7 +391,6 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     fast_cfg.max_frame = cfg.max_frame_size;
     let main = Server::start_on(main_cfg, main_listener, build_routes(&broker, true))?;
     let fast = Server::start_on(fast_cfg, fast_listener, build_routes(&broker, false))?;
-    let mut services = Vec::new();
     let b = broker.clone();
     let reg = Service::spawn("broker-register", move |ctx| {
         while ctx.wait(Duration::from_millis(b.live.register_name_server_period())) {

@@ -2,7 +2,9 @@
 //! finds nothing is parked until a matching message is dispatched to its queue or its
 //! suspend time runs out. Workers never sleep; one hold thread re-runs woken pulls.
 
+use super::groups::faq;
 use super::Broker;
+use crate::protocol::body::perm;
 use crate::protocol::codes::{pull_flag, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::tag_hash;
@@ -186,46 +188,12 @@ impl Broker {
         let max_nums = req.opt_i32("maxMsgNums")?.unwrap_or(32).clamp(1, MAX_TRANSFER_COUNT);
         let sys_flag = req.opt_i32("sysFlag")?.unwrap_or(0);
         let suspend_ms = req.opt_i64("suspendTimeoutMillis")?.unwrap_or(15_000).max(0) as u64;
-        let Some(tc) = self.topics.get(&topic) else {
-            return Ok(Reply::Respond(pull_fields(
-                RemotingCommand::error(
-                    rs::TOPIC_NOT_EXIST,
-                    format!("topic[{topic}] not exist, apply first please!"),
-                ),
-                0,
-                0,
-                0,
-            )));
-        };
-        if tc.perm & crate::protocol::body::perm::READ == 0 {
-            return Ok(Reply::Respond(RemotingCommand::error(
-                rs::NO_PERMISSION,
-                format!("the topic[{topic}] pulling message is forbidden"),
-            )));
+        if let Some(refused) = self.check_pull(&group, &topic, queue_id) {
+            return Ok(Reply::Respond(refused));
         }
-        if queue_id < 0 || queue_id >= tc.read_queue_nums.max(tc.write_queue_nums) {
-            return Ok(Reply::Respond(RemotingCommand::error(
-                rs::SYSTEM_ERROR,
-                format!(
-                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}]",
-                    queue_id, topic, tc.read_queue_nums
-                ),
-            )));
-        }
-        let filter = if sys_flag & pull_flag::SUBSCRIPTION != 0 {
-            TagFilter::parse(req.field("subscription").unwrap_or("*"))
-        } else {
-            match self.clients.subscription(&group, &topic) {
-                Some(s) => TagFilter::parse(&s.sub_string),
-                None => {
-                    return Ok(Reply::Respond(RemotingCommand::error(
-                        rs::SUBSCRIPTION_NOT_EXIST,
-                        format!(
-                            "the consumer's subscription not exist, group: {group} topic: {topic}"
-                        ),
-                    )))
-                }
-            }
+        let filter = match self.pull_filter(&req, &group, &topic, sys_flag)? {
+            Ok(f) => f,
+            Err(refused) => return Ok(Reply::Respond(refused)),
         };
         let f = filter.clone();
         let got = self.store.get_messages(
@@ -288,6 +256,111 @@ impl Broker {
             resp.body = body;
         }
         Ok(Reply::Respond(pull_fields(resp, got.next_begin_offset, got.min_offset, got.max_offset)))
+    }
+}
+
+impl Broker {
+    /// The checks of PullMessageProcessor before the store is read, in Apache's order: broker
+    /// permission, subscription group (auto-created), consumeEnable, topic, topic permission,
+    /// queue id. `Some(response)` refuses the pull.
+    fn check_pull(&self, group: &str, topic: &str, queue_id: i32) -> Option<RemotingCommand> {
+        if self.cfg.broker_permission & perm::READ == 0 {
+            return Some(RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("the broker[{}] pulling message is forbidden", self.cfg.broker_ip1),
+            ));
+        }
+        let Some(gc) = self.groups.find(group) else {
+            return Some(RemotingCommand::error(
+                rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group [{group}] does not exist, {}", faq()),
+            ));
+        };
+        if !gc.consume_enable {
+            return Some(RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("subscription group no permission, {group}"),
+            ));
+        }
+        let Some(tc) = self.topics.get(topic) else {
+            return Some(pull_fields(
+                RemotingCommand::error(
+                    rs::TOPIC_NOT_EXIST,
+                    format!("topic[{topic}] not exist, apply first please! {}", faq()),
+                ),
+                0,
+                0,
+                0,
+            ));
+        };
+        if tc.perm & perm::READ == 0 {
+            return Some(RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("the topic[{topic}] pulling message is forbidden"),
+            ));
+        }
+        if queue_id < 0 || queue_id >= tc.read_queue_nums {
+            return Some(RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    queue_id, topic, tc.read_queue_nums, group
+                ),
+            ));
+        }
+        None
+    }
+
+    /// The tag filter of a pull: from the request when it carries the SUBSCRIPTION flag, else
+    /// from the group's heartbeat, with Apache's refusals (unknown group info or subscription,
+    /// broadcasting not allowed, an older subscription than the client's, non-TAG expressions).
+    fn pull_filter(
+        &self,
+        req: &RemotingCommand,
+        group: &str,
+        topic: &str,
+        sys_flag: i32,
+    ) -> Result<Result<TagFilter, RemotingCommand>, FieldError> {
+        let (expr, expr_type) = if sys_flag & pull_flag::SUBSCRIPTION != 0 {
+            (
+                req.field("subscription").unwrap_or("*").to_string(),
+                req.field("expressionType").unwrap_or("TAG").to_string(),
+            )
+        } else {
+            let Some(cg) = self.clients.consumer_group(group) else {
+                return Ok(Err(RemotingCommand::error(
+                    rs::SUBSCRIPTION_NOT_EXIST,
+                    format!("the consumer's group info not exist{}", faq()),
+                )));
+            };
+            let broadcast_ok = self.groups.get(group).is_none_or(|g| g.consume_broadcast_enable);
+            if !broadcast_ok && cg.message_model == "BROADCASTING" {
+                return Ok(Err(RemotingCommand::error(
+                    rs::NO_PERMISSION,
+                    format!("the consumer group[{group}] can not consume by broadcast way"),
+                )));
+            }
+            let Some(sub) = cg.subscriptions.get(topic) else {
+                return Ok(Err(RemotingCommand::error(
+                    rs::SUBSCRIPTION_NOT_EXIST,
+                    format!("the consumer's subscription not exist{}", faq()),
+                )));
+            };
+            if sub.sub_version < req.opt_i64("subVersion")?.unwrap_or(0) {
+                return Ok(Err(RemotingCommand::error(
+                    rs::SUBSCRIPTION_NOT_LATEST,
+                    "the consumer's subscription not latest",
+                )));
+            }
+            (sub.sub_string.clone(), sub.expression_type.clone())
+        };
+        if !expr_type.is_empty() && !expr_type.eq_ignore_ascii_case("TAG") {
+            return Ok(Err(RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!("The broker does not support consumer to filter message by {expr_type}"),
+            )));
+        }
+        Ok(Ok(TagFilter::parse(&expr)))
     }
 }
 

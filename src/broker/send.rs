@@ -2,6 +2,8 @@
 //! CONSUMER_SEND_MSG_BACK (36) (SendMessageProcessor). Batch vs single is decided by the
 //! `batch`/`m` flag only, and `"1"` reads as true (§2.5, §7.3).
 
+use super::groups::faq;
+use super::schedule;
 use super::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREFIX};
 use super::Broker;
 use crate::protocol::body::{perm, TopicConfig};
@@ -32,8 +34,8 @@ const V2_NAMES: [(&str, &str); 14] = [
     ("n", "bname"),
 ];
 
-/// Default `retryMaxTimes` of a subscription group.
-pub const DEFAULT_MAX_RECONSUME: i32 = 16;
+/// Queues of a `%DLQ%<group>` topic (DLQ_NUMS_PER_GROUP).
+const DLQ_NUMS_PER_GROUP: i32 = 1;
 
 static RNG: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
 
@@ -167,12 +169,18 @@ impl Broker {
         if queue_id < 0 {
             queue_id = (random_u32() % tc.write_queue_nums.max(1) as u32) as i32;
         }
-        // Retry topic past the maximum: to the dead-letter queue (§2.5 step 4).
+        // Retry topic past the maximum: to the dead-letter queue (handleRetryAndDLQ).
         if let Some(group) = topic.strip_prefix(RETRY_PREFIX) {
-            let max = h.max_reconsume_times.unwrap_or(DEFAULT_MAX_RECONSUME);
+            let Some(gc) = self.groups.find(group) else {
+                return RemotingCommand::error(
+                    rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!("subscription group not exist, {group} {}", faq()),
+                );
+            };
+            let max = h.max_reconsume_times.unwrap_or(gc.retry_max_times);
             if h.reconsume_times >= max {
                 let dlq = format!("{DLQ_PREFIX}{group}");
-                self.ensure_topic(&dlq, 1);
+                self.ensure_topic_perm(&dlq, DLQ_NUMS_PER_GROUP, perm::WRITE);
                 topic = dlq;
                 queue_id = 0;
             }
@@ -195,6 +203,15 @@ impl Broker {
             properties: String::new(),
         };
         let result = if h.batch {
+            // Apache refuses a batch whose outer properties ask for a delay.
+            if outer.iter().any(|(k, v)| {
+                k == schedule::PROPERTY_DELAY && v.trim().parse::<i32>().is_ok_and(|l| l > 0)
+            }) {
+                return RemotingCommand::error(
+                    rs::MESSAGE_ILLEGAL,
+                    "a batch message can not be delayed",
+                );
+            }
             let items = match decode_batch_body(&req.body) {
                 Ok(items) if !items.is_empty() => items,
                 Ok(_) => return RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"),
@@ -230,7 +247,13 @@ impl Broker {
             // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
             outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
             outer.push(("CLUSTER".into(), cluster));
+            let levels = self.cfg.message_delay_level.len();
+            let (store_topic, store_queue) =
+                schedule::apply_delay(levels, &topic, queue_id, h.sys_flag, &mut outer)
+                    .unwrap_or_else(|| (topic.clone(), queue_id));
             let m = PutMessage {
+                topic: store_topic,
+                queue_id: store_queue,
                 body: std::mem::take(&mut req.body),
                 properties: encode_properties(outer.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
                 ..base
@@ -264,18 +287,28 @@ impl Broker {
         resp
     }
 
-    /// Make sure a system-created topic exists (retry, DLQ).
+    /// Make sure a system-created topic exists (retry topics), readable and writable.
     pub(crate) fn ensure_topic(&self, topic: &str, queues: i32) {
-        if self.topics.get(topic).is_none()
-            && self.topics.upsert(TopicConfig::new(topic, queues, perm::READ | perm::WRITE))
-        {
-            self.wake_registration();
-        }
+        self.ensure_topic_perm(topic, queues, perm::READ | perm::WRITE);
     }
 
-    /// CONSUMER_SEND_MSG_BACK: re-store a consumed message in `%RETRY%group`, or in
-    /// `%DLQ%group` past the maximum. (Delay levels arrive with the broker-services issue;
-    /// until then the retry copy is immediately consumable.)
+    /// Make sure a system-created topic exists with `perm` (createTopicInSendMessageBackMethod:
+    /// an existing topic is left as it is). Returns its config.
+    pub(crate) fn ensure_topic_perm(&self, topic: &str, queues: i32, perm: i32) -> TopicConfig {
+        if let Some(tc) = self.topics.get(topic) {
+            return tc;
+        }
+        let tc = TopicConfig::new(topic, queues.max(1), perm);
+        if self.topics.upsert(tc.clone()) {
+            self.wake_registration();
+        }
+        tc
+    }
+
+    /// CONSUMER_SEND_MSG_BACK (SendMessageProcessor.consumerSendMsgBack): re-store a consumed
+    /// message in `%RETRY%<group>` after delay level `3 + reconsumeTimes` (or the level the client
+    /// asks for), or in `%DLQ%<group>` (write-only, so consumers cannot read it) once it was
+    /// reconsumed `retryMaxTimes` times, or when the client asks for a negative level.
     pub(crate) fn handle_send_back(
         &self,
         ctx: &ReqCtx,
@@ -283,9 +316,32 @@ impl Broker {
     ) -> Result<RemotingCommand, FieldError> {
         let offset = req.i64_field("offset")?;
         let group = req.str_field("group")?.to_string();
-        let delay_level = req.opt_i32("delayLevel")?.unwrap_or(0);
-        let max = if req.version >= 121 { req.opt_i32("maxReconsumeTimes")? } else { None }
-            .unwrap_or(DEFAULT_MAX_RECONSUME);
+        let mut delay_level = req.opt_i32("delayLevel")?.unwrap_or(0);
+        let client_max = if req.version >= 121 { req.opt_i32("maxReconsumeTimes")? } else { None };
+        let Some(gc) = self.groups.find(&group) else {
+            return Ok(RemotingCommand::error(
+                rs::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!("subscription group not exist, {group} {}", faq()),
+            ));
+        };
+        if self.cfg.broker_permission & perm::WRITE == 0 {
+            return Ok(RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("the broker[{}] sending message is forbidden", self.cfg.broker_ip1),
+            ));
+        }
+        if gc.retry_queue_nums <= 0 {
+            return Ok(RemotingCommand::success());
+        }
+        let mut topic = format!("{RETRY_PREFIX}{group}");
+        let mut queue_id = (random_u32() % gc.retry_queue_nums as u32) as i32;
+        let tc = self.ensure_topic_perm(&topic, gc.retry_queue_nums, perm::READ | perm::WRITE);
+        if tc.perm & perm::WRITE == 0 {
+            return Ok(RemotingCommand::error(
+                rs::NO_PERMISSION,
+                format!("the topic[{topic}] sending message is forbidden"),
+            ));
+        }
         let Some(raw) = self.store.look_message_by_offset(offset) else {
             return Ok(RemotingCommand::error(
                 rs::SYSTEM_ERROR,
@@ -305,44 +361,70 @@ impl Broker {
         if !props.iter().any(|(k, _)| k == "RETRY_TOPIC") {
             props.push(("RETRY_TOPIC".into(), rec.topic.clone()));
         }
-        if !props.iter().any(|(k, _)| k == "ORIGIN_MESSAGE_ID") {
-            let id = req.field("originMsgId").map(str::to_string).unwrap_or_else(|| {
-                crate::protocol::record::offset_msg_id(rec.store_host, rec.physical_offset)
-            });
-            props.push(("ORIGIN_MESSAGE_ID".into(), id));
-        }
         props.retain(|(k, _)| k != "WAIT");
         props.push(("WAIT".into(), "false".into()));
-        let reconsume = rec.reconsume_times + 1;
-        let (topic, queue_id) = if rec.reconsume_times >= max || delay_level < 0 {
-            let t = format!("{DLQ_PREFIX}{group}");
-            self.ensure_topic(&t, 1);
-            (t, 0)
+        let max = client_max.unwrap_or(gc.retry_max_times);
+        props.retain(|(k, _)| k != schedule::PROPERTY_DELAY);
+        if rec.reconsume_times >= max || delay_level < 0 {
+            topic = format!("{DLQ_PREFIX}{group}");
+            queue_id = 0;
+            self.ensure_topic_perm(&topic, DLQ_NUMS_PER_GROUP, perm::WRITE);
+            props.push((schedule::PROPERTY_DELAY.into(), "0".into()));
         } else {
-            let t = format!("{RETRY_PREFIX}{group}");
-            self.ensure_topic(&t, 1);
-            (t, 0)
-        };
+            if delay_level == 0 {
+                delay_level = 3 + rec.reconsume_times;
+            }
+            props.push((schedule::PROPERTY_DELAY.into(), delay_level.to_string()));
+        }
+        if !props.iter().any(|(k, v)| k == "ORIGIN_MESSAGE_ID" && !v.trim().is_empty()) {
+            props.retain(|(k, _)| k != "ORIGIN_MESSAGE_ID");
+            props.push((
+                "ORIGIN_MESSAGE_ID".into(),
+                crate::protocol::record::offset_msg_id(rec.store_host, rec.physical_offset),
+            ));
+        }
+        let levels = self.cfg.message_delay_level.len();
+        let (store_topic, store_queue) =
+            schedule::apply_delay(levels, &topic, queue_id, rec.sys_flag, &mut props)
+                .unwrap_or_else(|| (topic.clone(), queue_id));
         let m = PutMessage {
-            topic: topic.clone(),
-            queue_id,
+            topic: store_topic,
+            queue_id: store_queue,
             flag: rec.flag,
             sys_flag: rec.sys_flag,
             born_timestamp: rec.born_timestamp,
-            born_host: ctx.peer(),
-            store_host: self.store_host,
-            reconsume_times: reconsume,
+            born_host: rec.born_host,
+            store_host: rec.store_host,
+            reconsume_times: rec.reconsume_times + 1,
             prepared_transaction_offset: 0,
             body: rec.body,
             properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         };
         let r = self.store.put_message(m, false);
+        log::debug!(
+            "send back group={} topic={} reconsume={} peer={} status={:?}",
+            group,
+            topic,
+            rec.reconsume_times + 1,
+            ctx.peer(),
+            r.status
+        );
         Ok(match r.status {
-            PutStatus::PutOk | PutStatus::FlushDiskTimeout => RemotingCommand::success(),
-            other => RemotingCommand::error(
-                rs::SYSTEM_ERROR,
-                format!("send back to {topic} failed: {other:?}"),
-            ),
+            PutStatus::PutOk => RemotingCommand::success(),
+            other => RemotingCommand::error(rs::SYSTEM_ERROR, put_status_name(other)),
         })
+    }
+}
+
+/// Apache's PutMessageStatus names (the send-back failure remark).
+fn put_status_name(s: PutStatus) -> &'static str {
+    match s {
+        PutStatus::PutOk => "PUT_OK",
+        PutStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+        PutStatus::ServiceNotAvailable => "SERVICE_NOT_AVAILABLE",
+        PutStatus::MessageIllegal => "MESSAGE_ILLEGAL",
+        PutStatus::PropertiesSizeExceeded => "PROPERTIES_SIZE_EXCEEDED",
+        PutStatus::CreateMappedFileFailed => "CREATE_MAPEDFILE_FAILED",
+        PutStatus::UnknownError => "UNKNOWN_ERROR",
     }
 }

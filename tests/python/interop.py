@@ -11,6 +11,17 @@ the last line.  Logs: stderr.  Exit codes: 0 checks passed, 1 a check failed,
                      [--timeout S] [--idle S] [--body-size B]
   interop.py pull    --namesrv HOST:PORT --topic T --group G --expect-start I --expect-count N
                      [--timeout S] [--body-size B]
+  interop.py latency --namesrv HOST:PORT --topic T --group G --count N [--timeout S]
+
+produce also takes --delay-level L (set_delay_time_level) and --order-keys K (send_orderly,
+queue = (i % K) % queues).  push also takes --expression E (only matching tags are
+expected; others count as "unwanted"), --orderly, --broadcast, --order-keys K (per-key
+order check: key = i % K), --reconsume-later R (the callback returns RECONSUME_LATER; done
+when one message was seen with reconsume_times R), --stop-after N (leave after N
+messages), --until-tail K (done when the last K messages were seen), --slow-ms MS,
+--ready-file F --ready-queues Q (touch F once warm-up messages, i.e. outside the expected
+range, came from Q distinct queues).  latency sends one message at a time to a waiting push
+consumer and reports produce-to-callback latency percentiles.
 
 Message i (as produced): body = make_body(i, B) (ASCII, starts with "body-<i>-",
 padded with a repeating pattern to B bytes), tags "Tag" + "ABC"[i % 3], keys
@@ -29,6 +40,7 @@ import time
 PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789"
 DEFAULT_BODY_SIZE = 100
 MAX_BAD = 10
+DETAIL_LIMIT = 1000
 
 
 def log(*a):
@@ -77,11 +89,21 @@ def _s(v):
 class Verifier:
     """Collects consumed messages and checks them against the deterministic payloads."""
 
-    def __init__(self, topic, start, count, body_size=None):
+    def __init__(self, topic, start, count, body_size=None, want=None, order_keys=0):
         self.topic = topic
         self.start = start
-        self.count = count
+        self.want = want or (lambda i: True)
+        self.end = start + count
+        self.wanted = set(i for i in range(start, start + count) if self.want(i))
+        self.count = len(self.wanted)
         self.body_size = body_size
+        self.order_keys = order_keys
+        self.last_per_key = {}
+        self.order_violations = []
+        self.unwanted = 0
+        self.reconsume = {}     # idx -> [reconsume_times in arrival order]
+        self.delays_ms = []     # receive time - born timestamp, expected messages only
+        self.warmup_queues = set()
         self.lock = threading.Lock()
         self.seen = {}          # idx -> times
         self.received = 0
@@ -112,6 +134,8 @@ class Verifier:
             qoff = msg.queue_offset
             recon = msg.reconsume_times
             mid = _s(msg.id)
+            born = msg.born_timestamp
+            now_ms = int(time.time() * 1000)
         except Exception as e:  # noqa
             with self.lock:
                 self.received += 1
@@ -128,7 +152,9 @@ class Verifier:
             except (TypeError, ValueError):
                 self._problem("%s: missing/invalid idx property %r (body %r)" % (where, idx_s, body[:40]))
                 return
-            inside = self.start <= idx < self.start + self.count
+            inside = idx in self.wanted
+            if not inside and self.start <= idx < self.end:
+                self.unwanted += 1
             problems = []
             if topic != self.topic:
                 problems.append("topic %r" % topic)
@@ -143,11 +169,20 @@ class Verifier:
                 problems.append("check %r != sha1(body)[:8] %r" % (chk, check_for(body)))
             if not inside:
                 self.outside += 1
+                self.warmup_queues.add(qid)
                 if problems:
                     log("outside-range message idx=%d %s has problems: %s" % (idx, where, "; ".join(problems)))
                 return
             if problems:
                 self._problem("idx=%d %s: %s" % (idx, where, "; ".join(problems)))
+            self.reconsume.setdefault(idx, []).append(recon)
+            self.delays_ms.append(now_ms - born)
+            if self.order_keys:
+                key = idx % self.order_keys
+                last = self.last_per_key.get(key)
+                if last is not None and idx <= last and len(self.order_violations) < MAX_BAD:
+                    self.order_violations.append("key %d: %d after %d" % (key, idx, last))
+                self.last_per_key[key] = idx
             self.seen[idx] = self.seen.get(idx, 0) + 1
             if len(self.seen) == self.count:
                 self.all_seen.set()
@@ -156,7 +191,7 @@ class Verifier:
         with self.lock:
             distinct = len(self.seen)
             dups = sum(n - 1 for n in self.seen.values())
-            missing = [i for i in range(self.start, self.start + self.count) if i not in self.seen]
+            missing = sorted(i for i in self.wanted if i not in self.seen)
             return {
                 "received": self.received,
                 "distinct": distinct,
@@ -168,6 +203,15 @@ class Verifier:
                 "bad_count": self.bad_count,
                 "queues": dict(self.queues),
                 "reconsumed": self.reconsumed,
+                "unwanted": self.unwanted,
+                # Per-message details only for small runs: the test harness reads stdout after
+                # the process exits, so the last line must fit in the pipe buffer.
+                "seen_idx": sorted(self.seen) if len(self.seen) <= DETAIL_LIMIT else None,
+                "order_violations": list(self.order_violations),
+                "reconsume_by_idx": {str(k): v for k, v in sorted(self.reconsume.items())}
+                if len(self.reconsume) <= DETAIL_LIMIT else None,
+                "min_delay_ms": min(self.delays_ms) if self.delays_ms else None,
+                "max_delay_ms": max(self.delays_ms) if self.delays_ms else None,
             }
 
 
@@ -208,9 +252,14 @@ def cmd_produce(a):
         m.set_property("idx", str(i))
         m.set_property("check", check_for(body.encode()))
         m.set_body(body)
+        if a.delay_level:
+            m.set_delay_time_level(a.delay_level)
         res["sent"] += 1
         try:
-            r = p.send_sync(m)
+            if a.order_keys:
+                r = p.send_orderly(m, i % a.order_keys)  # hashing selector: key % queues
+            else:
+                r = p.send_sync(m)
         except Exception as e:  # noqa
             res["failed"] += 1
             if len(res["errors"]) < MAX_BAD:
@@ -239,37 +288,86 @@ def cmd_produce(a):
 
 # ---------------------------------------------------------------- push
 
+def want_for(expression):
+    """Tag predicate for a subscription expression ("*" or "TagA || TagB")."""
+    e = (expression or "*").strip()
+    if e in ("", "*"):
+        return None
+    tags = set(t.strip() for t in e.split("||") if t.strip())
+    return lambda i: tag_for(i) in tags
+
+
 def cmd_push(a):
     rc = import_client()
-    v = Verifier(a.topic, a.expect_start, a.expect_count, a.body_size)
+    from rocketmq import ffi
+    from rocketmq.exceptions import ffi_check
+    v = Verifier(a.topic, a.expect_start, a.expect_count, a.body_size,
+                 want=want_for(a.expression), order_keys=a.order_keys)
     res = {"cmd": "push"}
     t0 = time.time()
+    ready_written = [False]
+
+    def check_ready():
+        if a.ready_file and not ready_written[0] and len(v.warmup_queues) >= a.ready_queues:
+            with open(a.ready_file, "w") as f:
+                f.write("ready\n")
+            ready_written[0] = True
 
     def on_message(msg):
         # 0.4.4: returning normally == CONSUME_SUCCESS; raising would print a traceback and
         # (because the wrapper re-raises in `finally`) also end up as success, so never raise.
         try:
             v.add(msg)
+            check_ready()
+            if a.slow_ms:
+                time.sleep(a.slow_ms / 1000.0)
         except Exception as e:  # noqa
             log("callback error:", e)
 
+    def raw_callback(consumer, cmsg):
+        # Our own ctypes callback, so the status is exact: rocketmq.client's wrapper turns an
+        # exception into an undefined C return value (it re-raises in `finally`).
+        on_message(rc.RecvMessage(cmsg))
+        return 1 if a.reconsume_later is not None else 0
+
     try:
-        c = rc.PushConsumer(a.group)  # clustering
+        model = rc.MessageModel.BROADCASTING if a.broadcast else rc.MessageModel.CLUSTERING
+        c = rc.PushConsumer(a.group, orderly=a.orderly, message_model=model)
         c.set_namesrv_addr(a.namesrv)
         if a.threads:
             c.set_thread_count(a.threads)
-        c.subscribe(a.topic, on_message, "*")
+        ffi_check(ffi.dll.Subscribe(c._handle, a.topic.encode(), a.expression.encode()))
+        func = ffi.MSG_CALLBACK_FUNC(raw_callback)
+        c._callback_refs.append(func)
+        register = ffi.dll.RegisterMessageCallbackOrderly if a.orderly else ffi.dll.RegisterMessageCallback
+        ffi_check(register(c._handle, func))
         c.start()
     except Exception as e:  # noqa
         res["error"] = "push consumer start failed: %s" % e
         finish(res, 2)
     log("push consumer started (group %s, topic %s)" % (a.group, a.topic))
+
+    tail = sorted(v.wanted)[-a.until_tail:] if a.until_tail else []
+
+    def done():
+        with v.lock:
+            if a.stop_after and v.received >= a.stop_after:
+                return True
+            if a.reconsume_later is not None:
+                # The C API stops calling back for the rest of a pulled batch once one message
+                # asks for a retry (CPushConsumer.cpp), so not every message reaches the
+                # callback on every round: done once one of them reached R.
+                return any(a.reconsume_later in r for r in v.reconsume.values())
+            if tail:
+                return all(i in v.seen for i in tail)
+        return v.all_seen.is_set()
+
     deadline = t0 + a.timeout
-    while not v.all_seen.is_set() and time.time() < deadline:
-        v.all_seen.wait(0.2)
-    timed_out = not v.all_seen.is_set()
+    while not done() and time.time() < deadline:
+        time.sleep(0.05)
+    timed_out = not done()
     res["all_seen_after_s"] = None if timed_out else round(time.time() - t0, 2)
-    if not timed_out and a.idle > 0:
+    if not timed_out and a.idle > 0 and not a.stop_after:
         time.sleep(a.idle)  # catch duplicates / late redeliveries
     t_sd = time.time()
     try:
@@ -280,7 +378,91 @@ def cmd_push(a):
     res.update(v.report())
     res["timed_out"] = timed_out
     res["elapsed_s"] = round(time.time() - t0, 2)
-    finish(res, 1 if (res["missing"] or res["bad_count"]) else 0)
+    if a.stop_after or a.until_tail or a.reconsume_later is not None:
+        failed = timed_out or res["bad_count"] > 0
+    else:
+        failed = res["missing"] or res["bad_count"]
+    finish(res, 1 if failed else 0)
+
+
+# ---------------------------------------------------------------- latency
+
+def cmd_latency(a):
+    """Produce-to-callback latency of a consumer waiting on an empty queue (long polling)."""
+    rc = import_client()
+    got = {}
+    cond = threading.Condition()
+
+    def on_message(msg):
+        now = time.time()
+        try:
+            idx = int(_s(msg.get_property("idx")))
+        except (TypeError, ValueError):
+            return
+        with cond:
+            got.setdefault(idx, now)
+            cond.notify_all()
+
+    res = {"cmd": "latency"}
+    try:
+        p = rc.Producer(a.group + "_P")
+        p.set_namesrv_addr(a.namesrv)
+        p.start()
+        c = rc.PushConsumer(a.group)
+        c.set_namesrv_addr(a.namesrv)
+        c.subscribe(a.topic, on_message, "*")
+        c.start()
+    except Exception as e:  # noqa
+        res["error"] = "start failed: %s" % e
+        finish(res, 2)
+
+    def send(i):
+        m = rc.Message(a.topic)
+        m.set_keys(key_for(i))
+        m.set_tags(tag_for(i))
+        m.set_property("idx", str(i))
+        body = make_body(i, 64)
+        m.set_property("check", check_for(body.encode()))
+        m.set_body(body)
+        t = time.time()
+        p.send_sync(m)
+        return t
+
+    deadline = time.time() + a.timeout
+    # Warm up until the consumer has its queues and answers (idx from 1e6 up).
+    w = 1000000
+    while time.time() < deadline:
+        send(w)
+        with cond:
+            cond.wait_for(lambda: len(got) > 0, timeout=1.0)
+            if got:
+                break
+        w += 1
+    time.sleep(1.0)  # let the consumer drain the warm-up and park its pulls on empty queues
+    lat = []
+    for i in range(a.count):
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
+        t = send(i)
+        with cond:
+            cond.wait_for(lambda: i in got, timeout=max(0.0, deadline - time.time()))
+            if i in got:
+                lat.append((got[i] - t) * 1000.0)
+    try:
+        c.shutdown()
+        p.shutdown()
+    except Exception as e:  # noqa
+        log("shutdown error:", e)
+    lat.sort()
+
+    def pct(q):
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))], 2) if lat else None
+
+    res.update({"received": len(lat), "count": a.count, "p50_ms": pct(0.5), "p90_ms": pct(0.9),
+                "p99_ms": pct(0.99), "max_ms": round(lat[-1], 2) if lat else None,
+                "mean_ms": round(sum(lat) / len(lat), 2) if lat else None})
+    finish(res, 0 if len(lat) == a.count else 1)
 
 
 # ---------------------------------------------------------------- pull
@@ -399,6 +581,12 @@ def main():
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--body-size", type=int, default=DEFAULT_BODY_SIZE)
     p.add_argument("--send-timeout-ms", type=int, default=0)
+    p.add_argument("--delay-level", type=int, default=0)
+    p.add_argument("--order-keys", type=int, default=0)
+
+    p = sub.add_parser("latency")
+    common(p)
+    p.add_argument("--count", type=int, required=True)
 
     for name in ("push", "pull"):
         p = sub.add_parser(name)
@@ -410,18 +598,28 @@ def main():
         if name == "push":
             p.add_argument("--idle", type=float, default=2.0)
             p.add_argument("--threads", type=int, default=0)
+            p.add_argument("--expression", default="*")
+            p.add_argument("--orderly", action="store_true")
+            p.add_argument("--broadcast", action="store_true")
+            p.add_argument("--order-keys", type=int, default=0)
+            p.add_argument("--reconsume-later", type=int, default=None)
+            p.add_argument("--stop-after", type=int, default=0)
+            p.add_argument("--until-tail", type=int, default=0)
+            p.add_argument("--slow-ms", type=int, default=0)
+            p.add_argument("--ready-file", default=None)
+            p.add_argument("--ready-queues", type=int, default=1)
         else:
             p.add_argument("--max-num", type=int, default=32)
 
     a = ap.parse_args()
     if a.cmd is None:
         ap.print_usage(sys.stderr)
-        finish({"error": "usage: missing subcommand (produce|push|pull)"}, 2)
+        finish({"error": "usage: missing subcommand (produce|push|pull|latency)"}, 2)
     if a.cmd == "produce" and (a.count < 0 or a.body_size < 1):
         finish({"error": "usage: --count must be >= 0 and --body-size >= 1"}, 2)
     if a.cmd in ("push", "pull") and a.expect_count < 0:
         finish({"error": "usage: --expect-count must be >= 0"}, 2)
-    {"produce": cmd_produce, "push": cmd_push, "pull": cmd_pull}[a.cmd](a)
+    {"produce": cmd_produce, "push": cmd_push, "pull": cmd_pull, "latency": cmd_latency}[a.cmd](a)
 
 
 if __name__ == "__main__":
