@@ -30,6 +30,24 @@ impl Drop for TestDir {
     fn drop(&mut self) {
         if !std::thread::panicking() {
             let _ = fs::remove_dir_all(&self.path);
+        } else {
+            // Keep the logs of a failed test, not its preallocated segments: a few failures
+            // must not fill the disk.
+            remove_big_files(&self.path);
+        }
+    }
+}
+
+fn remove_big_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.metadata() {
+            Ok(m) if m.is_dir() => remove_big_files(&path),
+            Ok(m) if m.len() > 8 << 20 => {
+                let _ = fs::remove_file(&path);
+            }
+            _ => {}
         }
     }
 }

@@ -27,6 +27,7 @@ class _AsApache:
         self.m = m
         self.topic, self.tags, self.keys, self.body = m.topic, m.tags, m.keys, m.body
         self.queue_id, self.queue_offset, self.reconsume_times, self.id = m.queue_id, m.queue_offset, m.reconsume_times, m.msg_id
+        self.born_timestamp, self.store_timestamp = m.born_timestamp, m.store_timestamp
 
     def get_property(self, k):
         return self.m.property(k)
