@@ -1,0 +1,223 @@
+//! Transactional messages end to end: half messages, END_TRANSACTION, the broker's check-back,
+//! a broker restart between half and check, Apache's C++ client (Python `rocketmq` 0.4.4) as
+//! transaction producer, and the C ABI through the Python binding.
+
+use crate::util::{wait_until, Cluster, TestDir};
+use rmq::client::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Broker flags: check every 300 ms, halves older than 1 s are checked.
+const FAST_CHECK: [&str; 2] = ["--transactionCheckInterval=300", "--transactionTimeOut=1000"];
+
+fn fast(cfg: &mut ClientConfig, name: &str) {
+    cfg.instance_name = name.to_string();
+    cfg.client_ip = "127.0.0.1".into();
+    cfg.poll_namesrv_interval = Duration::from_millis(500);
+    cfg.heartbeat_interval = Duration::from_millis(300);
+}
+
+pub fn create_topic(broker: &str, ns: &str, topic: &str, queues: i32) {
+    let c = rmq::remoting::RemotingClient::new();
+    let req = rmq::protocol::command::RemotingCommand::request(
+        rmq::protocol::codes::request::UPDATE_AND_CREATE_TOPIC,
+    )
+    .with("topic", topic)
+    .with("readQueueNums", queues)
+    .with("writeQueueNums", queues)
+    .with("perm", 6);
+    let r = c.invoke(broker, req, Duration::from_secs(5)).unwrap();
+    assert_eq!(r.code, 0, "create topic: {:?}", r.remark);
+    assert!(wait_until(Duration::from_secs(20), || {
+        let req = rmq::protocol::command::RemotingCommand::request(
+            rmq::protocol::codes::request::GET_ROUTEINFO_BY_TOPIC,
+        )
+        .with("topic", topic);
+        c.invoke(ns, req, Duration::from_secs(5)).map(|r| r.code == 0).unwrap_or(false)
+    }));
+}
+
+/// Everything in `topic` (every queue from offset 0), after `want` arrived or `wait` passed.
+pub fn pull_everything(
+    ns: &str,
+    group: &str,
+    topic: &str,
+    want: usize,
+    wait: Duration,
+) -> Vec<MessageExt> {
+    let mut o = PullConsumerOptions::new(group, ns);
+    fast(&mut o.config, &format!("pc-{group}"));
+    let c = PullConsumer::new(o).unwrap();
+    c.start().unwrap();
+    let qs = c.fetch_queues(topic).unwrap();
+    let mut next: BTreeMap<i32, i64> = qs.iter().map(|q| (q.queue_id, 0)).collect();
+    let mut out = Vec::new();
+    let end = Instant::now() + wait;
+    loop {
+        let mut any = false;
+        for q in &qs {
+            let r = c.pull(q, "*", next[&q.queue_id], 32, Duration::from_secs(5)).unwrap();
+            next.insert(q.queue_id, r.next_begin_offset);
+            any |= !r.messages.is_empty();
+            out.extend(r.messages);
+        }
+        if !any {
+            if out.len() >= want || Instant::now() >= end {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    c.shutdown();
+    out
+}
+
+fn bodies(msgs: &[MessageExt]) -> BTreeSet<String> {
+    msgs.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()).collect()
+}
+
+/// Decides by body prefix; records every check.
+struct ByBody {
+    checks: Mutex<Vec<String>>,
+}
+
+impl TransactionListener for ByBody {
+    fn execute_local(&self, msg: &Message) -> LocalTxState {
+        let b = String::from_utf8_lossy(msg.body()).into_owned();
+        if b.starts_with("commit") {
+            LocalTxState::Commit
+        } else if b.starts_with("rollback") {
+            LocalTxState::Rollback
+        } else {
+            LocalTxState::Unknown
+        }
+    }
+    fn check_local(&self, msg: &MessageExt) -> LocalTxState {
+        let b = String::from_utf8_lossy(msg.body()).into_owned();
+        self.checks.lock().unwrap().push(b.clone());
+        if b.starts_with("unknown-c") || b.starts_with("pending") {
+            LocalTxState::Commit
+        } else if b.starts_with("unknown-r") {
+            LocalTxState::Rollback
+        } else {
+            LocalTxState::Unknown
+        }
+    }
+}
+
+fn tx_producer(ns: &str, group: &str, name: &str, l: Arc<ByBody>) -> TransactionProducer {
+    let mut o = ProducerOptions::new(group, ns);
+    fast(&mut o.config, name);
+    let p = TransactionProducer::new(o, l).unwrap();
+    p.start().unwrap();
+    p
+}
+
+/// Commit is consumable, rollback never is, unknown is settled by the check-back; the halves
+/// never reach consumers; committed copies carry the commit sysflag and no half properties.
+#[test]
+fn txn_commit_rollback_and_check() {
+    let dir = TestDir::new("txn-basic");
+    let cluster = Cluster::start(&dir.path, &FAST_CHECK);
+    let ns = cluster.namesrv_addr();
+    let topic = "TxTopic";
+    create_topic(&cluster.broker_addr(), &ns, topic, 2);
+    let l = Arc::new(ByBody { checks: Mutex::new(Vec::new()) });
+    let p = tx_producer(&ns, "PG_tx", "tx-basic", l.clone());
+    let mut ids = BTreeMap::new();
+    for name in ["commit-0", "commit-1", "commit-2", "rollback-0", "rollback-1", "unknown-c-0"]
+        .into_iter()
+        .chain(["unknown-c-1", "unknown-r-0", "unknown-r-1"])
+    {
+        let mut m = Message::new(topic, name);
+        m.set_tags("T");
+        let r = p.send_in_transaction(&m).unwrap();
+        assert_eq!(r.status, SendStatus::Ok);
+        assert_eq!(r.queue.topic, topic);
+        assert_eq!(r.transaction_id.as_deref(), Some(r.msg_id.as_str()));
+        ids.insert(name.to_string(), r.msg_id);
+    }
+    // Before any check (1 s timeout) only the commits are visible.
+    let early = pull_everything(&ns, "CG_tx_early", topic, 3, Duration::from_secs(10));
+    let early_bodies = bodies(&early);
+    for b in &early_bodies {
+        assert!(b.starts_with("commit") || b.starts_with("unknown-c"), "{b} consumable");
+    }
+    assert!(early_bodies.contains("commit-0") && early_bodies.contains("commit-2"));
+    // Every unknown is checked and its answer applied.
+    assert!(wait_until(Duration::from_secs(20), || {
+        let c: BTreeSet<String> = l.checks.lock().unwrap().iter().cloned().collect();
+        ["unknown-c-0", "unknown-c-1", "unknown-r-0", "unknown-r-1"].iter().all(|b| c.contains(*b))
+    }));
+    let want: BTreeSet<String> = ["commit-0", "commit-1", "commit-2", "unknown-c-0", "unknown-c-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let got = pull_everything(&ns, "CG_tx_all", topic, 5, Duration::from_secs(15));
+    // Let a late (wrong) commit of a rollback show up if there were one.
+    std::thread::sleep(Duration::from_millis(1000));
+    let got2 = pull_everything(&ns, "CG_tx_all2", topic, 5, Duration::from_secs(15));
+    assert_eq!(bodies(&got), want);
+    assert_eq!(got2.len(), 5, "each committed message exactly once: {:?}", bodies(&got2));
+    assert_eq!(bodies(&got2), want);
+    for m in &got2 {
+        let b = String::from_utf8_lossy(m.body()).into_owned();
+        assert_eq!(m.msg_id, ids[&b], "the committed copy keeps the producer's id");
+        assert_eq!(m.sys_flag & 0xC, 0x8, "TRANSACTION_COMMIT_TYPE");
+        assert_eq!(m.tags(), Some("T"));
+        assert_eq!(m.property("TRAN_MSG"), None);
+        assert_eq!(m.property("REAL_TOPIC"), None);
+        assert_eq!(m.property("PGROUP"), Some("PG_tx"));
+    }
+    // Commits and rollbacks ended by the producer are never checked.
+    let checks = l.checks.lock().unwrap().clone();
+    assert!(checks.iter().all(|b| b.starts_with("unknown")), "checked: {checks:?}");
+    p.shutdown();
+}
+
+/// A broker restart between the half and its check keeps the transaction checkable, and the
+/// transactions finished before the restart are neither checked nor delivered again.
+#[test]
+fn txn_pending_survives_broker_restart() {
+    let dir = TestDir::new("txn-restart");
+    let mut flags = FAST_CHECK.to_vec();
+    flags.push("--transactionCheckMax=100");
+    let mut cluster = Cluster::start(&dir.path, &flags);
+    let ns = cluster.namesrv_addr();
+    let topic = "TxRestartTopic";
+    create_topic(&cluster.broker_addr(), &ns, topic, 1);
+    let l1 = Arc::new(ByBody { checks: Mutex::new(Vec::new()) });
+    let p1 = tx_producer(&ns, "PG_txr", "tx-restart-1", l1.clone());
+    for b in ["commit-before", "rollback-before", "pending-0"] {
+        p1.send_in_transaction(&Message::new(topic, b)).unwrap();
+    }
+    // The producer goes away before any check could reach it.
+    p1.shutdown();
+    cluster.broker.stop();
+    cluster.restart_broker();
+    let ns = cluster.namesrv_addr();
+    let l2 = Arc::new(ByBody { checks: Mutex::new(Vec::new()) });
+    let p2 = tx_producer(&ns, "PG_txr", "tx-restart-2", l2.clone());
+    // A plain send makes the producer know (and heartbeat) the restarted broker.
+    assert!(wait_until(Duration::from_secs(20), || p2
+        .producer()
+        .send(&Message::new(topic, "plain-after"))
+        .is_ok()));
+    assert!(wait_until(Duration::from_secs(20), || l2
+        .checks
+        .lock()
+        .unwrap()
+        .contains(&"pending-0".to_string())));
+    let want: BTreeSet<String> =
+        ["commit-before", "pending-0", "plain-after"].iter().map(|s| s.to_string()).collect();
+    let got = pull_everything(&ns, "CG_txr", topic, 3, Duration::from_secs(15));
+    std::thread::sleep(Duration::from_millis(1000));
+    let got2 = pull_everything(&ns, "CG_txr2", topic, 3, Duration::from_secs(15));
+    assert_eq!(bodies(&got), want);
+    assert_eq!(got2.len(), 3, "{:?}", bodies(&got2));
+    let checks = l2.checks.lock().unwrap().clone();
+    assert!(checks.iter().all(|b| b == "pending-0"), "checked after restart: {checks:?}");
+    assert!(l1.checks.lock().unwrap().is_empty());
+    p2.shutdown();
+}
