@@ -221,3 +221,34 @@ fn txn_pending_survives_broker_restart() {
     assert!(l1.checks.lock().unwrap().is_empty());
     p2.shutdown();
 }
+
+/// The C ABI through the Python binding: rmq.TransactionProducer commits, rolls back and answers
+/// checks on librmq's checker thread; a binding pull consumer sees exactly the committed messages.
+#[test]
+fn txn_python_binding_over_c_abi() {
+    let dir = TestDir::new("txn-py");
+    let cluster = Cluster::start(&dir.path, &FAST_CHECK);
+    let ns = cluster.namesrv_addr();
+    let topic = "TxPyTopic";
+    create_topic(&cluster.broker_addr(), &ns, topic, 2);
+    let script = std::path::Path::new(crate::ffi::ROOT).join("tests/python/txn_binding.py");
+    let out = crate::ffi::run(
+        std::process::Command::new(crate::ffi::python::python())
+            .arg(script)
+            .args([&ns, topic])
+            .current_dir(&dir.path)
+            .env("RMQ_LIB", crate::ffi::lib_path())
+            .env("PYTHONUNBUFFERED", "1"),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().rfind(|l| l.trim_start().starts_with('{')).unwrap_or("{}");
+    let v: serde_json::Value = serde_json::from_str(last).unwrap_or(serde_json::Value::Null);
+    assert!(
+        out.status.success() && v["ok"] == true,
+        "txn_binding.py failed: {v}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["consumed"], serde_json::json!(["commit-0", "unknown-c-0"]));
+    assert_eq!(v["states"]["rollback-0"], "ROLLBACK");
+}
