@@ -252,3 +252,36 @@ fn txn_python_binding_over_c_abi() {
     assert_eq!(v["consumed"], serde_json::json!(["commit-0", "unknown-c-0"]));
     assert_eq!(v["states"]["rollback-0"], "ROLLBACK");
 }
+
+/// The C++ wrapper (bindings/cpp/rmq.hpp) over the C ABI: examples/cpp/transaction_producer.cpp
+/// commits one message, rolls one back and leaves one to the check, which commits it.
+#[test]
+fn txn_cpp_wrapper_example() {
+    let dir = TestDir::new("txn-cpp");
+    let cluster = Cluster::start(&dir.path, &FAST_CHECK);
+    let ns = cluster.namesrv_addr();
+    let topic = "TxCppTopic";
+    create_topic(&cluster.broker_addr(), &ns, topic, 2);
+    let bin = crate::ffi::compile(
+        &["examples/cpp/transaction_producer.cpp"],
+        &dir.path,
+        "transaction_producer",
+        "c++17",
+        &[],
+    );
+    let out = crate::ffi::run_ok(
+        std::process::Command::new(&bin).args([&ns, topic]),
+        Duration::from_secs(60),
+    );
+    for line in ["sent commit-0 0 ", "sent rollback-0 1 ", "sent unknown-0 2 ", "checked unknown-0"]
+    {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(!out.contains("checked commit-0") && !out.contains("checked rollback-0"), "{out}");
+    let got = pull_everything(&ns, "CG_txcpp", topic, 2, Duration::from_secs(15));
+    std::thread::sleep(Duration::from_millis(500));
+    let got2 = pull_everything(&ns, "CG_txcpp2", topic, 2, Duration::from_secs(15));
+    let want: BTreeSet<String> = ["commit-0", "unknown-0"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(bodies(&got), want);
+    assert_eq!(got2.len(), 2, "{:?}", bodies(&got2));
+}
