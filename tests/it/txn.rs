@@ -285,3 +285,119 @@ fn txn_cpp_wrapper_example() {
     assert_eq!(bodies(&got), want);
     assert_eq!(got2.len(), 2, "{:?}", bodies(&got2));
 }
+
+/// The wire format as Apache's Java client sees it, with raw frames: a SEND_MESSAGE_V2 half
+/// (sysFlag TRANSACTION_PREPARED_TYPE, TRAN_MSG, PGROUP) is answered with the half's queue offset
+/// and invisible to pulls; the broker's one-way CHECK_TRANSACTION_STATE carries Apache's header
+/// fields and the message with its real topic and queue; END_TRANSACTION validates group and
+/// offsets, and a commit makes the message pullable.
+#[test]
+fn txn_wire_format_half_check_and_end() {
+    use rmq::protocol::codes::{request as rq, response as rs};
+    use rmq::protocol::command::RemotingCommand;
+    let dir = TestDir::new("txn-wire");
+    let cluster = Cluster::start(&dir.path, &FAST_CHECK);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let topic = "TxWireTopic";
+    create_topic(&addr, &ns, topic, 2);
+    let c = rmq::remoting::RemotingClient::new();
+    let (tx, rx) = std::sync::mpsc::channel::<RemotingCommand>();
+    let tx = Mutex::new(tx);
+    c.set_request_handler(Arc::new(move |_conn, req| {
+        let _ = tx.lock().unwrap().send(req);
+        None
+    }));
+    crate::proto::heartbeat_as(
+        &c,
+        &addr,
+        "127.0.0.1@wire",
+        "CG_wire",
+        topic,
+        Some("PG_wire"),
+        Some("JAVA"),
+    );
+    let uniq = "7F0000010B1A18B4AAC2000000000001";
+    let props = format!("TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG_wire\u{2}UNIQ_KEY\u{1}{uniq}\u{2}TAGS\u{1}tw\u{2}WAIT\u{1}true\u{2}");
+    let send = RemotingCommand::request(rq::SEND_MESSAGE_V2)
+        .with("a", "PG_wire")
+        .with("b", topic)
+        .with("c", "TBW102")
+        .with("d", 4)
+        .with("e", 1)
+        .with("f", 4)
+        .with("g", rmq::common::time::now_millis())
+        .with("h", 0)
+        .with("i", props)
+        .with("j", 0)
+        .with("k", false)
+        .with_body(b"wire-body".to_vec());
+    let r = c.invoke(&addr, send, crate::proto::T).unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.i32_field("queueId").unwrap(), 1);
+    assert_eq!(r.i64_field("queueOffset").unwrap(), 0, "offset in the half queue");
+    let half_id = r.field("msgId").unwrap().to_string();
+    let (_, half_phys) = rmq::protocol::record::decode_offset_msg_id(&half_id).unwrap();
+    assert!(crate::proto::read_queue(&c, &addr, topic, 1).is_empty(), "the half is invisible");
+    assert!(wait_until(Duration::from_secs(10), || {
+        crate::proto::read_queue(&c, &addr, "RMQ_SYS_TRANS_HALF_TOPIC", 0).first()
+            == Some(&(0, "wire-body".to_string()))
+    }));
+    assert!(crate::proto::read_queue(&c, &addr, topic, 1).is_empty(), "the half is invisible");
+    // No END_TRANSACTION: after transactionTimeOut the broker asks this connection.
+    let end_at = Instant::now() + Duration::from_secs(15);
+    let check = loop {
+        let left = end_at.saturating_duration_since(Instant::now());
+        let cmd = rx.recv_timeout(left).expect("no CHECK_TRANSACTION_STATE");
+        // The heartbeat's consumer group also gets NOTIFY_CONSUMER_IDS_CHANGED.
+        if cmd.code == rq::CHECK_TRANSACTION_STATE {
+            break cmd;
+        }
+    };
+    assert!(check.is_oneway());
+    assert_eq!(check.field("msgId"), Some(uniq));
+    assert_eq!(check.field("transactionId"), Some(uniq));
+    let table_offset = check.i64_field("tranStateTableOffset").unwrap();
+    let log_offset = check.i64_field("commitLogOffset").unwrap();
+    assert_eq!(table_offset, 1, "the check is about the half's re-put copy");
+    assert_ne!(log_offset, half_phys);
+    let offset_id = check.field("offsetMsgId").unwrap().to_string();
+    assert_eq!(rmq::protocol::record::decode_offset_msg_id(&offset_id).unwrap().1, log_offset);
+    let (rec, _) = rmq::protocol::record::decode_record(&check.body, false).unwrap();
+    assert_eq!(
+        (rec.topic.as_str(), rec.queue_id, rec.body.as_slice()),
+        (topic, 1, &b"wire-body"[..])
+    );
+    assert_eq!((rec.queue_offset, rec.physical_offset), (table_offset, log_offset));
+    let p = rmq::protocol::record::parse_properties(&rec.properties);
+    assert!(p.contains(&("PGROUP".into(), "PG_wire".into())));
+    assert!(p.contains(&("TRANSACTION_CHECK_TIMES".into(), "1".into())));
+    // END_TRANSACTION (two-way here, to see the answers).
+    let end = |group: &str, table: i64, log: i64, what: i32| {
+        let req = RemotingCommand::request(rq::END_TRANSACTION)
+            .with("producerGroup", group)
+            .with("tranStateTableOffset", table)
+            .with("commitLogOffset", log)
+            .with("commitOrRollback", what)
+            .with("fromTransactionCheck", true)
+            .with("msgId", uniq)
+            .with("transactionId", uniq);
+        c.invoke(&addr, req, crate::proto::T).unwrap()
+    };
+    let r = end("PG_other", table_offset, log_offset, 8);
+    assert_eq!((r.code, r.remark.as_deref()), (rs::SYSTEM_ERROR, Some("The producer group wrong")));
+    let r = end("PG_wire", table_offset + 1, log_offset, 8);
+    assert_eq!(r.remark.as_deref(), Some("The transaction state table offset wrong"));
+    let r = end("PG_wire", table_offset, log_offset + 1, 8);
+    assert_eq!(r.remark.as_deref(), Some("Find prepared transaction message failed"));
+    assert!(crate::proto::read_queue(&c, &addr, topic, 1).is_empty());
+    let r = end("PG_wire", table_offset, log_offset, 8);
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert!(wait_until(Duration::from_secs(10), || {
+        crate::proto::read_queue(&c, &addr, topic, 1) == vec![(0, "wire-body".to_string())]
+    }));
+    // The op record names the copy's half-queue offset.
+    assert!(wait_until(Duration::from_secs(10), || {
+        crate::proto::read_queue(&c, &addr, "RMQ_SYS_TRANS_OP_HALF_TOPIC", 0)
+            == vec![(0, table_offset.to_string())]
+    }));
+}
