@@ -410,4 +410,19 @@ mod tests {
         assert_eq!(c.message_delay_level, vec![1000, 3000]);
         assert!(c.set("messageDelayLevel", "1s 3q").is_err());
     }
+
+    #[test]
+    fn transaction_keys_as_apache() {
+        let mut c = BrokerConfig::default();
+        let defaults = (c.transaction_check_interval, c.transaction_time_out);
+        assert_eq!(defaults, (60_000, 6_000));
+        assert_eq!((c.transaction_check_max, c.reject_transaction_message), (15, false));
+        assert_eq!(c.set("transactionCheckInterval", "300"), Ok(true));
+        assert_eq!(c.set("transactionTimeOut", "1000"), Ok(true));
+        assert_eq!(c.set("transactionCheckMax", "3"), Ok(true));
+        assert_eq!(c.set("rejectTransactionMessage", "true"), Ok(true));
+        assert_eq!((c.transaction_check_interval, c.transaction_time_out), (300, 1000));
+        assert_eq!((c.transaction_check_max, c.reject_transaction_message), (3, true));
+        assert!(c.set("transactionTimeOut", "soon").is_err());
+    }
 }
