@@ -16,10 +16,11 @@
 //!   to the half queue with `TRANSACTION_CHECK_TIMES` + 1 and the producer group is asked with a
 //!   one-way CHECK_TRANSACTION_STATE (39) about the new copy; the producer answers with
 //!   END_TRANSACTION (`fromTransactionCheck=true`). A half checked `transactionCheckMax` times is
-//!   moved to `TRANS_CHECK_MAX_TIME_TOPIC` and dropped.
+//!   moved to `TRANS_CHECK_MAX_TIME_TOPIC` and dropped, as is one older than the retention
+//!   (`fileReservedTime`).
 //! - The half and op progress offsets are consumer offsets of the system group
-//!   `CID_SYS_RMQ_TRANS`, persisted with the other consumer offsets, so a restart neither loses a
-//!   pending transaction nor checks a finished one again.
+//!   `CID_RMQ_SYS_TRANS` (Apache's MixAll.CID_SYS_RMQ_TRANS), persisted with the other consumer
+//!   offsets, so a restart neither loses a pending transaction nor checks a finished one again.
 
 use super::send::random_u32;
 use super::Broker;
@@ -44,8 +45,9 @@ pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 pub const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 /// Where halves checked `transactionCheckMax` times go.
 pub const CHECK_MAX_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
-/// System group whose consumer offsets hold the half and op progress.
-pub const TRANS_GROUP: &str = "CID_SYS_RMQ_TRANS";
+/// System group whose consumer offsets hold the half and op progress: the value of Apache's
+/// `MixAll.CID_SYS_RMQ_TRANS`, which is spelled `CID_RMQ_SYS_TRANS`.
+pub const TRANS_GROUP: &str = "CID_RMQ_SYS_TRANS";
 /// Tag of op records (TransactionalMessageUtil.REMOVETAG).
 const REMOVE_TAG: &str = "d";
 /// `TRAN_MSG`: set by producers on half messages.
@@ -359,6 +361,11 @@ impl Broker {
     pub(crate) fn transaction_check_round(&self, ctx: Option<&ServiceCtx>) {
         let timeout = self.cfg.transaction_time_out as i64;
         let check_max = self.cfg.transaction_check_max;
+        let reserved_ms = self
+            .cfg
+            .file_reserved_time_millis
+            .map(|ms| ms as i64)
+            .unwrap_or((self.cfg.file_reserved_time as i64).saturating_mul(3_600_000));
         let start = now_millis();
         if self.store.max_offset_in_queue(HALF_TOPIC, 0) <= 0 {
             return;
@@ -416,7 +423,8 @@ impl Broker {
                 let times = prop(&props, PROPERTY_CHECK_TIMES)
                     .and_then(|v| v.trim().parse::<i32>().ok())
                     .unwrap_or(0);
-                if times >= check_max {
+                // needDiscard || needSkip: checked too often, or older than the retention.
+                if times >= check_max || start - rec.born_timestamp > reserved_ms {
                     self.discard_half(&rec);
                     half = i + 1;
                     continue;

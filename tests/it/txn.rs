@@ -106,6 +106,18 @@ impl TransactionListener for ByBody {
     }
 }
 
+/// The check service's half-queue progress (QUERY_CONSUMER_OFFSET of CID_RMQ_SYS_TRANS).
+fn trans_offset(addr: &str) -> Option<i64> {
+    use rmq::protocol::codes::{request as rq, response as rs};
+    let c = rmq::remoting::RemotingClient::new();
+    let req = rmq::protocol::command::RemotingCommand::request(rq::QUERY_CONSUMER_OFFSET)
+        .with("consumerGroup", "CID_RMQ_SYS_TRANS")
+        .with("topic", "RMQ_SYS_TRANS_HALF_TOPIC")
+        .with("queueId", 0);
+    let r = c.invoke(addr, req, Duration::from_secs(5)).ok()?;
+    (r.code == rs::SUCCESS).then(|| r.i64_field("offset").ok()).flatten()
+}
+
 fn tx_producer(ns: &str, group: &str, name: &str, l: Arc<ByBody>) -> TransactionProducer {
     let mut o = ProducerOptions::new(group, ns);
     fast(&mut o.config, name);
@@ -194,7 +206,14 @@ fn txn_pending_survives_broker_restart() {
     }
     // The producer goes away before any check could reach it.
     p1.shutdown();
+    // The check service passed the two finished halves and stopped at the pending one: its
+    // progress is a consumer offset of Apache's system group.
+    let addr = cluster.broker_addr();
+    assert!(wait_until(Duration::from_secs(10), || trans_offset(&addr) == Some(2)));
     cluster.broker.stop();
+    let offsets =
+        std::fs::read_to_string(dir.path.join("store/config/consumerOffset.json")).unwrap();
+    assert!(offsets.contains("RMQ_SYS_TRANS_HALF_TOPIC@CID_RMQ_SYS_TRANS"), "{offsets}");
     cluster.restart_broker();
     let ns = cluster.namesrv_addr();
     let l2 = Arc::new(ByBody { checks: Mutex::new(Vec::new()) });
@@ -218,6 +237,8 @@ fn txn_pending_survives_broker_restart() {
     assert_eq!(got2.len(), 3, "{:?}", bodies(&got2));
     let checks = l2.checks.lock().unwrap().clone();
     assert!(checks.iter().all(|b| b == "pending-0"), "checked after restart: {checks:?}");
+    assert!(wait_until(Duration::from_secs(10), || trans_offset(&cluster.broker_addr())
+        .is_some_and(|o| o > 2)));
     assert!(l1.checks.lock().unwrap().is_empty());
     p2.shutdown();
 }
