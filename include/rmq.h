@@ -273,6 +273,36 @@ typedef uint32_t rmq_consume_result;
 #endif // __cplusplus
 
 /**
+ * The outcome of a local transaction, returned (as uint32_t) by the execute and check callbacks.
+ * Any other value counts as RMQ_LOCAL_TX_STATE_UNKNOWN.
+ */
+enum rmq_local_tx_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Commit: the message becomes visible to consumers.
+   */
+  RMQ_LOCAL_TX_STATE_COMMIT = 0,
+  /**
+   * Roll back: the message is dropped.
+   */
+  RMQ_LOCAL_TX_STATE_ROLLBACK = 1,
+  /**
+   * Not known yet: the broker asks the check callback later.
+   */
+  RMQ_LOCAL_TX_STATE_UNKNOWN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rmq_local_tx_state rmq_local_tx_state;
+#else
+typedef uint32_t rmq_local_tx_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A message to send (opaque). The caller owns it: create with rmq_message_new, free with
  * rmq_message_destroy. Sends copy it, so it may be reused or destroyed as soon as a send call
  * returns. It may be used from any thread.
@@ -311,6 +341,13 @@ typedef struct rmq_pull_result rmq_pull_result;
  * rmq_push_consumer_start; librmq's threads then call the callback (see rmq_message_callback).
  */
 typedef struct rmq_push_consumer rmq_push_consumer;
+
+/**
+ * A transaction producer (opaque). The caller owns it: create with
+ * rmq_transaction_producer_new, free with rmq_transaction_producer_destroy. Once started, any
+ * number of threads may send through it at once.
+ */
+typedef struct rmq_transaction_producer rmq_transaction_producer;
 
 /**
  * Receives one log record: `level` is 1 error, 2 warn, 3 info, 4 debug, 5 trace; `target` is the
@@ -481,6 +518,27 @@ typedef struct rmq_message_info {
    */
   size_t body_len;
 } rmq_message_info;
+
+/**
+ * Answers the broker's check of an undecided transaction: runs on the producer's checker thread
+ * (a librmq thread, one check at a time) with the half message (valid until the callback
+ * returns; its msg_id is the transaction id) and the userdata given to
+ * rmq_transaction_producer_new. Returns an rmq_local_tx_state. It must not call
+ * rmq_transaction_producer_shutdown or _destroy on its own producer (they return
+ * RMQ_STATUS_ILLEGAL_STATE there). Once rmq_transaction_producer_shutdown has returned it is not
+ * called again.
+ */
+typedef uint32_t (*rmq_transaction_check_callback)(const struct rmq_message_ext *msg, void *userdata);
+
+/**
+ * The local transaction of rmq_transaction_producer_send: runs on the calling thread after the
+ * half message was stored, before the send returns. `msg` is the caller's message handle (read
+ * it with the rmq_message_get_* functions), `transaction_id` the transaction's id (the message
+ * id the broker's checks will carry), valid during the call. Returns an rmq_local_tx_state.
+ */
+typedef uint32_t (*rmq_transaction_execute_callback)(const struct rmq_message *msg,
+                                                     const char *transaction_id,
+                                                     void *arg);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1143,6 +1201,79 @@ rmq_status rmq_message_ext_get_info(const struct rmq_message_ext *ext,
  * not a status. The returned string is static: never free it.
  */
 const char *rmq_status_str(uint32_t status);
+
+/**
+ * Create a transaction producer of `group` using the name servers `namesrv_addr` ("host:port",
+ * several separated by ';'). `check` (required) answers the broker's checks, receiving
+ * `userdata`; see rmq_transaction_check_callback. `*out` receives a handle the caller owns and
+ * frees with rmq_transaction_producer_destroy.
+ *
+ * # Safety
+ * `group` and `namesrv_addr` are NULL or NUL-terminated strings; `out` is NULL or writable.
+ */
+rmq_status rmq_transaction_producer_new(const char *group,
+                                        const char *namesrv_addr,
+                                        rmq_transaction_check_callback check,
+                                        void *userdata,
+                                        struct rmq_transaction_producer **out);
+
+/**
+ * Set the instance name (distinguishes several clients in one process). Before start only.
+ *
+ * # Safety
+ * `name` is NULL or a NUL-terminated string.
+ */
+rmq_status rmq_transaction_producer_set_instance_name(struct rmq_transaction_producer *p,
+                                                      const char *name);
+
+/**
+ * Set the timeout of one send attempt in milliseconds (default 3000; must be > 0). Before start.
+ */
+rmq_status rmq_transaction_producer_set_send_timeout_ms(struct rmq_transaction_producer *p,
+                                                        uint32_t ms);
+
+/**
+ * Set the heartbeat interval in milliseconds (default 30000; must be > 0): how soon a broker
+ * learns this producer can answer checks. Before start.
+ */
+rmq_status rmq_transaction_producer_set_heartbeat_interval_ms(struct rmq_transaction_producer *p,
+                                                              uint32_t ms);
+
+/**
+ * Start: connect to the name servers and start the checker thread. Returns
+ * RMQ_STATUS_ILLEGAL_STATE if it was started already or shut down.
+ */
+rmq_status rmq_transaction_producer_start(struct rmq_transaction_producer *p);
+
+/**
+ * Stop: finish the running check, unregister, close connections. Idempotent; sends afterwards
+ * return RMQ_STATUS_SHUTDOWN. Not allowed inside this producer's own check callback.
+ */
+rmq_status rmq_transaction_producer_shutdown(struct rmq_transaction_producer *p);
+
+/**
+ * Shut down (if running) and free. NULL is accepted (no-op). Not allowed inside this producer's
+ * own check callback (RMQ_STATUS_ILLEGAL_STATE, handle left alive).
+ */
+rmq_status rmq_transaction_producer_destroy(struct rmq_transaction_producer *p);
+
+/**
+ * Send `msg` in a transaction: store it as a half message, run `execute` (required) on this
+ * thread with `arg`, then commit, roll back or leave it to the check according to the result.
+ * On success `*result` (caller-owned) describes the half message and, when `state` is not NULL,
+ * `*state` receives the outcome sent to the broker (an rmq_local_tx_state). A failure to send
+ * the half returns an error status and `execute` is not called; a lost commit or rollback is
+ * not an error (the broker's check settles it). The message is copied.
+ *
+ * # Safety
+ * `result` is NULL or writable; `state` is NULL or writable.
+ */
+rmq_status rmq_transaction_producer_send(struct rmq_transaction_producer *p,
+                                         const struct rmq_message *msg,
+                                         rmq_transaction_execute_callback execute,
+                                         void *arg,
+                                         struct rmq_send_result *result,
+                                         uint32_t *state);
 
 #ifdef __cplusplus
 }  // extern "C"

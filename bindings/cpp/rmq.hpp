@@ -287,6 +287,75 @@ private:
     rmq_producer *p_ = nullptr;
 };
 
+/// A transaction producer. Not movable: librmq holds a pointer to it for the check callback.
+/// `check` answers the broker's checks of undecided transactions on librmq's checker thread; an
+/// exception escaping it counts as RMQ_LOCAL_TX_STATE_UNKNOWN (the broker asks again later).
+class TransactionProducer {
+public:
+    using Check = std::function<rmq_local_tx_state(const ReceivedMessage &msg)>;
+    using Execute = std::function<rmq_local_tx_state(const Message &msg, const std::string &transaction_id)>;
+
+    TransactionProducer(const std::string &group, const std::string &namesrv, Check check) : check_(std::move(check)) {
+        detail::check(rmq_transaction_producer_new(group.c_str(), namesrv.c_str(), &TransactionProducer::on_check,
+                                                   this, &p_));
+    }
+    TransactionProducer(const TransactionProducer &) = delete;
+    TransactionProducer &operator=(const TransactionProducer &) = delete;
+    /// Shuts down (waiting for a running check) before `check` is destroyed.
+    ~TransactionProducer() { rmq_transaction_producer_destroy(p_); }
+
+    TransactionProducer &set_send_timeout_ms(uint32_t ms) {
+        detail::check(rmq_transaction_producer_set_send_timeout_ms(p_, ms));
+        return *this;
+    }
+    TransactionProducer &set_heartbeat_interval_ms(uint32_t ms) {
+        detail::check(rmq_transaction_producer_set_heartbeat_interval_ms(p_, ms));
+        return *this;
+    }
+    TransactionProducer &set_instance_name(const std::string &name) {
+        detail::check(rmq_transaction_producer_set_instance_name(p_, name.c_str()));
+        return *this;
+    }
+    void start() { detail::check(rmq_transaction_producer_start(p_)); }
+    void shutdown() { detail::check(rmq_transaction_producer_shutdown(p_)); }
+
+    /// Store `m` as a half message, run `execute` on this thread, then commit, roll back or leave
+    /// it to the check. Returns the half's send result and the outcome sent; an exception from
+    /// `execute` counts as RMQ_LOCAL_TX_STATE_UNKNOWN.
+    std::pair<SendResult, rmq_local_tx_state> send_in_transaction(const Message &m, const Execute &execute) {
+        struct Ctx {
+            const Execute *ex;
+            const Message *msg;
+        } ctx{&execute, &m};
+        rmq_send_result r;
+        uint32_t state = RMQ_LOCAL_TX_STATE_UNKNOWN;
+        detail::check(rmq_transaction_producer_send(
+            p_, m.get(),
+            [](const rmq_message *, const char *id, void *ud) -> uint32_t {
+                auto *c = static_cast<Ctx *>(ud);
+                try {
+                    return (*c->ex)(*c->msg, id ? id : "");
+                } catch (...) {
+                    return RMQ_LOCAL_TX_STATE_UNKNOWN;
+                }
+            },
+            &ctx, &r, &state));
+        return {SendResult::from_c(r), static_cast<rmq_local_tx_state>(state)};
+    }
+
+private:
+    static uint32_t on_check(const rmq_message_ext *m, void *ud) {
+        auto *self = static_cast<TransactionProducer *>(ud);
+        try {
+            return self->check_(ReceivedMessage::from_c(m));
+        } catch (...) {
+            return RMQ_LOCAL_TX_STATE_UNKNOWN;
+        }
+    }
+    Check check_;
+    rmq_transaction_producer *p_ = nullptr;
+};
+
 /// A push consumer. Not movable: librmq holds a pointer to it for the callback.
 class PushConsumer {
 public:

@@ -23,6 +23,7 @@ mod push_consumer;
 mod queue;
 mod received;
 mod status;
+mod transaction_producer;
 
 pub use args::RMQ_MAX_BODY_SIZE;
 pub use boundary::{rmq_last_error, rmq_version};
@@ -35,3 +36,4 @@ pub use push_consumer::*;
 pub use queue::{rmq_message_queue, RMQ_NAME_MAX};
 pub use received::*;
 pub use status::{rmq_status, rmq_status_str};
+pub use transaction_producer::*;

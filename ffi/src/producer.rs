@@ -55,7 +55,7 @@ pub struct rmq_send_result {
 }
 
 impl rmq_send_result {
-    fn from_result(r: &SendResult) -> rmq_send_result {
+    pub(crate) fn from_result(r: &SendResult) -> rmq_send_result {
         let status = match r.status {
             SendStatus::Ok => rmq_send_status::Ok,
             SendStatus::FlushDiskTimeout => rmq_send_status::FlushDiskTimeout,

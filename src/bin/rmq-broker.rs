@@ -23,6 +23,8 @@ registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
 checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort, shortPollingTimeMills,
 messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval,
 clientHousekeepingInterval.
+Transactions: transactionCheckInterval (60000 ms), transactionTimeOut (6000 ms),
+transactionCheckMax (15), rejectTransactionMessage (false).
 Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
 cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
 fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.

@@ -86,6 +86,10 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("maxIndexNum", c.max_index_num.to_string()),
         ("messageDelayLevel", delay_levels_text(&c.message_delay_level)),
         ("flushDelayOffsetInterval", c.flush_delay_offset_interval.to_string()),
+        ("transactionTimeOut", c.transaction_time_out.to_string()),
+        ("transactionCheckMax", c.transaction_check_max.to_string()),
+        ("transactionCheckInterval", c.transaction_check_interval.to_string()),
+        ("rejectTransactionMessage", c.reject_transaction_message.to_string()),
     ];
     if let Some(ms) = c.file_reserved_time_millis {
         v.push(("fileReservedTimeMillis", ms.to_string()));

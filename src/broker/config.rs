@@ -123,6 +123,14 @@ pub struct BrokerConfig {
     /// `flushDelayOffsetInterval` (ms): accepted for compatibility; rmq persists delay offsets
     /// after every delivery round instead of on a timer.
     pub flush_delay_offset_interval: u64,
+    /// `transactionTimeOut` (ms, 6000): a half message is checked once it is this old.
+    pub transaction_time_out: u64,
+    /// `transactionCheckMax` (15): checks of one half before it is discarded.
+    pub transaction_check_max: i32,
+    /// `transactionCheckInterval` (ms, 60000): period of the transaction check service.
+    pub transaction_check_interval: u64,
+    /// `rejectTransactionMessage` (false): refuse half messages with NO_PERMISSION.
+    pub reject_transaction_message: bool,
 }
 
 /// Apache's default `messageDelayLevel` (MessageStoreConfig).
@@ -215,6 +223,10 @@ impl Default for BrokerConfig {
             message_delay_level: parse_delay_levels(DEFAULT_DELAY_LEVELS)
                 .expect("invariant: the default delay levels parse"),
             flush_delay_offset_interval: 10_000,
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval: 60_000,
+            reject_transaction_message: false,
         }
     }
 }
@@ -315,6 +327,12 @@ impl ConfigKeys for BrokerConfig {
             }
             "messageDelayLevel" => self.message_delay_level = parse_delay_levels(v)?,
             "flushDelayOffsetInterval" => self.flush_delay_offset_interval = parse_num(v)?,
+            "transactionTimeOut" => self.transaction_time_out = parse_num(v)?,
+            "transactionCheckMax" => self.transaction_check_max = parse_num(v)?,
+            "transactionCheckInterval" => {
+                self.transaction_check_interval = parse_num::<u64>(v)?.max(10)
+            }
+            "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(v)?,
             // Accepted for compatibility; not used by rmq yet.
             "rocketmqHome"
             | "haListenPort"
@@ -391,5 +409,20 @@ mod tests {
         assert_eq!(c.set("messageDelayLevel", "1s 3s"), Ok(true));
         assert_eq!(c.message_delay_level, vec![1000, 3000]);
         assert!(c.set("messageDelayLevel", "1s 3q").is_err());
+    }
+
+    #[test]
+    fn transaction_keys_as_apache() {
+        let mut c = BrokerConfig::default();
+        let defaults = (c.transaction_check_interval, c.transaction_time_out);
+        assert_eq!(defaults, (60_000, 6_000));
+        assert_eq!((c.transaction_check_max, c.reject_transaction_message), (15, false));
+        assert_eq!(c.set("transactionCheckInterval", "300"), Ok(true));
+        assert_eq!(c.set("transactionTimeOut", "1000"), Ok(true));
+        assert_eq!(c.set("transactionCheckMax", "3"), Ok(true));
+        assert_eq!(c.set("rejectTransactionMessage", "true"), Ok(true));
+        assert_eq!((c.transaction_check_interval, c.transaction_time_out), (300, 1000));
+        assert_eq!((c.transaction_check_max, c.reject_transaction_message), (3, true));
+        assert!(c.set("transactionTimeOut", "soon").is_err());
     }
 }

@@ -18,6 +18,7 @@ pub mod schedule;
 mod send;
 mod stats;
 pub mod topics;
+pub mod transaction;
 
 pub use config::BrokerConfig;
 
@@ -156,6 +157,7 @@ const ADMIN: u8 = 3;
 const QUERY: u8 = 4;
 const OPS: u8 = 5;
 const GROUPS: u8 = 6;
+const TXN: u8 = 7;
 
 impl Handler for Family {
     fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
@@ -163,6 +165,7 @@ impl Handler for Family {
         let b = &self.broker;
         let r = match (self.kind, req.code) {
             (PULL, _) => return b.handle_pull(ctx, req),
+            (TXN, _) => return b.handle_end_transaction(ctx, req),
             (SEND, rq::CONSUMER_SEND_MSG_BACK) => b.handle_send_back(ctx, req),
             (SEND, _) => Ok(b.handle_send(ctx, req)),
             (CONSUMER, _) => b.handle_consumer(ctx, req),
@@ -190,6 +193,7 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     {
         r.register(code, send, h(SEND));
     }
+    r.register(rq::END_TRANSACTION, send, h(TXN));
     if with_pull {
         r.register(rq::PULL_MESSAGE, pull, h(PULL));
     }
@@ -417,6 +421,9 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
             }
         }
     })?);
+    if cfg.broker_role != "SLAVE" {
+        services.push(transaction::spawn_checker(&broker)?);
+    }
     let registered = broker.register_all();
     log::info!(
         "broker started name={} cluster={} addr={} namesrv={} registered={}",

@@ -5,6 +5,7 @@
 use super::groups::faq;
 use super::schedule;
 use super::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREFIX};
+use super::transaction;
 use super::Broker;
 use crate::protocol::body::{perm, TopicConfig};
 use crate::protocol::codes::{request as rq, response as rs};
@@ -247,6 +248,24 @@ impl Broker {
             // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
             outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
             outer.push(("CLUSTER".into(), cluster));
+            // SendMessageProcessor: a half message (not a delayed retry) goes to the half topic.
+            let delayed = outer.iter().any(|(k, v)| {
+                k == schedule::PROPERTY_DELAY && v.trim().parse::<i32>().is_ok_and(|l| l > 0)
+            });
+            if transaction::is_prepared(&outer) && !(h.reconsume_times > 0 && delayed) {
+                if self.cfg.reject_transaction_message {
+                    return RemotingCommand::error(
+                        rs::NO_PERMISSION,
+                        format!(
+                            "the broker[{}] sending transaction message is forbidden",
+                            self.cfg.broker_ip1
+                        ),
+                    );
+                }
+                let m = PutMessage { body: std::mem::take(&mut req.body), ..base };
+                let r = self.put_half(m, outer, wait);
+                return self.send_response(&topic, queue_id, &r);
+            }
             let levels = self.cfg.message_delay_level.len();
             let (store_topic, store_queue) =
                 schedule::apply_delay(levels, &topic, queue_id, h.sys_flag, &mut outer)

@@ -35,6 +35,11 @@ pub(crate) trait Member: Send + Sync {
     /// Periodic work (rebalance, offset commits, locks), called on the timer thread every tick;
     /// `rebalance_now` is set after a broker said the group changed.
     fn tick(&self, _inst: &Arc<Instance>, _rebalance_now: bool) {}
+    /// CHECK_TRANSACTION_STATE for this producer group: queue the check and return true, or
+    /// false when this member does not check transactions.
+    fn check_transaction(&self, _req: super::transaction::CheckRequest) -> bool {
+        false
+    }
     /// GET_CONSUMER_RUNNING_INFO body.
     fn running_info(&self) -> Option<serde_json::Value> {
         None
@@ -375,12 +380,46 @@ impl Instance {
                     )),
                 }
             }
-            // Transactions are not supported by this client: nothing to check.
-            rq::CHECK_TRANSACTION_STATE => None,
+            // One-way (ClientRemotingProcessor.checkTransactionState): never answered here.
+            rq::CHECK_TRANSACTION_STATE => {
+                self.check_transaction(conn, &req);
+                None
+            }
             other => Some(RemotingCommand::error(
                 rs::REQUEST_CODE_NOT_SUPPORTED,
                 format!("request code {other} is not supported by the rmq client"),
             )),
+        }
+    }
+}
+
+impl Instance {
+    /// Hand a CHECK_TRANSACTION_STATE to the transaction producer of the message's group.
+    fn check_transaction(&self, conn: &Arc<Connection>, req: &RemotingCommand) {
+        let Some(msg) = super::message::decode_messages(&req.body, "").into_iter().next() else {
+            log::warn!("transaction check without a decodable message broker={}", conn.peer());
+            return;
+        };
+        let Some(group) = msg.property(super::transaction::PGROUP).map(str::to_string) else {
+            log::warn!("transaction check without PGROUP broker={}", conn.peer());
+            return;
+        };
+        let member =
+            self.members.lock().iter().find(|m| !m.is_consumer() && m.group() == group).cloned();
+        let num = |k: &str| req.field(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
+        let check = super::transaction::CheckRequest {
+            broker_addr: conn.peer().to_string(),
+            tran_state_table_offset: num("tranStateTableOffset"),
+            commit_log_offset: num("commitLogOffset"),
+            transaction_id: req
+                .field("transactionId")
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| msg.msg_id.clone()),
+            msg,
+        };
+        if !member.is_some_and(|m| m.check_transaction(check)) {
+            log::warn!("transaction check for group {} that has no transaction producer", group);
         }
     }
 }

@@ -45,6 +45,7 @@ pub mod producer;
 pub mod pull;
 pub mod push;
 mod route;
+pub mod transaction;
 
 pub use crate::protocol::body::MessageQueue;
 pub use config::ClientConfig;
@@ -57,3 +58,4 @@ pub use message::{Message, MessageExt};
 pub use producer::{Producer, ProducerOptions, SendResult, SendStatus};
 pub use pull::{PullConsumer, PullConsumerOptions, PullResult, PullStatus};
 pub use push::{ConcurrentListener, OrderlyListener, PushConsumer};
+pub use transaction::{LocalTxState, TransactionListener, TransactionProducer};

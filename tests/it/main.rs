@@ -19,4 +19,5 @@ mod retention;
 mod shutdown;
 mod standalone;
 mod torn;
+mod txn;
 mod util;

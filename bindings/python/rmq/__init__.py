@@ -7,6 +7,7 @@
 from .client import (
     ConsumeFrom,
     ConsumeResult,
+    LocalTxState,
     Message,
     MessageModel,
     MessageQueue,
@@ -18,6 +19,7 @@ from .client import (
     ReceivedMessage,
     SendResult,
     SendStatus,
+    TransactionProducer,
     library_version,
 )
 from .exceptions import (
@@ -34,7 +36,7 @@ from .exceptions import (
 
 __all__ = [
     "BrokerError", "ConsumeFrom", "ConsumeResult", "InvalidArgumentError", "InvalidHandleError",
-    "LibraryError", "Message", "MessageModel", "MessageQueue", "NetworkError", "NotFoundError",
+    "LibraryError", "LocalTxState", "Message", "MessageModel", "MessageQueue", "NetworkError", "NotFoundError",
     "Producer", "PullConsumer", "PullResult", "PullStatus", "PushConsumer", "ReceivedMessage",
-    "RmqError", "RmqTimeoutError", "SendResult", "SendStatus", "StateError", "library_version",
+    "RmqError", "RmqTimeoutError", "SendResult", "SendStatus", "StateError", "TransactionProducer", "library_version",
 ]

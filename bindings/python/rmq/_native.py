@@ -66,7 +66,12 @@ CONSUME_FROM = {
     "RMQ_CONSUME_FROM_TIMESTAMP": 2,
 }
 CONSUME_RESULT = {"RMQ_CONSUME_RESULT_SUCCESS": 0, "RMQ_CONSUME_RESULT_LATER": 1}
-for _table in (SEND_STATUS, PULL_STATUS, MESSAGE_MODEL, CONSUME_FROM, CONSUME_RESULT):
+LOCAL_TX_STATE = {
+    "RMQ_LOCAL_TX_STATE_COMMIT": 0,
+    "RMQ_LOCAL_TX_STATE_ROLLBACK": 1,
+    "RMQ_LOCAL_TX_STATE_UNKNOWN": 2,
+}
+for _table in (SEND_STATUS, PULL_STATUS, MESSAGE_MODEL, CONSUME_FROM, CONSUME_RESULT, LOCAL_TX_STATE):
     globals().update(_table)
 
 # --- structs --------------------------------------------------------------------------------
@@ -128,12 +133,16 @@ LogCallback = CFUNCTYPE(None, c_uint32, c_char_p, c_char_p, c_void_p)
 SendCallback = CFUNCTYPE(None, c_uint32, POINTER(SendResult), c_void_p)
 QueueSelector = CFUNCTYPE(c_size_t, POINTER(MessageQueue), c_size_t, c_void_p, c_void_p)
 MessageCallback = CFUNCTYPE(c_uint32, POINTER(c_void_p), c_size_t, c_void_p)
+TransactionExecuteCallback = CFUNCTYPE(c_uint32, c_void_p, c_char_p, c_void_p)
+TransactionCheckCallback = CFUNCTYPE(c_uint32, c_void_p, c_void_p)
 
 CALLBACKS = {
     "rmq_log_callback": LogCallback,
     "rmq_send_callback": SendCallback,
     "rmq_queue_selector": QueueSelector,
     "rmq_message_callback": MessageCallback,
+    "rmq_transaction_execute_callback": TransactionExecuteCallback,
+    "rmq_transaction_check_callback": TransactionCheckCallback,
 }
 
 # --- functions ------------------------------------------------------------------------------
@@ -195,6 +204,15 @@ FUNCTIONS = {
     "rmq_producer_send_with_selector": (_st, [_h, _h, QueueSelector, c_void_p, POINTER(SendResult)]),
     "rmq_producer_send_orderly": (_st, [_h, _h, c_char_p, POINTER(SendResult)]),
     "rmq_producer_fetch_publish_queues": (_st, [_h, c_char_p, _MQ, c_size_t, POINTER(c_size_t)]),
+    # transaction producer
+    "rmq_transaction_producer_new": (_st, [c_char_p, c_char_p, TransactionCheckCallback, c_void_p, _out_h]),
+    "rmq_transaction_producer_set_instance_name": (_st, [_h, c_char_p]),
+    "rmq_transaction_producer_set_send_timeout_ms": (_st, [_h, c_uint32]),
+    "rmq_transaction_producer_set_heartbeat_interval_ms": (_st, [_h, c_uint32]),
+    "rmq_transaction_producer_start": (_st, [_h]),
+    "rmq_transaction_producer_shutdown": (_st, [_h]),
+    "rmq_transaction_producer_destroy": (_st, [_h]),
+    "rmq_transaction_producer_send": (_st, [_h, _h, TransactionExecuteCallback, c_void_p, POINTER(SendResult), POINTER(c_uint32)]),
     # push consumer
     "rmq_push_consumer_new": (_st, [c_char_p, c_char_p, _out_h]),
     "rmq_push_consumer_set_instance_name": (_st, [_h, c_char_p]),

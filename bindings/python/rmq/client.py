@@ -41,6 +41,12 @@ class SendStatus(enum.IntEnum):
     SLAVE_NOT_AVAILABLE = N.RMQ_SEND_STATUS_SLAVE_NOT_AVAILABLE
 
 
+class LocalTxState(enum.IntEnum):
+    COMMIT = N.RMQ_LOCAL_TX_STATE_COMMIT
+    ROLLBACK = N.RMQ_LOCAL_TX_STATE_ROLLBACK
+    UNKNOWN = N.RMQ_LOCAL_TX_STATE_UNKNOWN
+
+
 class PullStatus(enum.IntEnum):
     FOUND = N.RMQ_PULL_STATUS_FOUND
     NO_NEW_MSG = N.RMQ_PULL_STATUS_NO_NEW_MSG
@@ -390,6 +396,101 @@ class Producer(_Handle):
     def fetch_publish_queues(self, topic):
         h = self._handle()
         return _queues(lambda arr, cap, n: N.rmq_producer_fetch_publish_queues(h, _b(topic, "topic"), arr, cap, n))
+
+
+def _tx_state(value):
+    """A listener's answer as a uint32 state; anything unexpected is UNKNOWN."""
+    if value is True:
+        return N.RMQ_LOCAL_TX_STATE_COMMIT
+    if value is False:
+        return N.RMQ_LOCAL_TX_STATE_ROLLBACK
+    try:
+        return int(LocalTxState(value))
+    except (ValueError, TypeError):
+        return N.RMQ_LOCAL_TX_STATE_UNKNOWN
+
+
+_checkers = {}
+
+
+def _on_check(msg, userdata):
+    with _registry_lock:
+        checker = _checkers.get(userdata)
+    if checker is None:
+        return N.RMQ_LOCAL_TX_STATE_UNKNOWN
+    try:
+        return _tx_state(checker(ReceivedMessage._read(msg)))
+    except Exception:
+        log.exception("exception in transaction check: the broker will ask again")
+        return N.RMQ_LOCAL_TX_STATE_UNKNOWN
+
+
+_CHECK_CB = N.TransactionCheckCallback(_on_check)
+
+
+class TransactionProducer(_Handle):
+    """A transactional producer. ``check(received_message) -> LocalTxState`` answers the broker's
+    checks of undecided transactions; it runs on librmq's checker thread. send_in_transaction()
+    stores a half message, runs ``execute(msg, transaction_id) -> LocalTxState`` on the calling
+    thread, and commits, rolls back or leaves it to the check (UNKNOWN). True/False also mean
+    COMMIT/ROLLBACK; an exception means UNKNOWN."""
+
+    _destroy = staticmethod(N.rmq_transaction_producer_destroy)
+
+    def __init__(self, group, namesrv, check, instance_name=None, send_timeout=None, heartbeat_interval=None):
+        super().__init__()
+        self._token = next(_tokens)
+        with _registry_lock:
+            _checkers[self._token] = check
+        try:
+            _check(N.rmq_transaction_producer_new(_b(group, "group"), _b(namesrv, "namesrv"), _CHECK_CB, self._token, byref(self._h)))
+            if instance_name is not None:
+                _check(N.rmq_transaction_producer_set_instance_name(self._h, _b(instance_name, "instance_name")))
+            if send_timeout is not None:
+                _check(N.rmq_transaction_producer_set_send_timeout_ms(self._h, int(send_timeout * 1000)))
+            if heartbeat_interval is not None:
+                _check(N.rmq_transaction_producer_set_heartbeat_interval_ms(self._h, int(heartbeat_interval * 1000)))
+        except BaseException:
+            self.close()
+            raise
+        self._started = False
+
+    def start(self):
+        if not self._started:
+            _check(N.rmq_transaction_producer_start(self._handle()))
+            self._started = True
+
+    def shutdown(self):
+        _check(N.rmq_transaction_producer_shutdown(self._handle()))
+
+    def close(self):
+        super().close()
+        with _registry_lock:
+            _checkers.pop(self._token, None)
+
+    def send_in_transaction(self, msg, execute):
+        """Send ``msg`` in a transaction; returns (SendResult, LocalTxState sent)."""
+        h = self._handle()
+        r = N.SendResult()
+        state = ctypes.c_uint32()
+        failure = []
+
+        def run(_msg, transaction_id, _arg):
+            try:
+                return _tx_state(execute(msg, transaction_id.decode() if transaction_id else ""))
+            except Exception as e:  # cannot propagate through C: UNKNOWN, the check decides
+                failure.append(e)
+                return N.RMQ_LOCAL_TX_STATE_UNKNOWN
+
+        cb = N.TransactionExecuteCallback(run)  # referenced until the call returns
+        m = msg._native()
+        try:
+            _check(N.rmq_transaction_producer_send(h, m, cb, None, byref(r), byref(state)))
+        finally:
+            N.rmq_message_destroy(m)
+        if failure:
+            log.warning("local transaction raised %r; left to the broker's check", failure[0])
+        return _send_result(r), LocalTxState(state.value)
 
 
 def _queues(call):

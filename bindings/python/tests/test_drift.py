@@ -17,8 +17,8 @@ def header_text():
     return re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # drop comments
 
 
-OPAQUE = {"rmq_message", "rmq_message_ext", "rmq_producer", "rmq_push_consumer", "rmq_pull_consumer", "rmq_pull_result"}
-ENUMS = {"rmq_status", "rmq_send_status", "rmq_pull_status", "rmq_message_model", "rmq_consume_from", "rmq_consume_result"}
+OPAQUE = {"rmq_message", "rmq_message_ext", "rmq_producer", "rmq_push_consumer", "rmq_pull_consumer", "rmq_pull_result", "rmq_transaction_producer"}
+ENUMS = {"rmq_status", "rmq_send_status", "rmq_pull_status", "rmq_message_model", "rmq_consume_from", "rmq_consume_result", "rmq_local_tx_state"}
 SCALARS = {"uint32_t": c_uint32, "int32_t": c_int32, "int64_t": c_int64, "size_t": c_size_t, "uint8_t": c_uint8}
 
 
@@ -58,7 +58,7 @@ class DriftTest(unittest.TestCase):
     def test_enum_constants_match(self):
         in_header = {k: int(v) for k, v in re.findall(r"^\s*(RMQ_[A-Z0-9_]+) = (-?\d+),?\s*$", self.h, re.M)}
         ours = {}
-        for table in (N.STATUS, N.SEND_STATUS, N.PULL_STATUS, N.MESSAGE_MODEL, N.CONSUME_FROM, N.CONSUME_RESULT):
+        for table in (N.STATUS, N.SEND_STATUS, N.PULL_STATUS, N.MESSAGE_MODEL, N.CONSUME_FROM, N.CONSUME_RESULT, N.LOCAL_TX_STATE):
             ours.update(table)
         self.assertGreater(len(in_header), 30)
         self.assertEqual(in_header, ours)

@@ -11,6 +11,7 @@ use super::fault::FaultTable;
 use super::instance::{Instance, Member};
 use super::message::{deflate, keys, Message};
 use super::route::publish_queues;
+use super::transaction::{CheckRequest, TxCheck};
 use crate::common::service::spawn_thread;
 use crate::common::time::now_millis;
 use crate::protocol::body::{MessageQueue, TopicRouteData};
@@ -136,6 +137,8 @@ enum State {
 struct Hook {
     group: String,
     topics: Arc<Mutex<BTreeSet<String>>>,
+    /// Set for transaction producers: where CHECK_TRANSACTION_STATE requests go.
+    checker: Option<Arc<dyn TxCheck>>,
 }
 
 impl Member for Hook {
@@ -147,6 +150,15 @@ impl Member for Hook {
     }
     fn topics(&self) -> Vec<String> {
         self.topics.lock().iter().cloned().collect()
+    }
+    fn check_transaction(&self, req: CheckRequest) -> bool {
+        match &self.checker {
+            Some(c) => {
+                c.check(req);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -197,6 +209,11 @@ impl Producer {
 
     /// Join the client instance (routes, heartbeats) and start the async-send threads.
     pub fn start(&self) -> Result<()> {
+        self.start_with(None)
+    }
+
+    /// Start, with a transaction checker for CHECK_TRANSACTION_STATE requests.
+    pub(crate) fn start_with(&self, checker: Option<Arc<dyn TxCheck>>) -> Result<()> {
         let mut st = self.inner.state.lock();
         match *st {
             State::Created => {}
@@ -207,6 +224,7 @@ impl Producer {
         inst.register(Arc::new(Hook {
             group: self.inner.opts.group.clone(),
             topics: self.inner.topics.clone(),
+            checker,
         }))?;
         let (tx, rx) = bounded::<(Message, Callback)>(ASYNC_QUEUE);
         let mut workers = self.inner.async_workers.lock();
@@ -318,6 +336,25 @@ impl Producer {
     pub fn send_orderly(&self, msg: &Message, sharding_key: &str) -> Result<SendResult> {
         let h = record::tag_hash(sharding_key).unsigned_abs() as usize;
         self.send_with_selector(msg, &mut |mqs, _| if mqs.is_empty() { 0 } else { h % mqs.len() })
+    }
+
+    /// Send a transaction half message (sysflag TRANSACTION_PREPARED_TYPE), with retries.
+    pub(crate) fn send_half(&self, msg: &Message) -> Result<SendResult> {
+        let inst = self.inner.instance()?;
+        let mut out = self.inner.encode(msg)?;
+        out.sys_flag |= sysflag::TRANSACTION_PREPARED;
+        let mqs = self.inner.publish_queues(&inst, &out.topic)?;
+        self.inner.send_with_retries(&inst, &out, &mqs).map(|r| r.unwrap_or_else(empty_result))
+    }
+
+    /// The running client instance.
+    pub(crate) fn instance(&self) -> Result<Arc<Instance>> {
+        self.inner.instance()
+    }
+
+    /// The producer group.
+    pub fn group(&self) -> &str {
+        &self.inner.opts.group
     }
 
     /// The writable queues of `topic` (a route lookup when needed).
