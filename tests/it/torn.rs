@@ -89,7 +89,12 @@ fn torn_or_corrupt_tail_is_cut_and_appends_continue() {
         assert_eq!(r.i64_field("queueOffset").unwrap(), expected.len() as i64);
         assert_eq!(phys_of(r.field("msgId").unwrap()), at);
         expected.push(b);
-        let got = pull_all(&c, &addr, "TornTopic", 0, 0);
+        // Dispatch to the consume queue is asynchronous: wait until the new message is indexed.
+        let mut got = Vec::new();
+        crate::util::wait_until(std::time::Duration::from_secs(10), || {
+            got = pull_all(&c, &addr, "TornTopic", 0, 0);
+            got.len() >= expected.len()
+        });
         assert_eq!(got.len(), expected.len());
         assert_eq!(got.last().unwrap().1, *expected.last().unwrap());
     }

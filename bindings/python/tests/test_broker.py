@@ -57,7 +57,7 @@ class BrokerTest(unittest.TestCase):
             # The broker indexes stored messages asynchronously: pull until everything showed up.
             while not all(b in bodies for b in want) and time.time() < end:
                 for q in queues:
-                    r = c.pull(q, offsets[q], "*", 32, 0.2)
+                    r = c.pull(q, offsets[q], "*", 32, 3.0)
                     bodies += [m.body for m in r.messages]
                     for m in r.messages:
                         if m.body == b"first":
@@ -66,7 +66,7 @@ class BrokerTest(unittest.TestCase):
                         offsets[q] = r.next_begin_offset
             b_only = []
             for q in queues:
-                r = c.pull(q, 0, "TagB", 32, 0.2)
+                r = c.pull(q, 0, "TagB", 32, 3.0)
                 b_only += [m.body for m in r.messages]
         for b in want:
             self.assertIn(b, bodies)
