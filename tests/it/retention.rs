@@ -123,7 +123,8 @@ fn retention_moves_min_offsets_and_full_disk_refuses_sends() {
     }
     let log_dir = dir.path.join("store/commitlog");
     let cq_dir = dir.path.join("store/consumequeue/RetTopic/0");
-    assert!(files(&cq_dir) >= 15);
+    // Consume-queue files are written by the asynchronous dispatch thread.
+    assert!(wait_until(T, || files(&cq_dir) >= 15), "consume queue files: {}", files(&cq_dir));
     assert!(
         wait_until(Duration::from_secs(20), || files(&log_dir) == 1),
         "expired segments were not deleted: {} left",
