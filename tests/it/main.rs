@@ -8,6 +8,7 @@ mod client;
 mod consume;
 mod crash;
 mod ffi;
+mod gaps;
 mod golden;
 mod interop;
 mod multi;
