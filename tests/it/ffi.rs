@@ -2,7 +2,7 @@
 //! a test prefix, and the C and C++ examples compiled with pkg-config and run against a live
 //! rmq-broker; bad input over the ABI; valgrind over the C programs. Python: ffi/python.rs.
 
-mod python;
+pub(crate) mod python;
 
 use crate::util::{Cluster, TestDir};
 use std::collections::{BTreeMap, BTreeSet};

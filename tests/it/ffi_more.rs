@@ -131,3 +131,22 @@ fn cpp_wrapper_selector_queue_and_batch_land_where_reported() {
         assert_eq!(rec.body, body.as_bytes(), "queue {q} offset {off}");
     }
 }
+
+#[test]
+fn python_binding_producer_and_push_consumer_options_take_effect() {
+    let dir = TestDir::new("ffi-more-py");
+    let cluster = Cluster::start(&dir.path, &["--accessMessageInMemoryMaxRatio=0"]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let out = run_ok(
+        crate::ffi::python::py_cmd("tests/python/options_e2e.py")
+            .args([&ns, "PyOptTopic"])
+            .env("HOME", &dir.path),
+        Duration::from_secs(90),
+    );
+    let v = crate::ffi::python::last_json(&out);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["too_large"], "RMQ_STATUS_MESSAGE_TOO_LARGE");
+    check_compressed(&ns, &addr, "PyOptTopic_big", &big_body());
+    assert_eq!(max_offset(&addr, "%DLQ%PYG_dlq", 0), 1);
+    assert_eq!(max_offset(&addr, "%RETRY%PYG_dlq", 0), 0, "it must not be retried");
+}
