@@ -116,8 +116,8 @@ fn cpp_wrapper_selector_queue_and_batch_land_where_reported() {
     );
     assert_eq!(sent.len(), 8 + 3 + 5, "{out}");
     // Selector picks i % 4, send_to_queue the 4th queue, the batch one queue.
-    for i in 0..8 {
-        assert_eq!(sent[i].0, i as i32 % 4, "sel-{i}");
+    for (i, s) in sent[..8].iter().enumerate() {
+        assert_eq!(s.0, i as i32 % 4, "sel-{i}");
     }
     assert!(sent[8..11].iter().all(|s| s.0 == 3));
     assert!(sent[11..].iter().all(|s| s.0 == sent[11].0));
