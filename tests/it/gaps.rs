@@ -316,3 +316,58 @@ fn delete_subscription_group_with_remove_offset_drops_its_offsets() {
     let text = String::from_utf8(c.invoke(&addr, all, T).unwrap().body).unwrap();
     assert!(!text.contains("@G_drop\"") && text.contains("TA@G_keep"), "{text}");
 }
+
+#[test]
+fn runtime_info_reports_put_and_get_tps_as_apache() {
+    let dir = TestDir::new("gaps-tps");
+    let cluster = Cluster::start(&dir.path, &[]);
+    let addr = cluster.broker_addr();
+    let c = RemotingClient::new();
+    let info = || {
+        let r = c.invoke(&addr, RemotingCommand::request(rq::GET_BROKER_RUNTIME_INFO), T).unwrap();
+        let kv: rmq::protocol::body::KvTable = serde_json::from_slice(&r.body).unwrap();
+        kv.table
+    };
+    let first = |t: &std::collections::BTreeMap<String, String>, k: &str| {
+        t.get(k).and_then(|v| v.split(' ').next()).and_then(|x| x.parse::<f64>().ok())
+    };
+    // Right after boot no window is covered yet: three empty fields, as Apache.
+    assert_eq!(info().get("putTps").map(String::as_str), Some("  "));
+    // The 10 s window needs eleven one-second samples.
+    assert!(
+        wait_until(Duration::from_secs(30), || first(&info(), "putTps").is_some()),
+        "no 10 s putTps figure: {:?}",
+        info().get("putTps")
+    );
+    let t = info();
+    assert_eq!(first(&t, "putTps"), Some(0.0), "nothing was put yet: {t:?}");
+    // Now put and read 50 messages: the next samples show them in the 10 s window.
+    for i in 0..50 {
+        let r = crate::retention::send(&c, &addr, "TpsTopic", 0, format!("m-{i}").into_bytes());
+        assert_eq!(r.code, rs::SUCCESS);
+    }
+    assert_eq!(crate::retention::pull_all(&c, &addr, "TpsTopic", 0, 0).len(), 50);
+    // Rates over the same window once a sample follows all of it: 50 put and 50 transferred (in
+    // found reads, then one miss at the end); total = found + miss.
+    let mut t = info();
+    let shows = |t: &std::collections::BTreeMap<String, String>| {
+        let v = |k| first(t, k).unwrap_or(0.0);
+        v("putTps") > 0.0
+            && (v("putTps") - v("getTransferedTps")).abs() < 1e-6
+            && v("getFoundTps") > 0.0
+            && v("getMissTps") > 0.0
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            t = info();
+            shows(&t)
+        }),
+        "the puts and reads do not show as equal rates: {t:?}"
+    );
+    for k in ["putTps", "getFoundTps", "getMissTps", "getTotalTps", "getTransferedTps"] {
+        let v = t.get(k).unwrap_or_else(|| panic!("no {k} in {t:?}"));
+        assert_eq!(v.split(' ').count(), 3, "{k} is not 'x y z': {v:?}");
+    }
+    let (found, miss) = (first(&t, "getFoundTps").unwrap(), first(&t, "getMissTps").unwrap());
+    assert!((first(&t, "getTotalTps").unwrap() - (found + miss)).abs() < 1e-6, "{t:?}");
+}
