@@ -78,6 +78,7 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("fileReservedTime", c.file_reserved_time.to_string()),
         ("deleteWhen", c.delete_when.clone()),
         ("diskMaxUsedSpaceRatio", c.disk_max_used_space_ratio.to_string()),
+        ("accessMessageInMemoryMaxRatio", c.access_message_in_memory_max_ratio.to_string()),
         ("diskSpaceCleanForciblyRatio", c.disk_space_clean_forcibly_ratio.to_string()),
         ("diskSpaceWarningLevelRatio", c.disk_space_warning_level_ratio.to_string()),
         ("cleanFileForciblyEnable", c.clean_file_forcibly_enable.to_string()),

@@ -98,6 +98,10 @@ pub struct BrokerConfig {
     pub delete_when: String,
     /// `diskMaxUsedSpaceRatio` (75, percent).
     pub disk_max_used_space_ratio: u32,
+    /// `accessMessageInMemoryMaxRatio` (40, percent of physical memory): a message further than
+    /// this from the commit log's end counts as "on disk" (a new group then starts from the
+    /// consumer's ConsumeFrom policy rather than offset 0).
+    pub access_message_in_memory_max_ratio: u32,
     /// `diskSpaceCleanForciblyRatio` (85, percent; Apache's system property
     /// rocketmq.broker.diskSpaceCleanForciblyRatio).
     pub disk_space_clean_forcibly_ratio: u32,
@@ -212,6 +216,7 @@ impl Default for BrokerConfig {
             file_reserved_time_millis: None,
             delete_when: "04".into(),
             disk_max_used_space_ratio: 75,
+            access_message_in_memory_max_ratio: 40,
             disk_space_clean_forcibly_ratio: 85,
             disk_space_warning_level_ratio: 90,
             clean_file_forcibly_enable: true,
@@ -305,6 +310,9 @@ impl ConfigKeys for BrokerConfig {
             "fileReservedTimeMillis" => self.file_reserved_time_millis = Some(parse_num(v)?),
             "deleteWhen" => self.delete_when = parse_hours(v)?,
             "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = percent(v)?,
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = percent(v)?
+            }
             "diskSpaceCleanForciblyRatio" => self.disk_space_clean_forcibly_ratio = percent(v)?,
             "diskSpaceWarningLevelRatio" => self.disk_space_warning_level_ratio = percent(v)?,
             "cleanFileForciblyEnable" => self.clean_file_forcibly_enable = parse_bool(v)?,

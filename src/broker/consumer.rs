@@ -126,9 +126,13 @@ impl Broker {
                 );
                 match self.offsets.query(group, topic, q) {
                     Some(o) => RemotingCommand::success().with("offset", o),
-                    // Java: a queue whose first message is still at offset 0 starts from 0, so
-                    // a new group sees what was produced before it (C++ can only start from last).
-                    None if self.store.min_offset_in_queue(topic, q) <= 0 => {
+                    // Apache 4.9 (ConsumerManageProcessor.queryConsumerOffset): a new group
+                    // starts from 0 while the queue still begins at offset 0 and that message
+                    // is not yet "on disk"; otherwise QUERY_NOT_FOUND, and the client applies
+                    // its ConsumeFrom policy (last offset, first offset, timestamp).
+                    None if self.store.min_offset_in_queue(topic, q) <= 0
+                        && !self.in_disk_by_consume_offset(topic, q, 0) =>
+                    {
                         RemotingCommand::success().with("offset", 0)
                     }
                     None => RemotingCommand::error(
@@ -198,6 +202,21 @@ impl Broker {
                 format!(" request type {other} not supported"),
             ),
         })
+    }
+
+    /// DefaultMessageStore.checkInDiskByConsumeOffset: whether the message at `offset` of a
+    /// queue lies further from the commit log's end than `accessMessageInMemoryMaxRatio` percent
+    /// of physical memory; false when the queue has no such entry.
+    fn in_disk_by_consume_offset(&self, topic: &str, q: i32, offset: i64) -> bool {
+        let r = self.store.get_messages(topic, q, offset, 1, usize::MAX, &|_| true);
+        let Some(rec) = r.messages.first() else { return false };
+        let Ok((view, _)) = crate::protocol::record::decode_view(rec, false) else {
+            return false;
+        };
+        let memory = crate::common::sys::total_physical_memory() / 100
+            * u64::from(self.cfg.access_message_in_memory_max_ratio);
+        let behind = self.store.commit_log_max_offset() - view.physical_offset;
+        behind > 0 && behind as u64 > memory
     }
 
     fn heartbeat(&self, ctx: &ReqCtx, req: &RemotingCommand) -> RemotingCommand {

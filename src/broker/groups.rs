@@ -256,7 +256,12 @@ impl Broker {
             rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => RemotingCommand::success()
                 .with_body(serde_json::to_vec(&self.groups.snapshot()).unwrap_or_default()),
             rq::DELETE_SUBSCRIPTIONGROUP => {
-                self.groups.delete(req.str_field("groupName")?);
+                let group = req.str_field("groupName")?;
+                self.groups.delete(group);
+                // Apache 4.9: removeOffset (false when absent) also drops the group's offsets.
+                if req.bool_field("removeOffset") {
+                    self.offsets.remove_group(group);
+                }
                 RemotingCommand::success()
             }
             // The delay offsets belong to the same family of config files (AdminBrokerProcessor

@@ -18,6 +18,7 @@ pub mod schedule;
 mod send;
 mod stats;
 pub mod topics;
+mod tps;
 pub mod transaction;
 
 pub use config::BrokerConfig;
@@ -51,6 +52,7 @@ pub struct Broker {
     register_waker: Mutex<Option<Waker>>,
     live: brokercfg::LiveConfig,
     boot_timestamp: i64,
+    tps: tps::StoreStats,
 }
 
 impl Broker {
@@ -365,6 +367,7 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         register_waker: Mutex::new(None),
         live: brokercfg::LiveConfig::new(cfg.clone()),
         boot_timestamp: crate::common::time::now_millis(),
+        tps: tps::StoreStats::default(),
     });
     let mut services = Vec::new();
     let b = broker.clone();
@@ -403,6 +406,15 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     })?;
     *broker.register_waker.lock() = Some(reg.waker());
     services.push(reg);
+    let b = broker.clone();
+    // StoreStatsService's sampling: once a second, for the TPS figures of the runtime info.
+    services.push(Service::spawn("broker-tps", move |ctx| {
+        while ctx.wait(Duration::from_secs(1)) {
+            let puts: i64 =
+                b.store.queues().iter().map(|(t, q)| b.store.max_offset_in_queue(t, *q)).sum();
+            b.tps.sample(crate::common::time::now_millis(), puts.max(0) as u64);
+        }
+    })?);
     let b = broker.clone();
     services.push(Service::spawn("broker-offsets", move |ctx| {
         while ctx.wait(Duration::from_millis(b.live.flush_consumer_offset_interval().max(100))) {

@@ -57,6 +57,23 @@ impl OffsetManager {
         self.table.read().get(&key(topic, group)).and_then(|m| m.get(&queue_id)).copied()
     }
 
+    /// Drop every offset of `group` (ConsumerOffsetManager.removeOffset, used by
+    /// DELETE_SUBSCRIPTIONGROUP with removeOffset=true); returns how many topics it had.
+    pub fn remove_group(&self, group: &str) -> usize {
+        let mut t = self.table.write();
+        let before = t.len();
+        t.retain(|k, _| {
+            let mut parts = k.split('@');
+            !(parts.next().is_some() && parts.next() == Some(group) && parts.next().is_none())
+        });
+        let removed = before - t.len();
+        if removed > 0 {
+            self.dirty.store(true, Ordering::Release);
+            log::warn!("clean group offset group={} topics={}", group, removed);
+        }
+        removed
+    }
+
     /// Offsets of a group on a topic.
     pub fn group_topic(&self, group: &str, topic: &str) -> BTreeMap<i32, i64> {
         self.table.read().get(&key(topic, group)).cloned().unwrap_or_default()

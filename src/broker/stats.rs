@@ -174,6 +174,9 @@ impl Broker {
         put("brokerPermission", self.live.broker_permission().to_string());
         put("topicCount", self.topics.names().len().to_string());
         put("consumerGroupsOnline", self.clients.consumer_group_names().len().to_string());
+        for (k, v) in self.tps.runtime_entries() {
+            put(k, v);
+        }
         RemotingCommand::success()
             .with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default())
     }

@@ -38,6 +38,17 @@ pub fn local_hour(epoch_ms: i64) -> u32 {
     tm.tm_hour.clamp(0, 23) as u32
 }
 
+/// Total physical memory in bytes (Apache's StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE); 0 if unknown.
+pub fn total_physical_memory() -> u64 {
+    // SAFETY: sysconf only reads system values.
+    let (pages, page) =
+        unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    if pages <= 0 || page <= 0 {
+        return 0;
+    }
+    (pages as u64).saturating_mul(page as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -406,10 +406,11 @@ fn cpp_consumer_lag_is_produced_minus_consumed() {
     let c = RemotingClient::new();
     let (topic, group) = ("LagTopic", "CG_lag_cpp");
     proto::create_topic(&c, &addr, topic, 4);
-    // Apache's C++ client: produce 400, consume them all with a push consumer (which commits
-    // its offsets at shutdown), then produce 150 more that nobody consumes.
+    // Apache's C++ client: produce 400, consume them all with a push consumer (shut down once
+    // its periodic commit reached the broker), then produce 150 more that nobody consumes.
     crate::interop::produce(&ns, topic, 0, 400, &dir.path);
-    let (code, v) = crate::interop::consume("push", &ns, topic, group, 0, 400, &dir.path);
+    let (code, v) =
+        crate::interop::push_until_committed(&ns, &addr, topic, 4, group, 0, 400, &dir.path);
     assert_eq!(code, 0, "push consume failed: {v}");
     crate::interop::produce(&ns, topic, 400, 150, &dir.path);
     let stats = || {

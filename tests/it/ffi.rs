@@ -234,6 +234,19 @@ pub fn check_orderly(got: &[(i32, i64, String)], orders: usize, per_order: usize
     }
 }
 
+/// Wait until the name server has a route for `topic`.
+fn wait_for_route(ns: &str, topic: &str) {
+    let c = rmq::remoting::RemotingClient::new();
+    let found = crate::util::wait_until(Duration::from_secs(30), || {
+        let req = rmq::protocol::command::RemotingCommand::request(
+            rmq::protocol::codes::request::GET_ROUTEINFO_BY_TOPIC,
+        )
+        .with("topic", topic);
+        c.invoke(ns, req, Duration::from_secs(5)).is_ok_and(|r| r.code == 0)
+    });
+    assert!(found, "no route for {topic} on the name server");
+}
+
 #[test]
 fn c_abi_bad_input_gets_a_status_plain_and_under_valgrind() {
     let dir = TestDir::new("ffi-bad");
@@ -265,6 +278,10 @@ fn c_examples_produce_and_consume_against_a_broker() {
         let bin = if mode == "batch" { &static_producer } else { &producer };
         let out = run_ok(Command::new(bin).args([&ns, &topic, &n.to_string(), mode]), t);
         assert!(out.contains(&format!("sent {n}")), "{out}");
+        // The topic was auto-created by the sends; the broker registers it with the name server
+        // asynchronously (a oneway producer may exit before that), and the pull consumer's first
+        // route lookup must find it.
+        wait_for_route(&ns, &topic);
         let out =
             run_ok(Command::new(&pull).args([&ns, &topic, "CG_c_pull", &n.to_string(), "60"]), t);
         let got = received(&out);

@@ -4,7 +4,7 @@
 use crate::util::{Cluster, TestDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,13 @@ pub fn python() -> &'static Path {
 
 /// Run tests/python/interop.py with `args`; returns (exit code, last-line JSON).
 pub fn interop(args: &[String], timeout: Duration, home: &Path) -> (i32, Value) {
+    finish(spawn_interop(args, home), args, timeout)
+}
+
+/// Start tests/python/interop.py with `args` (stdout and stderr piped).
+pub fn spawn_interop(args: &[String], home: &Path) -> Child {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/interop.py");
-    let mut child = Command::new(python())
+    Command::new(python())
         .arg(script)
         .args(args)
         // The C++ client writes its logs under $HOME/logs; keep them in the test dir.
@@ -38,7 +43,12 @@ pub fn interop(args: &[String], timeout: Duration, home: &Path) -> (i32, Value) 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Wait (killing it by PID after `timeout`) for an interop.py started by [`spawn_interop`];
+/// returns (exit code, last-line JSON).
+pub fn finish(mut child: Child, args: &[String], timeout: Duration) -> (i32, Value) {
     let end = Instant::now() + timeout;
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -104,6 +114,72 @@ pub fn consume(
     interop(&args, Duration::from_secs(300), home)
 }
 
+fn broker_offset(broker: &str, code: i32, group: &str, topic: &str, q: i32) -> Option<i64> {
+    let req = rmq::protocol::command::RemotingCommand::request(code)
+        .with("consumerGroup", group)
+        .with("topic", topic)
+        .with("queueId", q);
+    let r =
+        rmq::remoting::RemotingClient::new().invoke(broker, req, Duration::from_secs(5)).ok()?;
+    (r.code == 0).then(|| r.field("offset").and_then(|o| o.parse().ok())).flatten()
+}
+
+/// A push consume run ([`consume`]) that shuts the C++ consumer down only once the broker holds
+/// its committed offsets at the end of each of the topic's `queues` queues. The C++ client
+/// (1.2.x, RemoteBrokerOffsetStore::updateConsumeOffsetToBroker) commits on shutdown with a
+/// ONEWAY request and then closes its connections, so that last commit can be lost; its
+/// periodic commit (every 5 s) is what this waits for. Fails if the offsets never get there.
+#[allow(clippy::too_many_arguments)]
+pub fn push_until_committed(
+    ns: &str,
+    broker: &str,
+    topic: &str,
+    queues: i32,
+    group: &str,
+    start: u64,
+    count: u64,
+    home: &Path,
+) -> (i32, Value) {
+    use rmq::protocol::codes::request as rq;
+    let hold = home.join(format!("hold-{group}-{start}"));
+    let _ = std::fs::remove_file(&hold);
+    let args: Vec<String> = ["push", "--namesrv", ns, "--topic", topic, "--group", group]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([
+            "--expect-start".into(),
+            start.to_string(),
+            "--expect-count".into(),
+            count.to_string(),
+            "--timeout".into(),
+            "180".into(),
+            "--hold-file".into(),
+            hold.display().to_string(),
+        ])
+        .collect();
+    let mut child = spawn_interop(&args, home);
+    let end = Instant::now() + Duration::from_secs(240);
+    let committed = || {
+        (0..queues).all(|q| {
+            let max = broker_offset(broker, rq::GET_MAX_OFFSET, group, topic, q);
+            let done = broker_offset(broker, rq::QUERY_CONSUMER_OFFSET, group, topic, q);
+            max.is_some() && done == max
+        })
+    };
+    let mut all_committed = false;
+    while Instant::now() < end && child.try_wait().ok().flatten().is_none() {
+        if committed() {
+            all_committed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::fs::write(&hold, b"go").unwrap();
+    let (code, v) = finish(child, &args, Duration::from_secs(120));
+    assert!(all_committed, "the C++ consumer never committed the end of every queue: {v}");
+    (code, v)
+}
+
 #[test]
 fn cpp_client_produce_push_pull_and_offsets_hold() {
     let dir = TestDir::new("interop");
@@ -134,7 +210,8 @@ fn cpp_client_produce_push_pull_and_offsets_hold() {
     }
     assert_eq!(total, 10_000);
 
-    let (code, v) = consume("push", &ns, topic, "CG_push", 0, 10_000, home);
+    let broker = cluster.broker_addr();
+    let (code, v) = push_until_committed(&ns, &broker, topic, 4, "CG_push", 0, 10_000, home);
     assert_eq!(code, 0, "push consume failed: {v}");
     assert_eq!(v["distinct"], 10_000);
     assert_eq!(v["missing"], 0);

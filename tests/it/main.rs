@@ -8,6 +8,8 @@ mod client;
 mod consume;
 mod crash;
 mod ffi;
+mod ffi_more;
+mod gaps;
 mod golden;
 mod interop;
 mod multi;

@@ -20,7 +20,7 @@ order check: key = i % K), --reconsume-later R (the callback returns RECONSUME_L
 when one message was seen with reconsume_times R), --stop-after N (leave after N
 messages), --until-tail K (done when the last K messages were seen), --slow-ms MS,
 --ready-file F --ready-queues Q (touch F once warm-up messages, i.e. outside the expected
-range, came from Q distinct queues).  latency sends one message at a time to a waiting push
+range, came from Q distinct queues), --hold-file F (before shutdown, wait until F exists).  latency sends one message at a time to a waiting push
 consumer and reports produce-to-callback latency percentiles.
 
 Message i (as produced): body = make_body(i, B) (ASCII, starts with "body-<i>-",
@@ -369,6 +369,14 @@ def cmd_push(a):
     res["all_seen_after_s"] = None if timed_out else round(time.time() - t0, 2)
     if not timed_out and a.idle > 0 and not a.stop_after:
         time.sleep(a.idle)  # catch duplicates / late redeliveries
+    if a.hold_file:
+        # The C++ client commits offsets on shutdown with ONEWAY requests and closes its
+        # connections right after, so those last commits can be lost; the caller creates
+        # this file once the broker holds the offsets (from the client's periodic commit).
+        hold_end = time.time() + 60
+        while not os.path.exists(a.hold_file) and time.time() < hold_end:
+            time.sleep(0.05)
+        res["held_for_offsets"] = os.path.exists(a.hold_file)
     t_sd = time.time()
     try:
         c.shutdown()  # persists consumer offsets (UPDATE_CONSUMER_OFFSET) and unregisters
@@ -608,6 +616,7 @@ def main():
             p.add_argument("--slow-ms", type=int, default=0)
             p.add_argument("--ready-file", default=None)
             p.add_argument("--ready-queues", type=int, default=1)
+            p.add_argument("--hold-file", default=None)
         else:
             p.add_argument("--max-num", type=int, default=32)
 

@@ -27,7 +27,7 @@ use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -84,6 +84,8 @@ struct Inner {
     workers: Mutex<Vec<JoinHandle<()>>>,
     delayed: Mutex<Vec<(Instant, Task)>>,
     stopped: AtomicBool,
+    /// Times a pull was held back by flow control (Apache's queueFlowControlTimes).
+    flow_control_times: AtomicU64,
     stop_tx: Mutex<Option<Sender<()>>>,
     stop_rx: Receiver<()>,
     next: Mutex<Timers>,
@@ -152,6 +154,7 @@ impl PushConsumer {
                 workers: Mutex::new(Vec::new()),
                 delayed: Mutex::new(Vec::new()),
                 stopped: AtomicBool::new(false),
+                flow_control_times: AtomicU64::new(0),
                 stop_tx: Mutex::new(Some(stop_tx)),
                 stop_rx,
                 next: Mutex::new(Timers { rebalance: now, persist: now, lock: now }),
@@ -258,6 +261,25 @@ impl PushConsumer {
         inst.wake_rebalance();
         log::info!("push consumer started group={} client={}", o.group, inst.client_id);
         Ok(())
+    }
+
+    /// Flow-control view for tests and diagnostics: each assigned queue with its cached message
+    /// count and body bytes (ProcessQueue), and how many times a pull was held back because a
+    /// queue was over `pull_threshold_per_queue` or `pull_threshold_size_mib_per_queue`.
+    #[doc(hidden)]
+    pub fn flow_stats(&self) -> (Vec<(MessageQueue, usize, usize)>, u64) {
+        let mut qs: Vec<(MessageQueue, usize, usize)> = self
+            .inner
+            .pqs
+            .lock()
+            .values()
+            .map(|pq| {
+                let (n, b) = pq.load();
+                (pq.mq.clone(), n, b)
+            })
+            .collect();
+        qs.sort_by(|a, b| a.0.cmp(&b.0));
+        (qs, self.inner.flow_control_times.load(Ordering::Relaxed))
     }
 
     /// Stop: waits for running listener calls, commits offsets, unregisters. Idempotent.

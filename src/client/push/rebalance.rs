@@ -202,6 +202,7 @@ impl Inner {
         while !self.is_stopped() && !pq.is_dropped() {
             let (count, bytes) = pq.load();
             if count > self.opts.pull_threshold_per_queue || bytes > threshold_bytes {
+                self.flow_control_times.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if !self.pause(pq, FLOW_PAUSE) {
                     break;
                 }

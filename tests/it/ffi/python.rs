@@ -61,13 +61,13 @@ pub fn python() -> &'static Path {
     })
 }
 
-fn py_cmd(script: &str) -> Command {
+pub(crate) fn py_cmd(script: &str) -> Command {
     let mut c = Command::new(python());
     c.arg(Path::new(ROOT).join(script)).env("RMQ_LIB", lib_path()).env("PYTHONUNBUFFERED", "1");
     c
 }
 
-fn last_json(stdout: &str) -> Value {
+pub(crate) fn last_json(stdout: &str) -> Value {
     let last = stdout.lines().rfind(|l| l.trim_start().starts_with('{')).unwrap_or("{}");
     serde_json::from_str(last).unwrap_or(Value::Null)
 }
