@@ -280,8 +280,15 @@ fn main() {
         drop(map);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    async_one_writer(async_n);
-    for w in [1, 8, 64] {
+    let only = std::env::var("RMQ_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("async") {
+        for _ in 0..env("RMQ_BENCH_REPEAT", 1) {
+            async_one_writer(async_n);
+        }
+    }
+    let writers: Vec<u64> = [1, 8, 64].into_iter().filter(|w| run(&format!("sync{w}"))).collect();
+    for w in writers {
         let (_, bytes, secs) = sync_writers(w, Duration::from_secs(sync_secs));
         // Raw baselines over the same bytes: one fdatasync per `w` KiB (what a group commit of
         // `w` writers can batch at best) and per 1 MiB (the disk's sequential bandwidth).
@@ -295,7 +302,7 @@ fn main() {
             big / secs * 100.0
         );
     }
-    if gib > 0 {
+    if gib > 0 && run("recovery") {
         recovery(gib);
     }
 }
