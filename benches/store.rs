@@ -231,6 +231,14 @@ fn main() {
             x ^= rmq::common::crc::crc32(std::hint::black_box(&body));
         }
         println!("crc32 1KiB x1M: {:.3} s ({x})", t0.elapsed().as_secs_f64());
+        let t0 = Instant::now();
+        let mut x = 0u32;
+        for _ in 0..1_000_000 {
+            let mut h = crc32fast::Hasher::new();
+            h.update(std::hint::black_box(&body));
+            x ^= h.finalize();
+        }
+        println!("crc32fast 1KiB x1M: {:.3} s ({x})", t0.elapsed().as_secs_f64());
         let msgs: Vec<PutMessage> = (0..1_000_000).map(message).collect();
         let t0 = Instant::now();
         let ids: usize =
