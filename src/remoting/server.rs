@@ -346,6 +346,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        conn.batch_writes();
         log::debug!("connection opened name={} peer={}", shared.cfg.name, conn.peer());
         let sh = shared.clone();
         let c2 = conn.clone();
