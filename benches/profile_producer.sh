@@ -28,4 +28,4 @@ TPS=$(grep -o 'Send TPS: [0-9]*' /tmp/bench-out.txt | awk '{print $3}')
 N=$((TPS*8))
 echo "broker: cpu_us/msg=$(( ( (B[0]-A[0]) + (B[1]-A[1]) ) * 10000 / N )) (user $(( (B[0]-A[0])*10000/N )) sys $(( (B[1]-A[1])*10000/N )))  vol_ctx/msg=$(echo "scale=2; (${B[2]}-${A[2]})/$N" | bc) invol_ctx/msg=$(echo "scale=2; (${B[3]}-${A[3]})/$N" | bc)"
 echo "bench:  cpu_us/msg=$(( ( (D[0]-C[0]) + (D[1]-C[1]) ) * 10000 / N )) (user $(( (D[0]-C[0])*10000/N )) sys $(( (D[1]-C[1])*10000/N )))  vol_ctx/msg=$(echo "scale=2; (${D[2]}-${C[2]})/$N" | bc)"
-kill $BP
+kill $BP; wait $BP 2>/dev/null

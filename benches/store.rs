@@ -231,6 +231,14 @@ fn main() {
             x ^= rmq::common::crc::crc32(std::hint::black_box(&body));
         }
         println!("crc32 1KiB x1M: {:.3} s ({x})", t0.elapsed().as_secs_f64());
+        let t0 = Instant::now();
+        let mut x = 0u32;
+        for _ in 0..1_000_000 {
+            let mut h = crc32fast::Hasher::new();
+            h.update(std::hint::black_box(&body));
+            x ^= h.finalize();
+        }
+        println!("crc32fast 1KiB x1M: {:.3} s ({x})", t0.elapsed().as_secs_f64());
         let msgs: Vec<PutMessage> = (0..1_000_000).map(message).collect();
         let t0 = Instant::now();
         let ids: usize =
@@ -280,8 +288,15 @@ fn main() {
         drop(map);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    async_one_writer(async_n);
-    for w in [1, 8, 64] {
+    let only = std::env::var("RMQ_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("async") {
+        for _ in 0..env("RMQ_BENCH_REPEAT", 1) {
+            async_one_writer(async_n);
+        }
+    }
+    let writers: Vec<u64> = [1, 8, 64].into_iter().filter(|w| run(&format!("sync{w}"))).collect();
+    for w in writers {
         let (_, bytes, secs) = sync_writers(w, Duration::from_secs(sync_secs));
         // Raw baselines over the same bytes: one fdatasync per `w` KiB (what a group commit of
         // `w` writers can batch at best) and per 1 MiB (the disk's sequential bandwidth).
@@ -295,7 +310,7 @@ fn main() {
             big / secs * 100.0
         );
     }
-    if gib > 0 {
+    if gib > 0 && run("recovery") {
         recovery(gib);
     }
 }

@@ -190,12 +190,19 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     let consumer = r.pool("client", 2, 50_000);
     let admin = r.pool("admin", c.admin_broker_thread_pool_nums, 10_000);
     let h = |kind| Arc::new(Family { broker: broker.clone(), kind }) as Arc<dyn Handler>;
-    for code in
-        [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE, rq::CONSUMER_SEND_MSG_BACK]
-    {
-        r.register(code, send, h(SEND));
+    // Under ASYNC_FLUSH a send never waits for the disk: the reader runs it itself while the
+    // send pool is idle (BENCHMARKS.md, rmq-bench producer). SYNC_FLUSH sends wait for a group
+    // commit, so they stay on the pool, where many can wait on the same flush.
+    let inline_send = c.flush_disk_type != "SYNC_FLUSH";
+    for code in [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE] {
+        if inline_send {
+            r.register_inline(code, send, h(SEND));
+        } else {
+            r.register(code, send, h(SEND));
+        }
     }
     r.register(rq::END_TRANSACTION, send, h(TXN));
+    r.register(rq::CONSUMER_SEND_MSG_BACK, send, h(SEND));
     if with_pull {
         r.register(rq::PULL_MESSAGE, pull, h(PULL));
     }

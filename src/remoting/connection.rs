@@ -26,6 +26,14 @@ pub struct Connection {
     closed: AtomicBool,
     pending: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
+    /// Set by the reader while it works through the frames of one read: frames sent meanwhile
+    /// (responses of requests it runs inline, or of quick workers) are appended to `corked` and
+    /// written with one syscall when it is done (`uncork`).
+    cork: AtomicBool,
+    corked: Mutex<Vec<u8>>,
+    /// Whether the reader corks (server connections only: a client's reader never writes, so
+    /// it always drains responses and cannot be part of a write-write stall).
+    batch_writes: AtomicBool,
 }
 
 impl Connection {
@@ -42,7 +50,16 @@ impl Connection {
             closed: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(1),
+            cork: AtomicBool::new(false),
+            corked: Mutex::new(Vec::new()),
+            batch_writes: AtomicBool::new(false),
         }))
+    }
+
+    /// Let the reader batch the frames sent while it handles one read's worth of requests into
+    /// one write (server side).
+    pub fn batch_writes(&self) {
+        self.batch_writes.store(true, Ordering::Release);
     }
 
     /// Process-unique connection id.
@@ -70,14 +87,41 @@ impl Connection {
         if self.is_closed() {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed"));
         }
+        if self.cork.load(Ordering::Acquire) {
+            let mut out = self.corked.lock();
+            // Checked again under the lock: `uncork` clears the flag before taking the buffer.
+            if self.cork.load(Ordering::Acquire) {
+                frame::encode(cmd, &mut out);
+                return Ok(());
+            }
+        }
         let bytes = frame::encode_to_vec(cmd);
+        self.write_bytes(&bytes)
+    }
+
+    fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
         let mut w = self.writer.lock();
-        let r = w.write_all(&bytes);
+        let r = w.write_all(bytes);
         if r.is_err() {
             drop(w);
             self.close();
         }
         r
+    }
+
+    /// Write the frames sent while corked, with one syscall.
+    fn uncork(&self, spare: &mut Vec<u8>) {
+        self.cork.store(false, Ordering::Release);
+        std::mem::swap(&mut *self.corked.lock(), spare);
+        if !spare.is_empty() {
+            if let Err(e) = self.write_bytes(spare) {
+                log::debug!("batched frames not sent peer={} err={}", self.peer, e);
+            }
+            spare.clear();
+            if spare.capacity() > 4 * READ_CHUNK {
+                spare.shrink_to(READ_CHUNK);
+            }
+        }
     }
 
     /// Send `resp` as the response to a request with `opaque`, in the request's header form.
@@ -158,6 +202,7 @@ pub fn read_loop<F>(
 {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
+    let mut spare: Vec<u8> = Vec::new();
     'outer: loop {
         let n = match stream.read(&mut chunk) {
             Ok(0) => break,
@@ -170,7 +215,12 @@ pub fn read_loop<F>(
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut start = 0;
-        loop {
+        // Several frames in one read (many callers on the connection): batch what is sent back.
+        let batch = conn.batch_writes.load(Ordering::Acquire);
+        if batch {
+            conn.cork.store(true, Ordering::Release);
+        }
+        let r = loop {
             match frame::decode(&buf[start..], max_frame) {
                 Ok(Some((cmd, used))) => {
                     start += used;
@@ -180,12 +230,16 @@ pub fn read_loop<F>(
                         on_request(conn, cmd);
                     }
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);
-                    break 'outer;
-                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
             }
+        };
+        if batch {
+            conn.uncork(&mut spare);
+        }
+        if let Err(e) = r {
+            log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);
+            break 'outer;
         }
         buf.drain(..start);
         if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK {

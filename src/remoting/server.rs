@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -82,10 +82,13 @@ struct PoolSpec {
 
 type CloseHook = Arc<dyn Fn(&Arc<Connection>) + Send + Sync>;
 
+/// A route: pool index, whether it may run inline on the reader thread, handler.
+type Route = (usize, bool, Arc<dyn Handler>);
+
 /// The request-code table: code → (pool, handler).
 pub struct Routes {
     pools: Vec<PoolSpec>,
-    table: HashMap<i32, (usize, Arc<dyn Handler>)>,
+    table: HashMap<i32, Route>,
     on_close: Option<CloseHook>,
 }
 
@@ -113,7 +116,17 @@ impl Routes {
 
     /// Route `code` to `handler` on `pool`.
     pub fn register(&mut self, code: i32, pool: PoolId, handler: Arc<dyn Handler>) {
-        self.table.insert(code, (pool.0, handler));
+        self.table.insert(code, (pool.0, false, handler));
+    }
+
+    /// Route `code` to `handler` on `pool`, and let the connection's reader thread run it itself
+    /// while that pool is idle (nothing queued, no request of the pool running). For short,
+    /// non-blocking handlers only: it saves the hand-off to a worker and back (two thread
+    /// wake-ups per request), as Netty runs such work on its I/O thread. Under load the pool
+    /// takes over again, with its bounded queue and SYSTEM_BUSY answers; while a reader runs a
+    /// request inline it reads nothing else from that connection (TCP flow control).
+    pub fn register_inline(&mut self, code: i32, pool: PoolId, handler: Arc<dyn Handler>) {
+        self.table.insert(code, (pool.0, true, handler));
     }
 
     /// Call `hook` when a connection closes.
@@ -159,8 +172,10 @@ struct Job {
 struct Shared {
     cfg: ServerConfig,
     stopped: AtomicBool,
-    table: HashMap<i32, (usize, Arc<dyn Handler>)>,
+    table: HashMap<i32, Route>,
     senders: Mutex<Vec<Sender<Job>>>,
+    /// Requests running per pool (on its workers or inline on a reader).
+    active: Vec<Arc<AtomicUsize>>,
     pool_names: Vec<String>,
     conns: Mutex<HashMap<u64, ConnEntry>>,
     on_close: Option<CloseHook>,
@@ -202,16 +217,20 @@ impl Server {
             table: routes.table,
             senders: Mutex::new(senders),
             pool_names: routes.pools.iter().map(|p| p.name.clone()).collect(),
+            active: routes.pools.iter().map(|_| Arc::new(AtomicUsize::new(0))).collect(),
             conns: Mutex::new(HashMap::new()),
             on_close: routes.on_close,
         });
         let mut workers = Vec::new();
-        for (name, threads, rx) in receivers {
+        for (p, (name, threads, rx)) in receivers.into_iter().enumerate() {
             for i in 0..threads {
                 let rx = rx.clone();
+                let active = shared.active[p].clone();
                 workers.push(spawn_thread(format!("{}-{}-{}", cfg.name, name, i), move || {
                     while let Ok(job) = rx.recv() {
+                        active.fetch_add(1, Ordering::AcqRel);
                         run_job(job);
+                        active.fetch_sub(1, Ordering::AcqRel);
                     }
                 })?);
             }
@@ -248,6 +267,13 @@ impl Server {
         self.shared.senders.lock().clear();
         for w in self.workers.drain(..) {
             let _ = w.join();
+        }
+        // Requests a reader runs inline are answered before the drain completes too.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.shared.active.iter().any(|a| a.load(Ordering::SeqCst) > 0)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
         log::info!("server drained name={} listen={}", self.shared.cfg.name, self.local);
     }
@@ -320,6 +346,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        conn.batch_writes();
         log::debug!("connection opened name={} peer={}", shared.cfg.name, conn.peer());
         let sh = shared.clone();
         let c2 = conn.clone();
@@ -359,7 +386,7 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
         form: cmd.serialize_type,
         oneway: cmd.is_oneway(),
     };
-    let Some((pool, handler)) = shared.table.get(&cmd.code) else {
+    let Some((pool, inline, handler)) = shared.table.get(&cmd.code) else {
         log::debug!("unsupported request code={} peer={}", cmd.code, conn.peer());
         ctx.respond(RemotingCommand::error(
             response::REQUEST_CODE_NOT_SUPPORTED,
@@ -367,6 +394,21 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
         ));
         return;
     };
+    if *inline {
+        // Claim the idle pool first, then check it is still open: `drain` clears the senders
+        // before waiting for `active` to reach zero, so either it waits for this request or
+        // this request sees the pool closed and is refused below.
+        let active = &shared.active[*pool];
+        if active.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            let idle = shared.senders.lock().get(*pool).is_some_and(|tx| tx.is_empty());
+            if idle {
+                run_job(Job { handler: handler.clone(), ctx, cmd });
+                active.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
     let sender = shared.senders.lock().get(*pool).cloned();
     let Some(sender) = sender else {
         // Draining for shutdown: refuse clearly rather than drop (clients retry elsewhere).

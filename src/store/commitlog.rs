@@ -17,14 +17,22 @@
 use super::mmap::{list_segments, segment_name, MappedFile};
 use super::StoreError;
 use crate::common::fs::sync_dir;
+use crate::common::service::Waker;
 use crate::protocol::record::{
     decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC,
 };
 use parking_lot::RwLock;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The warm-up service keeps this many bytes past the end of the log faulted in.
+const WARM_AHEAD: u64 = 64 << 20;
+/// A writer wakes the warm-up service when fewer bytes than this are warm ahead of it.
+const WARM_LOW: u64 = 48 << 20;
+/// Bytes faulted in per `madvise` call.
+const WARM_CHUNK: u64 = 2 << 20;
 
 /// What is at a commit-log offset, for the dispatcher.
 pub(crate) enum Step<'a> {
@@ -55,7 +63,14 @@ pub(crate) struct CommitLog {
     max_offset: AtomicU64,
     flushed_offset: AtomicU64,
     /// Test hook: segment creation fails with ENOSPC while set.
-    fail_create: std::sync::atomic::AtomicBool,
+    fail_create: AtomicBool,
+    /// Global offset up to which the newest segment's pages are faulted in (warm-up service).
+    warmed: AtomicU64,
+    /// Set once a writer asked the warm-up service for more; cleared by the service.
+    warm_pending: AtomicBool,
+    /// False once prefaulting failed (kernel without MADV_POPULATE_WRITE): no more wake-ups.
+    warm_enabled: AtomicBool,
+    warm_waker: OnceLock<Waker>,
 }
 
 /// Segments opened from disk, before recovery hands them to a [`CommitLog`].
@@ -191,7 +206,11 @@ impl CommitLog {
             segments: RwLock::new(segs),
             max_offset: AtomicU64::new(max),
             flushed_offset: AtomicU64::new(max),
-            fail_create: std::sync::atomic::AtomicBool::new(false),
+            fail_create: AtomicBool::new(false),
+            warmed: AtomicU64::new(max),
+            warm_pending: AtomicBool::new(false),
+            warm_enabled: AtomicBool::new(true),
+            warm_waker: OnceLock::new(),
         }
     }
 
@@ -311,6 +330,7 @@ impl CommitLog {
                     path.display()
                 );
                 self.segments.write().push(Arc::new(f));
+                self.wake_warmer();
                 Ok(next_start)
             }
             Err(e) => {
@@ -329,8 +349,55 @@ impl CommitLog {
         if seg.append(data).is_none() {
             return false;
         }
-        self.max_offset.store(at + data.len() as u64, Ordering::Release);
+        let end = at + data.len() as u64;
+        self.max_offset.store(end, Ordering::Release);
+        if end + WARM_LOW > self.warmed.load(Ordering::Relaxed)
+            && !self.warm_pending.load(Ordering::Relaxed)
+        {
+            self.wake_warmer();
+        }
         true
+    }
+
+    /// Install the warm-up service's waker.
+    pub(crate) fn set_warm_waker(&self, w: Waker) {
+        let _ = self.warm_waker.set(w);
+    }
+
+    fn wake_warmer(&self) {
+        if self.warm_enabled.load(Ordering::Relaxed)
+            && !self.warm_pending.swap(true, Ordering::AcqRel)
+        {
+            if let Some(w) = self.warm_waker.get() {
+                w.wake();
+            }
+        }
+    }
+
+    /// Warm-up service body: fault in the newest segment's pages up to `WARM_AHEAD` bytes past
+    /// the end of the log (Apache's warmMappedFile / AllocateMappedFileService, done with
+    /// `MADV_POPULATE_WRITE` instead of writing zeros). First writes to fresh page-cache pages
+    /// cost the appender 1-2 µs per KiB (page allocation and zeroing); this moves that work to
+    /// the service's thread.
+    pub(crate) fn warm(&self) {
+        self.warm_pending.store(false, Ordering::Release);
+        if !self.warm_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(seg) = self.segments.read().last().cloned() else { return };
+        let (start, seg_end) = (seg.start(), seg.start() + self.seg_size);
+        let target = (self.max_offset() + WARM_AHEAD).min(seg_end);
+        let mut from = self.warmed.load(Ordering::Acquire).max(start + seg.published() as u64);
+        while from < target {
+            let to = (from + WARM_CHUNK).min(target);
+            if let Err(e) = seg.prefault((from - start) as usize, (to - start) as usize) {
+                log::info!("commit log warm-up disabled (madvise MADV_POPULATE_WRITE): {e}");
+                self.warm_enabled.store(false, Ordering::Relaxed);
+                return;
+            }
+            self.warmed.fetch_max(to, Ordering::AcqRel);
+            from = to;
+        }
     }
 
     /// msync every segment with unflushed data; returns the new flushed offset.

@@ -167,6 +167,34 @@ impl MappedFile {
         Some(pos)
     }
 
+    /// Fault the pages of `[from, to)` in for writing without changing a byte
+    /// (`madvise(MADV_POPULATE_WRITE)`, Linux 5.14+), so the appender's first write to them does
+    /// not pay for allocating and zeroing page-cache pages. Run by the warm-up service on another
+    /// thread, ahead of the appender.
+    pub(crate) fn prefault(&self, from: usize, to: usize) -> io::Result<()> {
+        let to = to.min(self.size);
+        let from = from.min(to) & !(4096 - 1);
+        if from >= to {
+            return Ok(());
+        }
+        // SAFETY: [from, to) lies inside the mapping (to <= size == map.len(), and `from` is
+        // rounded down to a page boundary, the mapping being page-aligned). MADV_POPULATE_WRITE
+        // only populates page tables: it reads and writes no byte of the mapping, so it cannot
+        // race with the appender or with readers.
+        let rc = unsafe {
+            libc::madvise(
+                self.map.as_mut_ptr().add(from).cast(),
+                to - from,
+                libc::MADV_POPULATE_WRITE,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     /// Publish the rest of the file without writing it (after an end-of-segment BLANK): the file
     /// stays zero-filled there and no further append fits.
     pub(crate) fn seal(&self) {

@@ -74,6 +74,16 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
     out.push(flush);
 
     let sh = shared.clone();
+    let warm = Service::spawn("store-warm", move |ctx| {
+        sh.log.warm();
+        while ctx.wait(Duration::from_millis(1000)) {
+            sh.log.warm();
+        }
+    })?;
+    shared.log.set_warm_waker(warm.waker());
+    out.push(warm);
+
+    let sh = shared.clone();
     let cq = Service::spawn("store-cq-flush", move |ctx| {
         while ctx.wait(Duration::from_millis(sh.cfg.flush_cq_interval_ms.max(1))) {
             if let Err(e) = sh.flush_queues_and_checkpoint() {

@@ -117,10 +117,17 @@ fn retention_moves_min_offsets_and_full_disk_refuses_sends() {
     let c = RemotingClient::new();
     let addr = cluster.broker_addr();
     const N: usize = 1500; // about 6 MiB: six full segments and a current one
+                           // Commit-log offset of each message, from its offset message id (last 16 hex digits).
+    let mut phys = Vec::with_capacity(N);
     for i in 0..N {
         let r = send(&c, &addr, "RetTopic", 0, body(i));
         assert_eq!(r.code, rs::SUCCESS, "send {i}: {:?}", r.remark);
+        let id = r.field("msgId").unwrap().to_string();
+        phys.push(u64::from_str_radix(&id[id.len() - 16..], 16).unwrap());
     }
+    // Once only the newest segment is left, the queue's min offset is its first message.
+    let last_seg = phys[N - 1] / 1048576 * 1048576;
+    let expected_min = phys.iter().position(|&p| p >= last_seg).unwrap() as i64;
     let log_dir = dir.path.join("store/commitlog");
     let cq_dir = dir.path.join("store/consumequeue/RetTopic/0");
     // Consume-queue files are written by the asynchronous dispatch thread.
@@ -130,8 +137,13 @@ fn retention_moves_min_offsets_and_full_disk_refuses_sends() {
         "expired segments were not deleted: {} left",
         files(&log_dir)
     );
-    assert!(wait_until(T, || min_offset(&c, &addr, "RetTopic") > 0));
-    let min = min_offset(&c, &addr, "RetTopic");
+    // The retention run updates queue min offsets just after deleting segments: wait for it.
+    assert!(
+        wait_until(T, || min_offset(&c, &addr, "RetTopic") == expected_min),
+        "min offset {} != {expected_min}",
+        min_offset(&c, &addr, "RetTopic")
+    );
+    let min = expected_min;
     assert!(files(&cq_dir) < 15, "consume queue files were not deleted");
     // A consumer at offset 0 is moved to the new min offset.
     let (code, next, _) = pull(&c, &addr, "RetTopic", 0, 0);
