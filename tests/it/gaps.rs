@@ -346,6 +346,17 @@ fn runtime_info_reports_put_and_get_tps_as_apache() {
         let r = crate::retention::send(&c, &addr, "TpsTopic", 0, format!("m-{i}").into_bytes());
         assert_eq!(r.code, rs::SUCCESS);
     }
+    // Dispatch is asynchronous: pull once the queue holds all 50, so exactly 50 are transferred.
+    let max_offset = || {
+        let req = RemotingCommand::request(rq::GET_MAX_OFFSET)
+            .with("topic", "TpsTopic")
+            .with("queueId", 0);
+        c.invoke(&addr, req, T).unwrap().i64_field("offset").unwrap_or(-1)
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || max_offset() == 50),
+        "dispatch did not reach 50"
+    );
     assert_eq!(crate::retention::pull_all(&c, &addr, "TpsTopic", 0, 0).len(), 50);
     // Rates over the same window once a sample follows all of it: 50 put and 50 transferred (in
     // found reads, then one miss at the end); total = found + miss.
