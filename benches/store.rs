@@ -214,11 +214,16 @@ fn main() {
         fill_and_crash(&dir, bytes);
     }
     let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
-    let async_n = env("RMQ_BENCH_ASYNC_MSGS", 1_000_000);
-    let sync_secs = env("RMQ_BENCH_SYNC_SECS", 5);
-    let gib = env("RMQ_BENCH_RECOVERY_GIB", 4);
+    // `cargo bench` passes --bench; `cargo test --all-targets` (the test command) runs this
+    // binary without it. Then it is a smoke run: every scenario once, small, no 4 GiB fill, so
+    // the test command checks the benchmark still works without spending a minute and 5 GiB.
+    let full = args.iter().any(|a| a == "--bench");
+    let async_n = env("RMQ_BENCH_ASYNC_MSGS", if full { 1_000_000 } else { 20_000 });
+    let sync_secs = env("RMQ_BENCH_SYNC_SECS", if full { 5 } else { 1 });
+    let gib = env("RMQ_BENCH_RECOVERY_GIB", if full { 4 } else { 0 });
     println!(
-        "store bench: dir={} cpus={}",
+        "store bench{}: dir={} cpus={}",
+        if full { "" } else { " (smoke run: use `cargo bench --bench store` for figures)" },
         base_dir().display(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
