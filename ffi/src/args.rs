@@ -27,6 +27,25 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> FfiResult<&'a 
     })
 }
 
+/// The `(group, namesrv_addr)` pair every client constructor takes: both NUL-terminated UTF-8,
+/// the group not empty.
+///
+/// # Safety
+/// Each pointer is NULL or points to a NUL-terminated string that stays valid for `'a`.
+pub(crate) unsafe fn group_and_namesrv<'a>(
+    group: *const c_char,
+    namesrv_addr: *const c_char,
+) -> FfiResult<(&'a str, &'a str)> {
+    // SAFETY: the caller's contract, passed on.
+    let g = unsafe { str_arg(group, "group") }?;
+    // SAFETY: the caller's contract, passed on.
+    let ns = unsafe { str_arg(namesrv_addr, "namesrv_addr") }?;
+    if g.is_empty() {
+        return Err(Fail::arg("group is empty"));
+    }
+    Ok((g, ns))
+}
+
 /// A `(pointer, length)` byte argument. NULL is allowed only with length 0.
 ///
 /// # Safety

@@ -1,7 +1,7 @@
 //! `rmq_producer`: sending messages. Created with a group and name servers, configured with
 //! setters, then started; all send calls may be made from any number of threads at once.
 
-use crate::args::{copy_fixed, out_arg, str_arg, write_out, UserData};
+use crate::args::{copy_fixed, group_and_namesrv, out_arg, str_arg, write_out, UserData};
 use crate::boundary::{not_in_own_callback, set_last_error, CallbackScope};
 use crate::handle::Handle;
 use crate::message::rmq_message;
@@ -152,12 +152,7 @@ pub unsafe extern "C" fn rmq_producer_new(
     ffi_status! {
         let out = out_arg(out, "out")?;
         // SAFETY: caller contract above.
-        let group = unsafe { str_arg(group, "group") }?;
-        // SAFETY: caller contract above.
-        let ns = unsafe { str_arg(namesrv_addr, "namesrv_addr") }?;
-        if group.is_empty() {
-            return Err(Fail::arg("group is empty"));
-        }
+        let (group, ns) = unsafe { group_and_namesrv(group, namesrv_addr) }?;
         let h = rmq_producer::into_handle(ProducerObj {
             state: Mutex::new(State::Configuring(Box::new(ProducerOptions::new(group, ns)))),
         });

@@ -1,7 +1,7 @@
 //! `rmq_pull_consumer`: the application pulls from queues at offsets it chooses and commits offsets
 //! itself.
 
-use crate::args::{out_arg, str_arg, write_out};
+use crate::args::{group_and_namesrv, out_arg, str_arg, write_out};
 use crate::consumer_common::model;
 use crate::handle::Handle;
 use crate::queue::{rmq_message_queue, write_queues};
@@ -111,12 +111,7 @@ pub unsafe extern "C" fn rmq_pull_consumer_new(
     ffi_status! {
         let out = out_arg(out, "out")?;
         // SAFETY: caller contract above.
-        let group = unsafe { str_arg(group, "group") }?;
-        // SAFETY: caller contract above.
-        let ns = unsafe { str_arg(namesrv_addr, "namesrv_addr") }?;
-        if group.is_empty() {
-            return Err(Fail::arg("group is empty"));
-        }
+        let (group, ns) = unsafe { group_and_namesrv(group, namesrv_addr) }?;
         let h = rmq_pull_consumer::into_handle(PullObj {
             state: Mutex::new(State::Configuring(Box::new(PullConsumerOptions::new(group, ns)))),
         });

@@ -1,6 +1,6 @@
 //! `rmq_push_consumer`: librmq pulls from the broker and calls the application's callback.
 
-use crate::args::{out_arg, str_arg, write_out, UserData};
+use crate::args::{group_and_namesrv, out_arg, str_arg, write_out, UserData};
 use crate::boundary::{not_in_own_callback, CallbackScope};
 use crate::consumer_common::{consume_from, model};
 use crate::handle::Handle;
@@ -128,12 +128,7 @@ pub unsafe extern "C" fn rmq_push_consumer_new(
     ffi_status! {
         let out = out_arg(out, "out")?;
         // SAFETY: caller contract above.
-        let group = unsafe { str_arg(group, "group") }?;
-        // SAFETY: caller contract above.
-        let ns = unsafe { str_arg(namesrv_addr, "namesrv_addr") }?;
-        if group.is_empty() {
-            return Err(Fail::arg("group is empty"));
-        }
+        let (group, ns) = unsafe { group_and_namesrv(group, namesrv_addr) }?;
         let h = rmq_push_consumer::into_handle(PushObj {
             state: Mutex::new(State::Configuring {
                 opts: Box::new(PushConsumerOptions::new(group, ns)),

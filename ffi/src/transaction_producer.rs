@@ -3,7 +3,7 @@
 //! commits, rolls back or leaves the message for the broker's check-back according to its result.
 //! The check callback answers the broker's later questions about undecided transactions.
 
-use crate::args::{out_arg, str_arg, write_out, UserData};
+use crate::args::{group_and_namesrv, out_arg, str_arg, write_out, UserData};
 use crate::boundary::{not_in_own_callback, CallbackScope};
 use crate::handle::Handle;
 use crate::message::rmq_message;
@@ -163,13 +163,8 @@ pub unsafe extern "C" fn rmq_transaction_producer_new(
     ffi_status! {
         let out = out_arg(out, "out")?;
         // SAFETY: caller contract above.
-        let group = unsafe { str_arg(group, "group") }?;
-        // SAFETY: caller contract above.
-        let ns = unsafe { str_arg(namesrv_addr, "namesrv_addr") }?;
+        let (group, ns) = unsafe { group_and_namesrv(group, namesrv_addr) }?;
         let check = check.ok_or_else(|| Fail::null("check"))?;
-        if group.is_empty() {
-            return Err(Fail::arg("group is empty"));
-        }
         let h = rmq_transaction_producer::into_handle(TxObj {
             state: Mutex::new(State::Configuring(Box::new(ProducerOptions::new(group, ns)))),
             check,
