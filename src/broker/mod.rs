@@ -169,7 +169,7 @@ impl Handler for Family {
             (PULL, _) => return b.handle_pull(ctx, req),
             (TXN, _) => return b.handle_end_transaction(ctx, req),
             (SEND, rq::CONSUMER_SEND_MSG_BACK) => b.handle_send_back(ctx, req),
-            (SEND, _) => Ok(b.handle_send(ctx, req)),
+            (SEND, _) => return b.handle_send(ctx, req),
             (CONSUMER, _) => b.handle_consumer(ctx, req),
             (QUERY, _) => b.handle_query(ctx, req),
             (OPS, _) => b.handle_ops(ctx, req),
@@ -190,16 +190,11 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     let consumer = r.pool("client", 2, 50_000);
     let admin = r.pool("admin", c.admin_broker_thread_pool_nums, 10_000);
     let h = |kind| Arc::new(Family { broker: broker.clone(), kind }) as Arc<dyn Handler>;
-    // Under ASYNC_FLUSH a send never waits for the disk: the reader runs it itself while the
-    // send pool is idle (BENCHMARKS.md, rmq-bench producer). SYNC_FLUSH sends wait for a group
-    // commit, so they stay on the pool, where many can wait on the same flush.
-    let inline_send = c.flush_disk_type != "SYNC_FLUSH";
+    // A send never waits for the disk on its thread (SYNC_FLUSH sends are answered from the
+    // group commit), so the reader runs it itself while the send pool is idle (BENCHMARKS.md,
+    // rmq-bench producer).
     for code in [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE] {
-        if inline_send {
-            r.register_inline(code, send, h(SEND));
-        } else {
-            r.register(code, send, h(SEND));
-        }
+        r.register_inline(code, send, h(SEND));
     }
     r.register(rq::END_TRANSACTION, send, h(TXN));
     r.register(rq::CONSUMER_SEND_MSG_BACK, send, h(SEND));
@@ -287,11 +282,13 @@ impl BrokerHandle {
         log::info!("broker stopping addr={}", self.broker.addr());
         self.main.drain();
         self.fast.drain();
-        // After the pools drained nothing can park any more; answer what is parked.
+        // After the pools drained nothing can park any more; answer what is parked: pulls, and
+        // SYNC_FLUSH sends waiting for their group commit.
         self.hold_stop.take();
         if let Some(h) = self.hold_thread.take() {
             let _ = h.join();
         }
+        self.broker.store.flush_waiters();
         self.main.shutdown();
         self.fast.shutdown();
         for s in &mut self.services {

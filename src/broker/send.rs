@@ -13,7 +13,7 @@ use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::{
     decode_batch_body, decode_record, encode_properties, parse_properties,
 };
-use crate::remoting::ReqCtx;
+use crate::remoting::{Reply, ReqCtx};
 use crate::store::{PutMessage, PutResult, PutStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -117,55 +117,89 @@ fn status_to_response(r: &PutResult) -> Option<(i32, Option<String>)> {
 }
 
 impl Broker {
-    /// Handle a send request.
-    pub(crate) fn handle_send(&self, ctx: &ReqCtx, mut req: RemotingCommand) -> RemotingCommand {
+    /// Handle a send request. Under SYNC_FLUSH a send that waits for the disk is answered from
+    /// the group commit (`Reply::Park` here), so a send worker never sits on a flush and one
+    /// flush covers every connection's pending send (Apache's asyncPutMessage).
+    pub(crate) fn handle_send(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
+        match self.send_stored(ctx, req) {
+            Err(resp) => Reply::Respond(resp),
+            Ok((resp, r, wait)) => {
+                if !(wait
+                    && r.status == PutStatus::PutOk
+                    && self.cfg.flush_disk_type == "SYNC_FLUSH")
+                {
+                    return Reply::Respond(resp);
+                }
+                let ctx = ctx.clone();
+                self.store.when_flushed(
+                    &r,
+                    Box::new(move |flushed| {
+                        let mut resp = resp;
+                        if !flushed {
+                            resp.code = rs::FLUSH_DISK_TIMEOUT;
+                        }
+                        ctx.respond(resp);
+                    }),
+                );
+                Reply::Park
+            }
+        }
+    }
+
+    /// Store a send without waiting for the flush. `Err` is an early refusal; `Ok` holds the
+    /// response for a flushed store, the put result and whether the producer waits (WAIT).
+    fn send_stored(
+        &self,
+        ctx: &ReqCtx,
+        mut req: RemotingCommand,
+    ) -> Result<(RemotingCommand, PutResult, bool), RemotingCommand> {
         let h = match parse_header(&mut req) {
             Ok(h) => h,
-            Err(e) => return RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string()),
+            Err(e) => return Err(RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())),
         };
         if let Err(why) = validate_topic(&h.topic) {
-            return RemotingCommand::error(rs::SYSTEM_ERROR, why);
+            return Err(RemotingCommand::error(rs::SYSTEM_ERROR, why));
         }
         if NOT_SENDABLE.contains(&h.topic.as_str()) {
-            return RemotingCommand::error(
+            return Err(RemotingCommand::error(
                 rs::NO_PERMISSION,
                 format!("Sending message to topic[{}] is forbidden.", h.topic),
-            );
+            ));
         }
         if self.live.broker_permission() & perm::WRITE == 0 || self.cfg.broker_role == "SLAVE" {
-            return RemotingCommand::error(
+            return Err(RemotingCommand::error(
                 rs::SERVICE_NOT_AVAILABLE,
                 format!("the broker[{}] sending message is forbidden", self.cfg.broker_ip1),
-            );
+            ));
         }
         let Some((tc, created)) =
             self.topics.get_or_create_on_send(&h.topic, &h.default_topic, h.default_queue_nums)
         else {
-            return RemotingCommand::error(
+            return Err(RemotingCommand::error(
                 rs::TOPIC_NOT_EXIST,
                 format!("topic[{}] not exist, apply first please!", h.topic),
-            );
+            ));
         };
         if created {
             self.wake_registration();
         }
         if tc.perm & perm::WRITE == 0 {
-            return RemotingCommand::error(
+            return Err(RemotingCommand::error(
                 rs::NO_PERMISSION,
                 format!("the topic[{}] sending message is forbidden", h.topic),
-            );
+            ));
         }
         let mut topic = h.topic.clone();
         let mut queue_id = h.queue_id;
         let max_q = tc.read_queue_nums.max(tc.write_queue_nums);
         if queue_id >= max_q {
-            return RemotingCommand::error(
+            return Err(RemotingCommand::error(
                 rs::SYSTEM_ERROR,
                 format!(
                     "request queueId[{}] is illegal, topic {} has {} queues",
                     queue_id, topic, max_q
                 ),
-            );
+            ));
         }
         if queue_id < 0 {
             queue_id = (random_u32() % tc.write_queue_nums.max(1) as u32) as i32;
@@ -173,10 +207,10 @@ impl Broker {
         // Retry topic past the maximum: to the dead-letter queue (handleRetryAndDLQ).
         if let Some(group) = topic.strip_prefix(RETRY_PREFIX) {
             let Some(gc) = self.groups.find(group) else {
-                return RemotingCommand::error(
+                return Err(RemotingCommand::error(
                     rs::SUBSCRIPTION_GROUP_NOT_EXIST,
                     format!("subscription group not exist, {group} {}", faq()),
-                );
+                ));
             };
             let max = h.max_reconsume_times.unwrap_or(gc.retry_max_times);
             if h.reconsume_times >= max {
@@ -208,19 +242,21 @@ impl Broker {
             if outer.iter().any(|(k, v)| {
                 k == schedule::PROPERTY_DELAY && v.trim().parse::<i32>().is_ok_and(|l| l > 0)
             }) {
-                return RemotingCommand::error(
+                return Err(RemotingCommand::error(
                     rs::MESSAGE_ILLEGAL,
                     "a batch message can not be delayed",
-                );
+                ));
             }
             let items = match decode_batch_body(&req.body) {
                 Ok(items) if !items.is_empty() => items,
-                Ok(_) => return RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"),
+                Ok(_) => {
+                    return Err(RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"))
+                }
                 Err(e) => {
-                    return RemotingCommand::error(
+                    return Err(RemotingCommand::error(
                         rs::MESSAGE_ILLEGAL,
                         format!("bad batch body: {e}"),
-                    )
+                    ))
                 }
             };
             outer.push(("CLUSTER".into(), cluster));
@@ -243,7 +279,7 @@ impl Broker {
                     }
                 })
                 .collect();
-            self.store.put_messages(msgs, wait)
+            self.store.put_messages(msgs, false)
         } else {
             // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
             outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
@@ -254,17 +290,17 @@ impl Broker {
             });
             if transaction::is_prepared(&outer) && !(h.reconsume_times > 0 && delayed) {
                 if self.cfg.reject_transaction_message {
-                    return RemotingCommand::error(
+                    return Err(RemotingCommand::error(
                         rs::NO_PERMISSION,
                         format!(
                             "the broker[{}] sending transaction message is forbidden",
                             self.cfg.broker_ip1
                         ),
-                    );
+                    ));
                 }
                 let m = PutMessage { body: std::mem::take(&mut req.body), ..base };
-                let r = self.put_half(m, outer, wait);
-                return self.send_response(&topic, queue_id, &r);
+                let r = self.put_half(m, outer);
+                return Ok((self.send_response(&topic, queue_id, &r), r, wait));
             }
             let levels = self.cfg.message_delay_level.len();
             let (store_topic, store_queue) =
@@ -277,9 +313,9 @@ impl Broker {
                 properties: encode_properties(outer.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
                 ..base
             };
-            self.store.put_message(m, wait)
+            self.store.put_message(m, false)
         };
-        self.send_response(&topic, queue_id, &result)
+        Ok((self.send_response(&topic, queue_id, &result), result, wait))
     }
 
     fn send_response(&self, topic: &str, queue_id: i32, r: &PutResult) -> RemotingCommand {

@@ -128,7 +128,6 @@ impl Broker {
         &self,
         mut m: PutMessage,
         mut props: Vec<(String, String)>,
-        wait: bool,
     ) -> PutResult {
         props.retain(|(k, _)| k != REAL_TOPIC && k != REAL_QID);
         props.push((REAL_TOPIC.into(), m.topic.clone()));
@@ -138,7 +137,7 @@ impl Broker {
         m.queue_id = 0;
         m.properties = encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         self.ensure_topic_perm(HALF_TOPIC, 1, perm::READ | perm::WRITE);
-        self.store.put_message(m, wait)
+        self.store.put_message(m, false)
     }
 
     /// END_TRANSACTION (EndTransactionProcessor). Clients send it one-way; the answer only goes

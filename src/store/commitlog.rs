@@ -71,6 +71,8 @@ pub(crate) struct CommitLog {
     /// False once prefaulting failed (kernel without MADV_POPULATE_WRITE): no more wake-ups.
     warm_enabled: AtomicBool,
     warm_waker: OnceLock<Waker>,
+    /// SYNC_FLUSH: segments append with `pwrite` and flush with `fdatasync`.
+    write_through: bool,
 }
 
 /// Segments opened from disk, before recovery hands them to a [`CommitLog`].
@@ -197,8 +199,18 @@ impl LoadedLog {
 
 impl CommitLog {
     /// Wrap recovered segments; everything up to `valid_end` is published.
-    pub(crate) fn new(dir: &Path, seg_size: u64, loaded: LoadedLog, valid_end: u64) -> CommitLog {
+    /// `write_through`: see [`MappedFile::set_write_through`] (the store sets it in SYNC_FLUSH).
+    pub(crate) fn new(
+        dir: &Path,
+        seg_size: u64,
+        loaded: LoadedLog,
+        valid_end: u64,
+        write_through: bool,
+    ) -> CommitLog {
         let segs: Vec<Arc<MappedFile>> = loaded.segs.into_iter().map(Arc::new).collect();
+        for s in &segs {
+            s.set_write_through(write_through);
+        }
         let max = segs.last().map_or(valid_end, |s| s.start() + s.published() as u64);
         CommitLog {
             dir: dir.to_path_buf(),
@@ -211,6 +223,7 @@ impl CommitLog {
             warm_pending: AtomicBool::new(false),
             warm_enabled: AtomicBool::new(true),
             warm_waker: OnceLock::new(),
+            write_through,
         }
     }
 
@@ -325,6 +338,7 @@ impl CommitLog {
         };
         match created {
             Ok(f) => {
+                f.set_write_through(self.write_through);
                 log::info!(
                     "commit log rolled to new segment offset={next_start} path={}",
                     path.display()
@@ -390,8 +404,10 @@ impl CommitLog {
         let mut from = self.warmed.load(Ordering::Acquire).max(start + seg.published() as u64);
         while from < target {
             let to = (from + WARM_CHUNK).min(target);
-            if let Err(e) = seg.prefault((from - start) as usize, (to - start) as usize) {
-                log::info!("commit log warm-up disabled (madvise MADV_POPULATE_WRITE): {e}");
+            let (a, b) = ((from - start) as usize, (to - start) as usize);
+            let res = if self.write_through { seg.zero_ahead(a, b) } else { seg.prefault(a, b) };
+            if let Err(e) = res {
+                log::info!("commit log warm-up disabled: {e}");
                 self.warm_enabled.store(false, Ordering::Relaxed);
                 return;
             }

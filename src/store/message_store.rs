@@ -9,10 +9,11 @@
 use super::checkpoint::{Checkpoint, DirLock};
 use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
+use super::group_commit::{GroupCommit, WaitEnd};
 use super::index::Index;
 use super::{
-    valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, PutMessage, PutResult,
-    PutStatus, QueryResult, StoreConfig, StoreError,
+    valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, OnFlushed, PutMessage,
+    PutResult, PutStatus, QueryResult, StoreConfig, StoreError,
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
@@ -20,7 +21,7 @@ use crate::protocol::record::{
     decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
     MAX_PROPERTIES_LEN,
 };
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -49,10 +50,8 @@ pub(super) struct Shared {
     /// (a futex call) per message (Apache's ReputMessageService sleeps 1 ms between rounds).
     pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
-    /// Group commit: a waiter sleeps on the condvar of the flush that will cover its data, so
-    /// a flush wakes only its own waiters (Apache's GroupCommitService swaps two request lists).
-    pub(super) flush_mutex: Mutex<FlushGen>,
-    pub(super) flush_cvs: [Condvar; 2],
+    /// SYNC_FLUSH writers waiting for the flush that covers their data.
+    pub(super) group: GroupCommit,
     /// Set after a failed flush: writes are refused from then on.
     pub(super) failed: AtomicBool,
     /// Disk usage above diskSpaceWarningLevelRatio: writes are refused while set.
@@ -61,14 +60,6 @@ pub(super) struct Shared {
     pub(super) last_dispatch_ts: AtomicI64,
     /// Test hook: the flush thread sleeps this long before each commit-log flush.
     pub(super) flush_delay_ms: AtomicU64,
-}
-
-/// Group-commit generations: `gen` counts flushes started; `started` is the log end when the
-/// latest one started (everything below it is flushed once it completes).
-#[derive(Debug, Default)]
-pub(super) struct FlushGen {
-    pub(super) gen: u64,
-    pub(super) started: u64,
 }
 
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
@@ -149,7 +140,8 @@ impl MessageStore {
             valid_end,
             crashed,
         )?;
-        let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end);
+        let write_through = cfg.flush_disk_type == FlushDiskType::Sync;
+        let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end, write_through);
 
         let shared = Arc::new(Shared {
             root: root.clone(),
@@ -163,8 +155,7 @@ impl MessageStore {
             dispatch_waker: OnceLock::new(),
             dispatch_idle: AtomicBool::new(false),
             flush_waker: OnceLock::new(),
-            flush_mutex: Mutex::new(FlushGen::default()),
-            flush_cvs: [Condvar::new(), Condvar::new()],
+            group: GroupCommit::default(),
             failed: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
@@ -225,6 +216,47 @@ impl MessageStore {
             lock: Mutex::new(Some(lock)),
             closed: AtomicBool::new(false),
         }))
+    }
+
+    /// In SYNC_FLUSH mode, call `f(true)` once the data of a successful put `r` (made without
+    /// waiting) is flushed, or `f(false)` if that takes longer than syncFlushTimeout or a flush
+    /// fails; `f` runs on the flush thread. Otherwise, or if it is flushed already, `f(true)` runs
+    /// now. A broker answers SYNC_FLUSH sends this way instead of holding a worker per send
+    /// (Apache's asyncPutMessage), so group commits are not capped by the worker count.
+    pub fn when_flushed(&self, r: &PutResult, f: OnFlushed) {
+        let sh = &self.shared;
+        let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
+        if sh.cfg.flush_disk_type != FlushDiskType::Sync || sh.log.flushed_offset() >= end {
+            return f(true);
+        }
+        if sh.failed.load(Ordering::Acquire) {
+            return f(false);
+        }
+        let deadline = Instant::now() + Duration::from_millis(sh.cfg.sync_flush_timeout_ms);
+        if sh.group.register_call(end, deadline, f) {
+            if let Some(w) = sh.flush_waker.get() {
+                w.wake();
+            }
+        }
+        // A store shut down since the check above has no flush thread left to run `f`.
+        if self.closed.load(Ordering::Acquire) {
+            sh.group.wake_all(sh.log.flushed_offset());
+        }
+    }
+
+    /// Flush now and run every [`MessageStore::when_flushed`] callback the flush covers (a
+    /// broker calls this before it closes its connections, so parked sends get their answer).
+    pub fn flush_waiters(&self) {
+        let sh = &self.shared;
+        if sh.cfg.flush_disk_type != FlushDiskType::Sync || sh.group.pending() == 0 {
+            return;
+        }
+        match sh.log.flush() {
+            Ok(flushed) => {
+                sh.group.complete(flushed);
+            }
+            Err(e) => log::error!("commit log flush failed root={}: {e}", sh.root.display()),
+        }
     }
 
     /// Append one message. `wait_for_flush` only matters in SYNC_FLUSH mode.
@@ -337,6 +369,7 @@ impl MessageStore {
             queue_offset: first_qo,
             msg_ids,
             store_timestamp: now,
+            wrote_bytes: buf.len() as i64,
         }
     }
 
@@ -587,13 +620,8 @@ impl MessageStore {
         let _g = sh.append.lock();
         sh.dispatch_available();
         let flushed = sh.flush_all();
-        {
-            // Wake any group-commit waiter: the flush service is gone.
-            let _f = sh.flush_mutex.lock();
-            for cv in &sh.flush_cvs {
-                cv.notify_all();
-            }
-        }
+        // Wake any group-commit waiter: the flush service is gone.
+        sh.group.wake_all(sh.log.flushed_offset());
         let clean = match flushed {
             Ok(()) => sh.dispatch_behind() == 0,
             Err(e) => {
@@ -626,6 +654,12 @@ impl MessageStore {
             s.stop();
         }
         drop(self.lock.lock().take());
+    }
+
+    /// Commit-log offset up to which the data is flushed.
+    #[cfg(test)]
+    pub(crate) fn commit_log_flushed_offset(&self) -> i64 {
+        self.shared.log.flushed_offset() as i64
     }
 
     /// Test hook: make every commit-log flush take at least `ms` longer (a slow disk).
@@ -685,23 +719,18 @@ impl Shared {
 
     /// Wait until the commit log is flushed to `end` (group commit). False on timeout.
     fn wait_flushed(&self, end: u64, timeout: Duration) -> bool {
+        if self.log.flushed_offset() >= end {
+            return true;
+        }
         let deadline = Instant::now() + timeout;
-        if let Some(w) = self.flush_waker.get() {
-            w.wake();
-        }
-        let mut g = self.flush_mutex.lock();
-        while self.log.flushed_offset() < end {
-            if self.failed.load(Ordering::Acquire) {
-                return false;
-            }
-            // The flush in progress covers us if it started after our append; else the next.
-            let gen = if g.started >= end { g.gen } else { g.gen + 1 };
-            let cv = &self.flush_cvs[(gen % 2) as usize];
-            if cv.wait_until(&mut g, deadline).timed_out() {
-                return self.log.flushed_offset() >= end;
+        if self.group.register(end) {
+            if let Some(w) = self.flush_waker.get() {
+                w.wake();
             }
         }
-        true
+        let flushed = || self.log.flushed_offset();
+        let failed = || self.failed.load(Ordering::Acquire);
+        self.group.wait(end, deadline, flushed, failed) == WaitEnd::Flushed
     }
 
     /// Bytes not yet dispatched.

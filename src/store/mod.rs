@@ -19,6 +19,8 @@ mod checkpoint;
 mod commitlog;
 mod consume_queue;
 mod error;
+mod group_commit;
+pub use group_commit::OnFlushed;
 mod index;
 mod message_store;
 mod mmap;
@@ -198,6 +200,8 @@ pub struct PutResult {
     pub msg_ids: Vec<String>,
     /// Store timestamp.
     pub store_timestamp: i64,
+    /// Bytes appended to the commit log (0 if nothing was stored).
+    pub wrote_bytes: i64,
 }
 
 impl PutResult {
@@ -208,6 +212,7 @@ impl PutResult {
             queue_offset: -1,
             msg_ids: Vec::new(),
             store_timestamp: 0,
+            wrote_bytes: 0,
         }
     }
 }

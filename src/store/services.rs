@@ -46,9 +46,32 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
     let sh = shared.clone();
     let flush = match shared.cfg.flush_disk_type {
         FlushDiskType::Sync => Service::spawn("store-flush", move |ctx| {
-            // Group commit: one flush covers every waiter that appended before it.
-            while ctx.wait(Duration::from_millis(10)) {
-                sh.flush_commit_log();
+            // Group commit: one flush covers every waiter that appended before it. The writers
+            // one flush woke come back together, so the next flush waits (at most as long as a
+            // flush takes) until as many wait again: on 2 cores, flushing as soon as the first
+            // of 64 came back split them into two half-size flushes of nearly the same cost.
+            let mut want = 1;
+            let mut window = Duration::ZERO;
+            let mut last = Instant::now();
+            loop {
+                sh.group.gather(want);
+                let pending = sh.group.pending();
+                if pending > 0 && (pending >= want || last.elapsed() >= window) {
+                    let t0 = Instant::now();
+                    let (woken, left) = sh.flush_commit_log();
+                    last = Instant::now();
+                    window = (2 * (last - t0)).min(Duration::from_millis(1));
+                    want = (woken + left).max(1);
+                    continue;
+                }
+                let wait = if pending > 0 {
+                    window.saturating_sub(last.elapsed())
+                } else {
+                    Duration::from_millis(10)
+                };
+                if !ctx.wait(wait) {
+                    break;
+                }
             }
             sh.flush_commit_log();
         })?,
@@ -72,6 +95,17 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
     };
     let _ = shared.flush_waker.set(flush.waker());
     out.push(flush);
+    if shared.cfg.flush_disk_type == FlushDiskType::Sync {
+        // Fails the flush callbacks past syncFlushTimeout even while a flush hangs (Apache's
+        // FlushDiskWatcher); parked writer threads time out by themselves.
+        let sh = shared.clone();
+        let period = Duration::from_millis((sh.cfg.sync_flush_timeout_ms / 4).clamp(1, 100));
+        out.push(Service::spawn("store-flush-watch", move |ctx| {
+            while ctx.wait(period) {
+                sh.group.expire(Instant::now());
+            }
+        })?);
+    }
 
     let sh = shared.clone();
     let warm = Service::spawn("store-warm", move |ctx| {
@@ -98,27 +132,25 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 
 impl Shared {
     /// Flush the commit log and wake group-commit waiters; a failure makes the store refuse writes.
-    fn flush_commit_log(&self) {
-        let gen = {
-            let mut g = self.flush_mutex.lock();
-            g.gen += 1;
-            g.started = self.log.max_offset();
-            g.gen
-        };
+    /// Returns how many group-commit waiters it woke and how many still wait.
+    fn flush_commit_log(&self) -> (usize, usize) {
         let delay = self.flush_delay_ms.load(Ordering::Acquire);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));
         }
-        if let Err(e) = self.log.flush() {
-            if !self.failed.swap(true, Ordering::AcqRel) {
-                log::error!(
-                    "commit log flush failed, refusing further writes root={}: {e}",
-                    self.root.display()
-                );
+        match self.log.flush() {
+            Ok(flushed) => self.group.complete(flushed),
+            Err(e) => {
+                if !self.failed.swap(true, Ordering::AcqRel) {
+                    log::error!(
+                        "commit log flush failed, refusing further writes root={}: {e}",
+                        self.root.display()
+                    );
+                }
+                self.group.wake_all(self.log.flushed_offset());
+                (0, 0)
             }
         }
-        let _g = self.flush_mutex.lock();
-        self.flush_cvs[(gen % 2) as usize].notify_all();
     }
 
     fn queue_for(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {

@@ -428,6 +428,45 @@ fn sync_flush_timeout_reports_flush_disk_timeout() {
     assert_eq!(bodies, vec![b"fast".to_vec(), b"slow".to_vec(), b"nowait".to_vec()]);
 }
 
+#[test]
+fn when_flushed_answers_after_the_flush_or_at_the_timeout() {
+    let dir = TmpDir::new("flush-callback");
+    let mut c = cfg(&dir, 1 << 16);
+    c.flush_disk_type = FlushDiskType::Sync;
+    c.sync_flush_timeout_ms = 50;
+    let s = MessageStore::open(c).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let put = |body: &[u8]| {
+        let r = s.put_message(msg("C", 0, body, None), false);
+        assert_eq!(r.status, PutStatus::PutOk);
+        let (tx, end) = (tx.clone(), r.phys_offset + r.wrote_bytes);
+        let store = s.clone();
+        s.when_flushed(
+            &r,
+            Box::new(move |ok| tx.send((end, ok, store.commit_log_flushed_offset())).unwrap()),
+        );
+    };
+    put(b"fast");
+    let (end, ok, flushed) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(ok && flushed >= end, "answered only once flushed: end={end} flushed={flushed}");
+    // A flush that takes longer than syncFlushTimeout: the callback fails at the timeout, while
+    // the flush still hangs (the watcher, not the flush thread, runs it).
+    s.set_flush_delay(1000);
+    std::thread::sleep(Duration::from_millis(20));
+    let t0 = Instant::now();
+    put(b"slow");
+    let (_, ok, _) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(!ok, "a flush slower than the timeout reports failure");
+    assert!(t0.elapsed() < Duration::from_millis(900), "failed at the timeout: {:?}", t0.elapsed());
+    s.set_flush_delay(0);
+    // Each callback runs once.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(rx.try_recv().is_err());
+    wait_dispatched(&s);
+    let bodies: Vec<Vec<u8>> = all(&s, "C", 0).into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, vec![b"fast".to_vec(), b"slow".to_vec()]);
+}
+
 #[path = "tests_retention.rs"]
 mod retention;
 

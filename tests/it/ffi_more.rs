@@ -53,6 +53,16 @@ fn max_offset(addr: &str, topic: &str, queue: i32) -> i64 {
     RemotingClient::new().invoke(addr, req, T).unwrap().i64_field("offset").unwrap_or(-1)
 }
 
+/// Wait until the broker has dispatched `n` messages of `topic` into its 4 queues (sends are
+/// answered before the dispatch thread indexes them).
+fn wait_stored(addr: &str, topic: &str, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let total = || (0..4).map(|q| max_offset(addr, topic, q).max(0)).sum::<i64>();
+    while total() < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The body tests/c/options.c sends over its compress threshold.
 fn big_body() -> Vec<u8> {
     (0..20000usize).map(|i| b'a' + ((i * 7 + i / 100) % 26) as u8).collect()
@@ -61,6 +71,7 @@ fn big_body() -> Vec<u8> {
 /// The one message of `topic`, read raw (must be stored compressed) and through the Rust pull
 /// consumer (must come out as `want`).
 fn check_compressed(ns: &str, addr: &str, topic: &str, want: &[u8]) {
+    wait_stored(addr, topic, 1);
     let recs: Vec<MessageRecord> = (0..4).flat_map(|q| records(addr, topic, q)).collect();
     assert_eq!(recs.len(), 1, "{topic}: one message stored");
     assert_ne!(recs[0].sys_flag & sysflag::COMPRESSED, 0, "{topic}: stored uncompressed");
@@ -121,6 +132,7 @@ fn cpp_wrapper_selector_queue_and_batch_land_where_reported() {
     }
     assert!(sent[8..11].iter().all(|s| s.0 == 3));
     assert!(sent[11..].iter().all(|s| s.0 == sent[11].0));
+    wait_stored(&addr, "CppModes", 16);
     let stored: Vec<Vec<MessageRecord>> = (0..4).map(|q| records(&addr, "CppModes", q)).collect();
     assert_eq!(stored.iter().map(Vec::len).sum::<usize>(), 16, "exactly what was sent is stored");
     for (q, off, body) in &sent {
