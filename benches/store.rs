@@ -98,6 +98,9 @@ fn async_one_writer(n: u64) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A SYNC_FLUSH run: writers and duration in, (messages, bytes, seconds) out.
+type Scenario = fn(u64, Duration) -> (u64, u64, f64);
+
 fn sync_writers(writers: u64, run: Duration) -> (u64, u64, f64) {
     let dir = fresh("sync");
     let s = MessageStore::open(config(&dir, FlushDiskType::Sync)).expect("open store");
@@ -356,7 +359,7 @@ fn main() {
     // (what a perfect group commit gets from this disk), measured just before and just after it
     // (the mean of the two: this VM's disk speed drifts between runs), and with 1 MiB chunks (the
     // disk's sequential speed, out of reach of `w` KiB in flight when a flush has a fixed cost).
-    let scenarios: [(&str, u64, fn(u64, Duration) -> (u64, u64, f64)); 4] = [
+    let scenarios: [(&str, u64, Scenario); 4] = [
         ("sync1", 1, sync_writers),
         ("sync8", 8, sync_writers),
         ("sync64", 64, sync_writers),
