@@ -25,8 +25,19 @@ struct Outcome {
 
 #[test]
 fn sigterm_answers_in_flight_requests_unregisters_and_keeps_every_send_ok() {
-    let dir = TestDir::new("shutdown");
-    let mut cluster = Cluster::start(&dir.path, &[]);
+    sigterm_drain("shutdown", &[]);
+}
+
+/// The same under SYNC_FLUSH, where sends are answered from the group commit: sends parked on a
+/// flush when the signal lands are answered too.
+#[test]
+fn sigterm_answers_sends_waiting_for_their_sync_flush() {
+    sigterm_drain("shutdown-sync", &["--flushDiskType=SYNC_FLUSH"]);
+}
+
+fn sigterm_drain(name: &str, args: &[&str]) {
+    let dir = TestDir::new(name);
+    let mut cluster = Cluster::start(&dir.path, args);
     let ns = cluster.namesrv_addr();
     let addr = cluster.broker_addr();
     let admin = RemotingClient::new();
