@@ -53,6 +53,7 @@ pub struct Broker {
     live: brokercfg::LiveConfig,
     boot_timestamp: i64,
     tps: tps::StoreStats,
+    group_gets: tps::GroupGets,
 }
 
 impl Broker {
@@ -372,6 +373,7 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         live: brokercfg::LiveConfig::new(cfg.clone()),
         boot_timestamp: crate::common::time::now_millis(),
         tps: tps::StoreStats::default(),
+        group_gets: tps::GroupGets::default(),
     });
     let mut services = Vec::new();
     let b = broker.clone();
@@ -416,7 +418,9 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         while ctx.wait(Duration::from_secs(1)) {
             let puts: i64 =
                 b.store.queues().iter().map(|(t, q)| b.store.max_offset_in_queue(t, *q)).sum();
-            b.tps.sample(crate::common::time::now_millis(), puts.max(0) as u64);
+            let now = crate::common::time::now_millis();
+            b.tps.sample(now, puts.max(0) as u64);
+            b.group_gets.sample(now);
         }
     })?);
     let b = broker.clone();

@@ -205,6 +205,7 @@ impl Broker {
             &move |c| f.matches(c),
         );
         self.tps.record_get(got.status == GetStatus::Found, got.messages.len());
+        self.group_gets.record(&topic, &group, got.messages.len());
         if first && sys_flag & pull_flag::COMMIT_OFFSET != 0 && self.cfg.broker_role != "SLAVE" {
             if let Some(co) = req.opt_i64("commitOffset")? {
                 if co >= 0 {

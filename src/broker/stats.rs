@@ -94,6 +94,7 @@ impl Broker {
                     continue;
                 }
             }
+            stats.consume_tps += self.group_gets.tps(&t, group);
             for q in 0..tc.read_queue_nums {
                 let broker_offset = self.store.max_offset_in_queue(&t, q).max(0);
                 let consumer_offset = self.offsets.query(group, &t, q).unwrap_or(0).max(0);

@@ -4,7 +4,7 @@
 //! not yet covered by samples is an empty field, as in Apache.
 
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Samples kept: ten minutes of one a second, plus the window's start.
@@ -87,6 +87,63 @@ impl StoreStats {
     }
 }
 
+/// Samples kept per group and topic: one minute of one a second, plus the window's start.
+const GROUP_SAMPLES: usize = 61;
+
+/// Messages each consumer group pulled per topic (Apache's GROUP_GET_NUMS statistic), sampled
+/// once a second, for the `consumeTps` of GET_CONSUME_STATS: the rate over the last minute.
+#[derive(Default)]
+pub struct GroupGets {
+    /// Keyed `topic@group`, as Apache's stats keys.
+    table: Mutex<HashMap<String, GroupEntry>>,
+}
+
+struct GroupEntry {
+    total: u64,
+    samples: VecDeque<(i64, u64)>,
+}
+
+impl GroupGets {
+    /// Count `messages` pulled by `group` from `topic`.
+    pub fn record(&self, topic: &str, group: &str, messages: usize) {
+        if messages == 0 {
+            return;
+        }
+        let key = format!("{topic}@{group}");
+        let mut t = self.table.lock();
+        // A new pair starts from zero now, so its first pulls count towards the rate.
+        let e = t.entry(key).or_insert_with(|| GroupEntry {
+            total: 0,
+            samples: VecDeque::from([(crate::common::time::now_millis(), 0)]),
+        });
+        e.total += messages as u64;
+    }
+
+    /// Take a sample (once a second). A pair with no pull in the last minute is dropped.
+    pub fn sample(&self, at_ms: i64) {
+        let mut t = self.table.lock();
+        t.retain(|_, e| {
+            e.samples.push_back((at_ms, e.total));
+            while e.samples.len() > GROUP_SAMPLES {
+                e.samples.pop_front();
+            }
+            let idle =
+                e.samples.len() == GROUP_SAMPLES && e.samples.front().map(|s| s.1) == Some(e.total);
+            !idle
+        });
+    }
+
+    /// Messages a second `group` pulled from `topic` over the last minute (0 without samples).
+    pub fn tps(&self, topic: &str, group: &str) -> f64 {
+        let t = self.table.lock();
+        let Some(e) = t.get(&format!("{topic}@{group}")) else { return 0.0 };
+        match (e.samples.front(), e.samples.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 * 1000.0 / (b.0 - a.0) as f64,
+            _ => 0.0,
+        }
+    }
+}
+
 /// A double as Java's Double.toString writes ordinary values ("12.0", "3.5").
 fn java_double(v: f64) -> String {
     if v.fract() == 0.0 {
@@ -99,6 +156,29 @@ fn java_double(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_tps_is_the_rate_over_the_last_minute() {
+        let g = GroupGets::default();
+        assert_eq!(g.tps("T", "G"), 0.0);
+        let now = crate::common::time::now_millis();
+        g.record("T", "G", 30);
+        g.sample(now + 2000);
+        let first = g.tps("T", "G");
+        assert!((14.0..=15.0).contains(&first), "the first pulls count: {first}");
+        let g = GroupGets::default();
+        for i in 0..=70 {
+            g.record("T", "G", 10);
+            if i < 5 {
+                g.record("U", "G", 1);
+            }
+            g.sample(i * 1000);
+        }
+        assert_eq!(g.tps("T", "G"), 10.0, "10 messages a second");
+        assert_eq!(g.tps("T", "H"), 0.0, "another group");
+        assert_eq!(g.tps("U", "G"), 0.0, "nothing pulled in the last minute");
+        assert!(!g.table.lock().contains_key("U@G"), "an idle pair is dropped");
+    }
 
     #[test]
     fn windows_fill_as_samples_arrive() {

@@ -7,7 +7,7 @@ use crate::protocol::codes::response;
 use crate::protocol::command::{RemotingCommand, SerializeType};
 use crate::protocol::frame::DEFAULT_MAX_FRAME;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -176,6 +176,9 @@ struct Shared {
     senders: Mutex<Vec<Sender<Job>>>,
     /// Requests running per pool (on its workers or inline on a reader).
     active: Vec<Arc<AtomicUsize>>,
+    /// `drain` waits here for inline requests to finish; a reader that ends one while the server
+    /// is stopped notifies it.
+    inline_done: (Mutex<()>, Condvar),
     pool_names: Vec<String>,
     conns: Mutex<HashMap<u64, ConnEntry>>,
     on_close: Option<CloseHook>,
@@ -218,6 +221,7 @@ impl Server {
             senders: Mutex::new(senders),
             pool_names: routes.pools.iter().map(|p| p.name.clone()).collect(),
             active: routes.pools.iter().map(|_| Arc::new(AtomicUsize::new(0))).collect(),
+            inline_done: (Mutex::new(()), Condvar::new()),
             conns: Mutex::new(HashMap::new()),
             on_close: routes.on_close,
         });
@@ -251,7 +255,7 @@ impl Server {
     /// with SERVICE_NOT_AVAILABLE ("shutting down"), and let the workers finish and answer every
     /// request already queued in the pools, over connections that are still open. Idempotent.
     pub fn drain(&mut self) {
-        if self.shared.stopped.swap(true, Ordering::AcqRel) {
+        if self.shared.stopped.swap(true, Ordering::SeqCst) {
             return;
         }
         // Unblock accept() with a connection to ourselves.
@@ -270,11 +274,15 @@ impl Server {
         }
         // Requests a reader runs inline are answered before the drain completes too.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.shared.active.iter().any(|a| a.load(Ordering::SeqCst) > 0)
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(1));
+        let (lock, cv) = &self.shared.inline_done;
+        let mut g = lock.lock();
+        while self.shared.active.iter().any(|a| a.load(Ordering::SeqCst) > 0) {
+            if cv.wait_until(&mut g, deadline).timed_out() {
+                log::warn!("server drain gave up waiting for inline requests after 30 s");
+                break;
+            }
         }
+        drop(g);
         log::info!("server drained name={} listen={}", self.shared.cfg.name, self.local);
     }
 
@@ -316,6 +324,17 @@ fn run_job(job: Job) {
                 format!("internal error handling request code {code}"),
             ));
         }
+    }
+}
+
+/// Release an inline claim on a pool. `drain` sets `stopped` before it checks `active` under
+/// the lock: either it sees this claim released, or this sees `stopped` and wakes it.
+fn end_inline(shared: &Shared, active: &AtomicUsize) {
+    active.fetch_sub(1, Ordering::SeqCst);
+    if shared.stopped.load(Ordering::SeqCst) {
+        let (lock, cv) = &shared.inline_done;
+        let _g = lock.lock();
+        cv.notify_all();
     }
 }
 
@@ -403,10 +422,10 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
             let idle = shared.senders.lock().get(*pool).is_some_and(|tx| tx.is_empty());
             if idle {
                 run_job(Job { handler: handler.clone(), ctx, cmd });
-                active.fetch_sub(1, Ordering::SeqCst);
+                end_inline(&shared, active);
                 return;
             }
-            active.fetch_sub(1, Ordering::SeqCst);
+            end_inline(&shared, active);
         }
     }
     let sender = shared.senders.lock().get(*pool).cloned();

@@ -149,14 +149,17 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
     }
     assert_eq!(cs.total_lag(), 70);
     // Without a topic: every topic the group has offsets for (here just the one).
-    let r = c
-        .invoke(
-            &addr,
-            RemotingCommand::request(rq::GET_CONSUME_STATS).with("consumerGroup", group),
-            T,
-        )
-        .unwrap();
-    assert_eq!(ConsumeStats::decode(&r.body).unwrap(), cs);
+    let stats = || {
+        let req = RemotingCommand::request(rq::GET_CONSUME_STATS).with("consumerGroup", group);
+        ConsumeStats::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap()
+    };
+    assert_eq!(stats().offset_table, cs.offset_table);
+    // consumeTps: the 30 messages pulled, over the time since (sampled once a second).
+    assert!(
+        wait_until(Duration::from_secs(5), || stats().consume_tps > 0.0),
+        "consumeTps stays 0 after pulls"
+    );
+    assert!(stats().consume_tps <= 30.0 * 1000.0, "{}", stats().consume_tps);
     let progress = admin_ok(&["consumerProgress", "-n", &ns, "-g", group]);
     assert!(progress.contains("Diff Total: 70"), "{progress}");
     assert!(
