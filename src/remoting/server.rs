@@ -422,10 +422,10 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
             let idle = shared.senders.lock().get(*pool).is_some_and(|tx| tx.is_empty());
             if idle {
                 run_job(Job { handler: handler.clone(), ctx, cmd });
-                end_inline(&shared, active);
+                end_inline(shared, active);
                 return;
             }
-            end_inline(&shared, active);
+            end_inline(shared, active);
         }
     }
     let sender = shared.senders.lock().get(*pool).cloned();
