@@ -419,8 +419,10 @@ typedef void (*rmq_send_callback)(rmq_status status,
 /**
  * Picks the queue for rmq_producer_send_with_selector: given the topic's `count` writable queues
  * (valid during the call) and the message being sent (the caller's own handle, readable with the
- * rmq_message_get_* functions), returns an index; an index >= count is taken modulo count. Runs on
- * the thread calling the send function, before it returns.
+ * rmq_message_get_* functions), returns an index; an index >= count is taken modulo count, except
+ * `SIZE_MAX`, which cancels the send: nothing is sent and the call fails with
+ * RMQ_STATUS_INVALID_ARGUMENT (a selector that cannot pick, e.g. one that caught an exception).
+ * Runs on the thread calling the send function, before it returns.
  */
 typedef size_t (*rmq_queue_selector)(const struct rmq_message_queue *queues,
                                      size_t count,

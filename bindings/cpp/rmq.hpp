@@ -10,6 +10,7 @@
 #include <rmq.h>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -247,14 +248,16 @@ public:
         detail::check(rmq_producer_send_orderly(p_, m.get(), sharding_key.c_str(), &r));
         return SendResult::from_c(r);
     }
-    /// `selector` runs on this thread, during the call.
+    /// `selector` runs on this thread, during the call. An exception it throws cancels the send
+    /// (nothing is sent) and is rethrown here; so does returning SIZE_MAX, as rmq::Error.
     SendResult send_with_selector(const Message &m, const Selector &selector) {
         struct Ctx {
             const Selector *sel;
             const Message *msg;
-        } ctx{&selector, &m};
+            std::exception_ptr error;
+        } ctx{&selector, &m, nullptr};
         rmq_send_result r;
-        detail::check(rmq_producer_send_with_selector(
+        rmq_status st = rmq_producer_send_with_selector(
             p_, m.get(),
             [](const rmq_message_queue *qs, size_t n, const rmq_message *, void *ud) -> size_t {
                 auto *c = static_cast<Ctx *>(ud);
@@ -263,10 +266,13 @@ public:
                     for (size_t i = 0; i < n; i++) v.push_back(MessageQueue::from_c(qs[i]));
                     return (*c->sel)(v, *c->msg);
                 } catch (...) {
-                    return 0;
+                    c->error = std::current_exception();
+                    return SIZE_MAX;
                 }
             },
-            &ctx, &r));
+            &ctx, &r);
+        if (ctx.error) std::rethrow_exception(ctx.error);
+        detail::check(st);
         return SendResult::from_c(r);
     }
 

@@ -88,8 +88,10 @@ pub type rmq_send_callback = Option<
 
 /// Picks the queue for rmq_producer_send_with_selector: given the topic's `count` writable queues
 /// (valid during the call) and the message being sent (the caller's own handle, readable with the
-/// rmq_message_get_* functions), returns an index; an index >= count is taken modulo count. Runs on
-/// the thread calling the send function, before it returns.
+/// rmq_message_get_* functions), returns an index; an index >= count is taken modulo count, except
+/// `SIZE_MAX`, which cancels the send: nothing is sent and the call fails with
+/// RMQ_STATUS_INVALID_ARGUMENT (a selector that cannot pick, e.g. one that caught an exception).
+/// Runs on the thread calling the send function, before it returns.
 pub type rmq_queue_selector = Option<
     unsafe extern "C" fn(
         queues: *const rmq_message_queue,
@@ -491,7 +493,12 @@ pub unsafe extern "C" fn rmq_producer_send_with_selector(
             let queues: Vec<rmq_message_queue> = mqs.iter().map(rmq_message_queue::from_mq).collect();
             // SAFETY: the application's selector with this signature; `queues` lives across the call.
             let i = unsafe { selector(queues.as_ptr(), queues.len(), msg, userdata) };
-            i % mqs.len()
+            // SIZE_MAX stays out of range: the client refuses it and nothing is sent.
+            if i == usize::MAX {
+                i
+            } else {
+                i % mqs.len()
+            }
         };
         let r = prod.send_with_selector(&m, &mut pick)?;
         // SAFETY: checked non-NULL.

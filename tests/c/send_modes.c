@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <rmq.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +52,13 @@ static size_t pick_last(const rmq_message_queue *queues, size_t count, const rmq
     return count - 1;
 }
 
+/* A selector that cannot pick: SIZE_MAX cancels the send. */
+static size_t pick_cancel(const rmq_message_queue *queues, size_t count, const rmq_message *msg, void *userdata) {
+    (void)queues, (void)count, (void)msg;
+    (*(int *)userdata)++;
+    return SIZE_MAX;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s NAMESRV TOPIC\n", argv[0]);
@@ -81,6 +89,11 @@ int main(int argc, char **argv) {
     CHECK(strcmp(r.queue.topic, topic) == 0 && strlen(r.msg_id) > 0 && strlen(r.offset_msg_id) > 0);
     char selector_msg_id[RMQ_MSG_ID_MAX];
     memcpy(selector_msg_id, r.msg_id, sizeof selector_msg_id);
+    /* A cancelled send: the selector ran, nothing is sent (the test counts what is stored). */
+    int cancels = 0;
+    rmq_send_result none;
+    CHECK(rmq_producer_send_with_selector(p, m, pick_cancel, &cancels, &none) == RMQ_STATUS_INVALID_ARGUMENT);
+    CHECK(cancels == 1);
 
     /* Publish queues: a too-small array reports the count needed. */
     rmq_message_queue one[1], all[64];

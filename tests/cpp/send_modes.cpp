@@ -5,7 +5,9 @@
 //   send_modes NAMESRV TOPIC
 #include <rmq.hpp>
 
+#include <cstdint>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,26 @@ int main(int argc, char **argv) {
             CHECK(seen.size() == 4 && r.queue.queue_id == seen[picked].queue_id && r.queue.topic == topic);
             print(r, 0, body);
         }
+        // A selector that throws: nothing is sent and the exception reaches the caller; returning
+        // SIZE_MAX cancels the same way, as rmq::Error. The Rust test counts what is stored.
+        bool thrown = false;
+        try {
+            p.send_with_selector(rmq::Message(topic, "never"),
+                                 [](const std::vector<rmq::MessageQueue> &, const rmq::Message &) -> size_t {
+                                     throw std::logic_error("no queue for this one");
+                                 });
+        } catch (const std::logic_error &e) {
+            thrown = std::string(e.what()) == "no queue for this one";
+        }
+        CHECK(thrown);
+        bool refused = false;
+        try {
+            p.send_with_selector(rmq::Message(topic, "never"),
+                                 [](const std::vector<rmq::MessageQueue> &, const rmq::Message &) -> size_t { return SIZE_MAX; });
+        } catch (const rmq::Error &e) {
+            refused = e.status() == RMQ_STATUS_INVALID_ARGUMENT;
+        }
+        CHECK(refused);
         // A chosen queue.
         CHECK(seen.size() == 4);
         if (seen.size() == 4) {

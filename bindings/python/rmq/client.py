@@ -13,7 +13,7 @@ from collections import namedtuple
 from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_uint8, c_void_p
 
 from . import _native as N
-from .exceptions import InvalidArgumentError, InvalidHandleError, class_for
+from .exceptions import InvalidArgumentError, InvalidHandleError, RmqError, class_for
 
 log = logging.getLogger("rmq")
 
@@ -107,6 +107,10 @@ class MessageQueue(namedtuple("MessageQueue", "topic broker_name queue_id")):
 
 SendResult = namedtuple("SendResult", "status msg_id offset_msg_id queue queue_offset")
 SendResult.__doc__ = "Outcome of a send: SendStatus, ids, the MessageQueue and the queue offset."
+
+
+# What a queue selector returns to cancel its send (SIZE_MAX).
+_CANCEL = c_size_t(-1).value
 
 
 def _send_result(r):
@@ -367,7 +371,10 @@ class Producer(_Handle):
         return _send_result(r)
 
     def send_with_selector(self, msg, selector):
-        """Send to the queue ``selector(queues, msg) -> index`` picks (runs on this thread)."""
+        """Send to the queue ``selector(queues, msg) -> index`` picks (runs on this thread).
+
+        An exception the selector raises cancels the send (nothing is sent) and is raised here.
+        """
         h = self._handle()
         r = N.SendResult()
         failure = []
@@ -375,14 +382,17 @@ class Producer(_Handle):
         def pick(queues, count, _msg, _userdata):
             try:
                 return int(selector([MessageQueue._from_c(queues[i]) for i in range(count)], msg)) % max(count, 1)
-            except Exception as e:  # cannot propagate through C: remember, pick queue 0
+            except Exception as e:  # cannot propagate through C: remember it and cancel the send
                 failure.append(e)
-                return 0
+                return _CANCEL
 
         cb = N.QueueSelector(pick)  # referenced until the call returns
-        self._send(msg, lambda m: _check(N.rmq_producer_send_with_selector(h, m, cb, None, byref(r))))
-        if failure:
-            log.warning("queue selector raised %r; the message went to the first queue", failure[0])
+        try:
+            self._send(msg, lambda m: _check(N.rmq_producer_send_with_selector(h, m, cb, None, byref(r))))
+        except RmqError as e:
+            if failure:
+                raise failure[0] from e
+            raise
         return _send_result(r)
 
     def send_orderly(self, msg, sharding_key):

@@ -25,9 +25,9 @@ class BrokerTest(unittest.TestCase):
             self.assertEqual(r.queue, queues[-1])
             r = p.send_to_queue(rmq.Message(topic, b"q0"), queues[0])
             self.assertEqual(r.queue, queues[0])
-            # A selector that raises: logged, the message still goes (to the first queue).
-            r = p.send_with_selector(rmq.Message(topic, b"boom"), lambda qs, m: 1 // 0)
-            self.assertEqual(r.queue, queues[0])
+            # A selector that raises cancels its send, and the exception reaches the caller.
+            with self.assertRaises(ZeroDivisionError):
+                p.send_with_selector(rmq.Message(topic, b"boom"), lambda qs, m: 1 // 0)
             r = p.send_batch([rmq.Message(topic, b"b%d" % i, tags="TagB") for i in range(5)])
             self.assertEqual(r.status, rmq.SendStatus.OK)
             p.send_oneway(rmq.Message(topic, b"oneway"))
@@ -48,7 +48,7 @@ class BrokerTest(unittest.TestCase):
             self.assertEqual(results[0][0].status, rmq.SendStatus.OK)
             self.assertEqual(p.send(rmq.Message(topic, b"after")).status, rmq.SendStatus.OK)
 
-        want = [b"first", b"sel", b"q0", b"boom", b"oneway", b"async", b"after"] + [b"b%d" % i for i in range(5)]
+        want = [b"first", b"sel", b"q0", b"oneway", b"async", b"after"] + [b"b%d" % i for i in range(5)]
         bodies = []
         with rmq.PullConsumer("CG_py_modes", NS) as c:
             queues = c.fetch_queues(topic)
@@ -70,6 +70,7 @@ class BrokerTest(unittest.TestCase):
                 b_only += [m.body for m in r.messages]
         for b in want:
             self.assertIn(b, bodies)
+        self.assertNotIn(b"boom", bodies, "a cancelled send must not be stored")
         self.assertEqual(sorted(b_only), [b"b%d" % i for i in range(5)])
 
     def test_listener_exception_means_redelivery_and_the_consumer_survives(self):
