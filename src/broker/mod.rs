@@ -341,40 +341,47 @@ fn store_config(c: &BrokerConfig) -> StoreConfig {
     }
 }
 
-/// Start a broker: open (and recover) the store, bind the main and fast ports, register with
-/// the name servers, start the background services.
-pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
+/// Open (and recover) the store and the broker's persisted state, without ports or services:
+/// what [`start`] serves, and what handler tests drive directly. `store_host` is the address
+/// stored in every message (brokerIP1 and the main port).
+fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Broker>> {
     let store =
-        MessageStore::open(store_config(&cfg)).map_err(|e| io::Error::other(e.to_string()))?;
+        MessageStore::open(store_config(cfg)).map_err(|e| io::Error::other(e.to_string()))?;
     let config_dir = cfg.store_path_root_dir.join("config");
-    let topics = topics::TopicManager::open(config_dir.clone(), &cfg)?;
+    let topics = topics::TopicManager::open(config_dir.clone(), cfg)?;
     let offsets = offsets::OffsetManager::open(config_dir.clone())?;
     let groups =
         groups::GroupManager::open(config_dir.clone(), cfg.auto_create_subscription_group)?;
     let delay_offsets = schedule::DelayOffsets::open(config_dir)?;
-    let main_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, cfg.listen_port))?;
-    let main_port = main_listener.local_addr()?.port();
-    let fast_port = if cfg.listen_port == 0 { 0 } else { cfg.listen_port.saturating_sub(2) };
-    let fast_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, fast_port))?;
-    let hold = Arc::new(pull::PullHold::default());
-    let broker = Arc::new(Broker {
-        store_host: SocketAddr::new(cfg.broker_ip1, main_port),
+    Ok(Arc::new(Broker {
+        store_host,
         cfg: cfg.clone(),
-        store: store.clone(),
+        store,
         topics,
         offsets,
         groups,
         delay_offsets,
         clients: clients::ClientManager::default(),
         locks: consumer::LockManager::default(),
-        hold: hold.clone(),
+        hold: Arc::new(pull::PullHold::default()),
         remote: RemotingClient::new(),
         register_waker: Mutex::new(None),
         live: brokercfg::LiveConfig::new(cfg.clone()),
         boot_timestamp: crate::common::time::now_millis(),
         tps: tps::StoreStats::default(),
         group_gets: tps::GroupGets::default(),
-    });
+    }))
+}
+
+/// Start a broker: open (and recover) the store, bind the main and fast ports, register with
+/// the name servers, start the background services.
+pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
+    let main_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, cfg.listen_port))?;
+    let main_port = main_listener.local_addr()?.port();
+    let fast_port = if cfg.listen_port == 0 { 0 } else { cfg.listen_port.saturating_sub(2) };
+    let fast_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, fast_port))?;
+    let broker = open(&cfg, SocketAddr::new(cfg.broker_ip1, main_port))?;
+    let (store, hold) = (broker.store.clone(), broker.hold.clone());
     let mut services = Vec::new();
     let b = broker.clone();
     let schedule = Service::spawn("broker-schedule", move |ctx| b.schedule_loop(ctx))?;
@@ -463,3 +470,6 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         stopped: false,
     })
 }
+
+#[cfg(test)]
+mod tests;

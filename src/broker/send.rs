@@ -72,14 +72,17 @@ fn parse_header(req: &mut RemotingCommand) -> Result<SendHeader, FieldError> {
             }
         }
     }
+    // The fields SendMessageRequestHeader marks @CFNotNull: Apache refuses a request without
+    // them (SYSTEM_ERROR, "the custom field <..> is null").
+    req.str_field("producerGroup")?;
     Ok(SendHeader {
         topic: req.str_field("topic")?.to_string(),
-        default_topic: req.field("defaultTopic").unwrap_or(super::topics::TBW102).to_string(),
-        default_queue_nums: req.opt_i32("defaultTopicQueueNums")?.unwrap_or(4),
-        queue_id: req.opt_i32("queueId")?.unwrap_or(-1),
-        sys_flag: req.opt_i32("sysFlag")?.unwrap_or(0),
-        born_timestamp: req.opt_i64("bornTimestamp")?.unwrap_or(0),
-        flag: req.opt_i32("flag")?.unwrap_or(0),
+        default_topic: req.str_field("defaultTopic")?.to_string(),
+        default_queue_nums: req.i32_field("defaultTopicQueueNums")?,
+        queue_id: req.i32_field("queueId")?,
+        sys_flag: req.i32_field("sysFlag")?,
+        born_timestamp: req.i64_field("bornTimestamp")?,
+        flag: req.i32_field("flag")?,
         properties: req.field("properties").unwrap_or("").to_string(),
         reconsume_times: req.opt_i32("reconsumeTimes")?.unwrap_or(0),
         max_reconsume_times: if req.version >= 121 {

@@ -17,12 +17,19 @@ use std::time::Duration;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Where a connection's frames go.
+enum Sink {
+    Tcp(TcpStream),
+    /// No socket ([`Connection::detached`]): frames are kept until [`Connection::take_sent`].
+    Memory(Vec<u8>),
+}
+
 /// A live connection. Cheap to share behind an `Arc`.
 pub struct Connection {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
-    writer: Mutex<TcpStream>,
+    writer: Mutex<Sink>,
     closed: AtomicBool,
     pending: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
@@ -42,18 +49,46 @@ impl Connection {
         stream.set_nodelay(true)?;
         let peer = stream.peer_addr()?;
         let local = stream.local_addr()?;
-        Ok(Arc::new(Connection {
+        Ok(Self::with_sink(peer, local, Sink::Tcp(stream)))
+    }
+
+    /// A connection without a socket, from `peer`: every frame sent to it is kept in memory for
+    /// [`Connection::take_sent`]. Handler tests answer requests through it (STYLE.md: handlers
+    /// are tested without sockets).
+    pub fn detached(peer: SocketAddr) -> Arc<Connection> {
+        let local = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::with_sink(peer, local, Sink::Memory(Vec::new()))
+    }
+
+    fn with_sink(peer: SocketAddr, local: SocketAddr, sink: Sink) -> Arc<Connection> {
+        Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peer,
             local,
-            writer: Mutex::new(stream),
+            writer: Mutex::new(sink),
             closed: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(1),
             cork: AtomicBool::new(false),
             corked: Mutex::new(Vec::new()),
             batch_writes: AtomicBool::new(false),
-        }))
+        })
+    }
+
+    /// The frames sent so far to a [`Connection::detached`] connection, decoded, oldest first
+    /// (none for a socket connection).
+    pub fn take_sent(&self) -> Vec<RemotingCommand> {
+        let bytes = match &mut *self.writer.lock() {
+            Sink::Memory(buf) => std::mem::take(buf),
+            Sink::Tcp(_) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut rest = &bytes[..];
+        while let Ok(Some((cmd, used))) = frame::decode(rest, usize::MAX) {
+            out.push(cmd);
+            rest = &rest[used..];
+        }
+        out
     }
 
     /// Let the reader batch the frames sent while it handles one read's worth of requests into
@@ -101,7 +136,13 @@ impl Connection {
 
     fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
         let mut w = self.writer.lock();
-        let r = w.write_all(bytes);
+        let r = match &mut *w {
+            Sink::Tcp(stream) => stream.write_all(bytes),
+            Sink::Memory(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        };
         if r.is_err() {
             drop(w);
             self.close();
@@ -172,7 +213,9 @@ impl Connection {
     /// Close both directions; outstanding requests fail with "closed".
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            let _ = self.writer.lock().shutdown(Shutdown::Both);
+            if let Sink::Tcp(stream) = &*self.writer.lock() {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
         }
         self.pending.lock().clear();
     }

@@ -42,6 +42,18 @@ pub struct ReqCtx {
 }
 
 impl ReqCtx {
+    /// A two-way JSON request (opaque 1) from `peer` on a [`Connection::detached`] connection:
+    /// what a handler answers later (after `Reply::Park`) lands in `conn.take_sent()`.
+    pub fn detached(peer: SocketAddr) -> ReqCtx {
+        ReqCtx {
+            conn: Connection::detached(peer),
+            arrived: Instant::now(),
+            opaque: 1,
+            form: SerializeType::Json,
+            oneway: false,
+        }
+    }
+
     /// Peer address.
     pub fn peer(&self) -> SocketAddr {
         self.conn.peer()

@@ -1,0 +1,182 @@
+//! Handler tests without sockets (STYLE.md): build a command, call the family's `handle` on a
+//! broker opened without ports or services, check the `Reply`; what a handler answers later
+//! (after `Park`) lands in the request's detached connection.
+
+use super::*;
+use crate::protocol::codes::pull_flag;
+use crate::protocol::record::decode_record;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A broker over a fresh store in a temp dir, removed on drop.
+struct TestBroker {
+    broker: Arc<Broker>,
+    dir: PathBuf,
+}
+
+impl TestBroker {
+    fn open(flush: &str) -> TestBroker {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("rmq-broker-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cfg = BrokerConfig {
+            store_path_root_dir: dir.clone(),
+            mapped_file_size_commit_log: 1 << 20,
+            flush_disk_type: flush.to_string(),
+            broker_ip1: "127.0.0.1".parse().unwrap(),
+            ..BrokerConfig::default()
+        };
+        let broker = open(&cfg, "127.0.0.1:10911".parse().unwrap()).unwrap();
+        TestBroker { broker, dir }
+    }
+
+    fn handle(&self, kind: u8, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
+        Family { broker: self.broker.clone(), kind }.handle(ctx, req)
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        self.broker.store.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn peer() -> SocketAddr {
+    "127.0.0.1:40000".parse().unwrap()
+}
+
+fn send_req(topic: &str, queue: i32, body: &[u8]) -> RemotingCommand {
+    RemotingCommand::request(rq::SEND_MESSAGE_V2)
+        .with("a", "PG_handler")
+        .with("b", topic)
+        .with("c", "TBW102")
+        .with("d", 4)
+        .with("e", queue)
+        .with("f", 0)
+        .with("g", 0)
+        .with("h", 0)
+        .with("i", "WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}")
+        .with_body(body.to_vec())
+}
+
+fn pull_req(topic: &str, queue: i32, offset: i64, sys_flag: i32) -> RemotingCommand {
+    RemotingCommand::request(rq::PULL_MESSAGE)
+        .with("consumerGroup", "CG_handler")
+        .with("topic", topic)
+        .with("queueId", queue)
+        .with("queueOffset", offset)
+        .with("maxMsgNums", 32)
+        .with("sysFlag", sys_flag)
+        .with("commitOffset", 0)
+        .with("suspendTimeoutMillis", 30_000)
+        .with("subscription", "*")
+        .with("subVersion", 0)
+}
+
+fn respond(r: Reply) -> RemotingCommand {
+    match r {
+        Reply::Respond(c) => c,
+        Reply::Park => panic!("parked, expected a response"),
+        Reply::Nothing => panic!("no reply, expected a response"),
+    }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_sent_message_is_pulled_back_whole() {
+    let t = TestBroker::open("ASYNC_FLUSH");
+    let ctx = ReqCtx::detached(peer());
+    let r = respond(t.handle(SEND, &ctx, send_req("HT", 2, b"hello handler")));
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert_eq!((r.i32_field("queueId").unwrap(), r.i64_field("queueOffset").unwrap()), (2, 0));
+    assert!(!r.field("msgId").unwrap_or("").is_empty());
+    wait_until("dispatch", || t.broker.store.max_offset_in_queue("HT", 2) == 1);
+
+    let r = respond(t.handle(PULL, &ctx, pull_req("HT", 2, 0, pull_flag::SUBSCRIPTION)));
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.i64_field("nextBeginOffset").unwrap(), 1);
+    let (rec, used) = decode_record(&r.body, true).unwrap();
+    assert_eq!(used, r.body.len(), "exactly one record");
+    assert_eq!((rec.topic.as_str(), rec.queue_id, rec.queue_offset), ("HT", 2, 0));
+    assert_eq!(rec.body, b"hello handler");
+    assert_eq!(rec.born_host, peer());
+    assert!(ctx.conn.take_sent().is_empty(), "answered through the Reply, not the connection");
+}
+
+#[test]
+fn a_sync_flush_send_is_answered_from_the_flush() {
+    let t = TestBroker::open("SYNC_FLUSH");
+    let ctx = ReqCtx::detached(peer());
+    assert!(matches!(t.handle(SEND, &ctx, send_req("HS", 0, b"durable")), Reply::Park));
+    let mut sent = Vec::new();
+    wait_until("the response", || {
+        sent.extend(ctx.conn.take_sent());
+        !sent.is_empty()
+    });
+    let r = &sent[0];
+    assert!(r.is_response() && r.opaque == ctx.opaque);
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert_eq!(r.i64_field("queueOffset").unwrap(), 0);
+    // Answered only once the record is on disk.
+    let stored = t.broker.store.commit_log_max_offset();
+    assert!(stored > 0 && t.broker.store.commit_log_flushed_offset() >= stored);
+
+    // A producer that does not wait (WAIT=false) is answered at once.
+    let req = send_req("HS", 0, b"no wait").with("i", "WAIT\u{1}false\u{2}");
+    assert_eq!(respond(t.handle(SEND, &ctx, req)).code, rs::SUCCESS);
+}
+
+#[test]
+fn sends_are_refused_with_a_reason() {
+    let t = TestBroker::open("ASYNC_FLUSH");
+    let ctx = ReqCtx::detached(peer());
+    let cases = [
+        (send_req("HR", 9, b"x"), rs::SYSTEM_ERROR, "queueId[9] is illegal"),
+        (send_req("bad topic!", 0, b"x"), rs::SYSTEM_ERROR, ""),
+        (send_req("SCHEDULE_TOPIC_XXXX", 0, b"x"), rs::NO_PERMISSION, "forbidden"),
+        (
+            RemotingCommand::request(rq::SEND_MESSAGE_V2).with("b", "HR"),
+            rs::SYSTEM_ERROR,
+            "'producerGroup' is missing",
+        ),
+        (
+            send_req("HR", 0, b"x").with("e", "one"),
+            rs::SYSTEM_ERROR,
+            "'queueId' has an invalid value",
+        ),
+    ];
+    for (i, (req, code, remark)) in cases.into_iter().enumerate() {
+        let r = respond(t.handle(SEND, &ctx, req));
+        assert_eq!(r.code, code, "case {i}: {:?}", r.remark);
+        let why = r.remark.unwrap_or_default();
+        assert!(!why.is_empty() && why.contains(remark), "{why}");
+    }
+    assert_eq!(t.broker.store.commit_log_max_offset(), 0, "nothing refused was stored");
+}
+
+#[test]
+fn a_long_poll_on_an_empty_queue_parks() {
+    let t = TestBroker::open("ASYNC_FLUSH");
+    let ctx = ReqCtx::detached(peer());
+    respond(t.handle(SEND, &ctx, send_req("HP", 0, b"one")));
+    wait_until("dispatch", || t.broker.store.max_offset_in_queue("HP", 0) == 1);
+    let flags = pull_flag::SUBSCRIPTION | pull_flag::SUSPEND;
+    // Past the end: held for new messages (the hold thread answers it; none runs here).
+    assert!(matches!(t.handle(PULL, &ctx, pull_req("HP", 0, 1, flags)), Reply::Park));
+    assert!(t.broker.hold.any_waiting());
+    // Without SUSPEND the same pull is answered at once: nothing new.
+    let r = respond(t.handle(PULL, &ctx, pull_req("HP", 0, 1, pull_flag::SUBSCRIPTION)));
+    assert_eq!(r.code, rs::PULL_NOT_FOUND, "{:?}", r.remark);
+    assert_eq!(r.i64_field("nextBeginOffset").unwrap(), 1);
+}
