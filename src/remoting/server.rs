@@ -158,6 +158,10 @@ pub struct ServerConfig {
     pub max_frame: usize,
     /// Connection cap; extra connections are closed at once.
     pub max_connections: usize,
+    /// How long a write to a peer may block before its connection is closed: a peer that stops
+    /// reading must not hold a thread that answers it (a worker, the pull holder, the store's
+    /// responder) for ever.
+    pub write_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -168,6 +172,7 @@ impl ServerConfig {
             bind,
             max_frame: DEFAULT_MAX_FRAME,
             max_connections: 4096,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -370,7 +375,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             );
             continue;
         }
-        let conn = match stream.try_clone().and_then(Connection::new) {
+        let setup = stream.set_write_timeout(Some(shared.cfg.write_timeout));
+        let conn = match setup.and_then(|()| stream.try_clone()).and_then(Connection::new) {
             Ok(c) => c,
             Err(e) => {
                 log::warn!("connection setup failed err={e}");
@@ -466,5 +472,68 @@ fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) 
             );
         }
         Err(TrySendError::Disconnected(_)) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame;
+    use crate::remoting::RemotingClient;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn a_peer_that_stops_reading_is_closed_and_others_are_served() {
+        let mut routes = Routes::new();
+        let pool = routes.pool("one", 1, 1000);
+        let big = vec![7u8; 1 << 20];
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        routes.register(
+            1000,
+            pool,
+            Arc::new(move |_: &ReqCtx, _: RemotingCommand| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Reply::Respond(RemotingCommand::success().with_body(big.clone()))
+            }),
+        );
+        let mut cfg = ServerConfig::new("t-stall", "127.0.0.1:0".parse().unwrap());
+        cfg.write_timeout = Duration::from_millis(200);
+        let mut server = Server::start(cfg, routes).unwrap();
+        let addr = server.local_addr();
+
+        // 200 requests for 1 MiB each, and never a read: the only worker blocks on this peer.
+        let mut stalled = TcpStream::connect(addr).unwrap();
+        let mut frames = Vec::new();
+        for i in 0..200 {
+            let mut req = RemotingCommand::request(1000);
+            req.opaque = i;
+            frame::encode(&req, &mut frames);
+        }
+        stalled.write_all(&frames).unwrap();
+        // Wait until the worker is busy with the stalled peer's requests.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while calls.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+
+        // Another client is answered once the stuck write timed out and closed that peer.
+        let c = RemotingClient::new();
+        let r =
+            c.invoke(&addr.to_string(), RemotingCommand::request(1000), Duration::from_secs(20));
+        assert_eq!(r.map(|r| r.body.len()).ok(), Some(1 << 20));
+
+        // The stalled peer was closed: reading drains what was sent, then ends.
+        stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut sink = vec![0u8; 1 << 20];
+        let mut got = 0usize;
+        loop {
+            match stalled.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        assert!(got < 200 << 20, "not every response was written: {got} bytes");
+        server.shutdown();
     }
 }

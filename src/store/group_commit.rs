@@ -6,13 +6,16 @@
 //! 2 cores 64 writers came back one context switch at a time; here they become runnable at once
 //! (Apache's GroupCommitService swaps two request lists and wakes each request's future).
 
+use crate::common::service::Waker;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::thread::Thread;
 use std::time::Instant;
 
 /// Called once the data is flushed (`true`), or when its deadline passed or a flush failed
-/// (`false`). Runs on the flush thread: it must be quick (build and send a response).
+/// (`false`). Runs on the store's responder thread (or the watcher's): it should be quick, such
+/// as sending a response.
 pub type OnFlushed = Box<dyn FnOnce(bool) + Send>;
 
 /// Who waits: a parked thread, or a callback (the broker's send path, which answers the
@@ -37,6 +40,10 @@ pub(super) struct GroupCommit {
     waiters: Mutex<Vec<(u64, Who)>>,
     /// The flush thread waits for this many waiters before flushing (see [`GroupCommit::gather`]).
     want: AtomicUsize,
+    /// Callbacks of completed flushes, for the responder thread: a callback writes to a socket,
+    /// which can block, and must not hold up the next flush.
+    answers: Mutex<Vec<OnFlushed>>,
+    answer_waker: OnceLock<Waker>,
 }
 
 /// How a wait ended.
@@ -110,10 +117,37 @@ impl GroupCommit {
     pub(super) fn complete(&self, flushed: u64) -> (usize, usize) {
         let (done, left) = self.take(|end, _| end <= flushed);
         let woken = done.len();
+        let mut calls = Vec::new();
         for who in done {
-            who.finish(true);
+            match who {
+                Who::Thread(t) => t.unpark(),
+                Who::Call(_, f) => calls.push(f),
+            }
+        }
+        if !calls.is_empty() {
+            match self.answer_waker.get() {
+                Some(w) => {
+                    self.answers.lock().extend(calls);
+                    w.wake();
+                }
+                None => calls.into_iter().for_each(|f| f(true)),
+            }
         }
         (woken, left)
+    }
+
+    /// Hand the callbacks of completed flushes to the thread this waker wakes (which calls
+    /// [`GroupCommit::run_answers`]); without one, `complete` runs them itself.
+    pub(super) fn set_answer_waker(&self, w: Waker) {
+        let _ = self.answer_waker.set(w);
+    }
+
+    /// Run the callbacks of completed flushes queued so far.
+    pub(super) fn run_answers(&self) {
+        let batch = std::mem::take(&mut *self.answers.lock());
+        for f in batch {
+            f(true);
+        }
     }
 
     /// Fail the callbacks whose deadline passed (parked threads time out by themselves).
@@ -127,6 +161,7 @@ impl GroupCommit {
     /// Wake every waiter (the flush failed, or the store is shutting down): threads re-check,
     /// callbacks are told their data is flushed only if it is.
     pub(super) fn wake_all(&self, flushed: u64) {
+        self.run_answers();
         let all = std::mem::take(&mut *self.waiters.lock());
         for (end, who) in all {
             who.finish(end <= flushed);

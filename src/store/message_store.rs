@@ -220,8 +220,9 @@ impl MessageStore {
 
     /// In SYNC_FLUSH mode, call `f(true)` once the data of a successful put `r` (made without
     /// waiting) is flushed, or `f(false)` if that takes longer than syncFlushTimeout or a flush
-    /// fails; `f` runs on the flush thread. Otherwise, or if it is flushed already, `f(true)` runs
-    /// now. A broker answers SYNC_FLUSH sends this way instead of holding a worker per send
+    /// fails; `f` runs on the store's responder thread (so a blocking socket write cannot hold up
+    /// the next flush), or the timeout watcher's. Otherwise, or if it is flushed already,
+    /// `f(true)` runs now. A broker answers SYNC_FLUSH sends this way instead of holding a worker per send
     /// (Apache's asyncPutMessage), so group commits are not capped by the worker count.
     pub fn when_flushed(&self, r: &PutResult, f: OnFlushed) {
         let sh = &self.shared;
@@ -257,6 +258,8 @@ impl MessageStore {
             }
             Err(e) => log::error!("commit log flush failed root={}: {e}", sh.root.display()),
         }
+        // Answered before this returns (the caller closes its connections next).
+        sh.group.run_answers();
     }
 
     /// Append one message. `wait_for_flush` only matters in SYNC_FLUSH mode.

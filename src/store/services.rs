@@ -105,6 +105,16 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
                 sh.group.expire(Instant::now());
             }
         })?);
+        // Runs the callbacks of completed flushes (responses to sends), off the flush thread.
+        let sh = shared.clone();
+        let answer = Service::spawn("store-flush-answer", move |ctx| {
+            while ctx.wait(Duration::from_secs(1)) {
+                sh.group.run_answers();
+            }
+            sh.group.run_answers();
+        })?;
+        shared.group.set_answer_waker(answer.waker());
+        out.push(answer);
     }
 
     let sh = shared.clone();
