@@ -1,4 +1,4 @@
-//! Thin libc wrappers that need `unsafe`: file-system usage and the local hour.
+//! Thin libc wrappers that need `unsafe`: file-system usage, the local hour and a futex.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -49,19 +49,6 @@ pub fn total_physical_memory() -> u64 {
     (pages as u64).saturating_mul(page as u64)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn disk_usage_and_hour() {
-        let p = disk_used_percent(&std::env::temp_dir()).unwrap();
-        assert!((0.0..=100.0).contains(&p), "{p}");
-        assert!(disk_used_percent(Path::new("/no/such/dir/at/all")).is_err());
-        assert!(local_hour(crate::common::time::now_millis()) < 24);
-    }
-}
-
 /// Block while `word` holds `expected`, for at most `timeout` (Linux futex, private). Returns on a
 /// wake, a timeout, a signal or a changed value; the caller re-checks its condition.
 pub fn futex_wait(
@@ -96,5 +83,46 @@ pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
             libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
             i32::MAX,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_usage_and_hour() {
+        let p = disk_used_percent(&std::env::temp_dir()).unwrap();
+        assert!((0.0..=100.0).contains(&p), "{p}");
+        assert!(disk_used_percent(Path::new("/no/such/dir/at/all")).is_err());
+        assert!(local_hour(crate::common::time::now_millis()) < 24);
+    }
+
+    #[test]
+    fn futex_wake_all_wakes_every_waiter_and_wait_times_out() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        let word = Arc::new(AtomicU32::new(0));
+        let t0 = Instant::now();
+        futex_wait(&word, 0, Duration::from_millis(30));
+        assert!(t0.elapsed() >= Duration::from_millis(25), "timed out, not woken");
+        futex_wait(&word, 1, Duration::from_secs(10));
+        assert!(t0.elapsed() < Duration::from_secs(5), "a changed value returns at once");
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let w = word.clone();
+                std::thread::spawn(move || {
+                    while w.load(Ordering::SeqCst) == 0 {
+                        futex_wait(&w, 0, Duration::from_secs(30));
+                    }
+                })
+            })
+            .collect();
+        word.store(1, Ordering::SeqCst);
+        futex_wake_all(&word);
+        for h in waiters {
+            h.join().unwrap();
+        }
     }
 }
