@@ -229,3 +229,18 @@ fn cpp_client_produce_push_pull_and_offsets_hold() {
     assert_eq!(v["distinct"], 200);
     assert_eq!(v["outside"], 0, "committed offsets must hold (no redelivery of old messages): {v}");
 }
+
+/// Under SYNC_FLUSH the broker answers sends from the group commit (a responder thread writes
+/// the response): Apache's C++ client gets SEND_OK for every send and every message is there.
+#[test]
+fn cpp_client_sends_to_a_sync_flush_broker() {
+    let dir = TestDir::new("interop-sync");
+    let cluster = Cluster::start(&dir.path, &["--flushDiskType=SYNC_FLUSH"]);
+    let ns = cluster.namesrv_addr();
+    let topic = "InteropSyncTopic";
+    produce(&ns, topic, 0, 2_000, &dir.path);
+    let (code, v) = consume("pull", &ns, topic, "CG_sync_pull", 0, 2_000, &dir.path);
+    assert_eq!(code, 0, "pull consume failed: {v}");
+    assert_eq!(v["distinct"], 2_000);
+    assert_eq!(v["bad_count"], 0, "{v}");
+}
