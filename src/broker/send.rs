@@ -72,12 +72,12 @@ fn parse_header(req: &mut RemotingCommand) -> Result<SendHeader, FieldError> {
             }
         }
     }
-    // The fields SendMessageRequestHeader marks @CFNotNull: Apache refuses a request without
-    // them (SYSTEM_ERROR, "the custom field <..> is null").
-    req.str_field("producerGroup")?;
+    // Apache's decoder only logs a missing @CFNotNull field; the send then fails with a
+    // NullPointerException (SYSTEM_ERROR) when it unboxes a missing number. Refuse those with a
+    // reason; producerGroup and defaultTopic are not needed to store a message.
     Ok(SendHeader {
         topic: req.str_field("topic")?.to_string(),
-        default_topic: req.str_field("defaultTopic")?.to_string(),
+        default_topic: req.field("defaultTopic").unwrap_or(super::topics::TBW102).to_string(),
         default_queue_nums: req.i32_field("defaultTopicQueueNums")?,
         queue_id: req.i32_field("queueId")?,
         sys_flag: req.i32_field("sysFlag")?,
