@@ -148,7 +148,7 @@ fn sends_are_refused_with_a_reason() {
         (
             RemotingCommand::request(rq::SEND_MESSAGE_V2).with("b", "HR"),
             rs::SYSTEM_ERROR,
-            "'producerGroup' is missing",
+            "'defaultTopicQueueNums' is missing",
         ),
         (
             send_req("HR", 0, b"x").with("e", "one"),
