@@ -19,6 +19,10 @@ struct TestBroker {
 
 impl TestBroker {
     fn open(flush: &str) -> TestBroker {
+        Self::open_with(flush, |_| {})
+    }
+
+    fn open_with(flush: &str, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("rmq-broker-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -29,6 +33,8 @@ impl TestBroker {
             broker_ip1: "127.0.0.1".parse().unwrap(),
             ..BrokerConfig::default()
         };
+        let mut cfg = cfg;
+        tweak(&mut cfg);
         let broker = open(&cfg, "127.0.0.1:10911".parse().unwrap()).unwrap();
         TestBroker { broker, dir }
     }
@@ -135,6 +141,26 @@ fn a_sync_flush_send_is_answered_from_the_flush() {
     // A producer that does not wait (WAIT=false) is answered at once.
     let req = send_req("HS", 0, b"no wait").with("i", "WAIT\u{1}false\u{2}");
     assert_eq!(respond(t.handle(SEND, &ctx, req)).code, rs::SUCCESS);
+}
+
+#[test]
+fn a_sync_flush_slower_than_the_timeout_answers_flush_disk_timeout() {
+    let t = TestBroker::open_with("SYNC_FLUSH", |c| c.sync_flush_timeout = 50);
+    t.broker.store.set_flush_delay(1000);
+    let ctx = ReqCtx::detached(peer());
+    assert!(matches!(t.handle(SEND, &ctx, send_req("HT", 1, b"slow disk")), Reply::Park));
+    let mut sent = Vec::new();
+    wait_until("the response", || {
+        sent.extend(ctx.conn.take_sent());
+        !sent.is_empty()
+    });
+    // Stored, but not known to be durable: FLUSH_DISK_TIMEOUT with the stored position, as
+    // Apache answers (the producer decides whether to resend).
+    let r = &sent[0];
+    assert_eq!(r.code, rs::FLUSH_DISK_TIMEOUT, "{:?}", r.remark);
+    assert_eq!((r.i32_field("queueId").unwrap(), r.i64_field("queueOffset").unwrap()), (1, 0));
+    assert!(t.broker.store.commit_log_flushed_offset() < t.broker.store.commit_log_max_offset());
+    t.broker.store.set_flush_delay(0);
 }
 
 #[test]
