@@ -27,7 +27,9 @@ use crate::common::service::{spawn_thread, Service, Waker};
 use crate::protocol::body::{perm, RegisterBrokerBody};
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::RemotingCommand;
-use crate::remoting::{Handler, RemotingClient, Reply, ReqCtx, Routes, Server, ServerConfig};
+use crate::remoting::{
+    Dispatcher, Handler, RemotingClient, Reply, ReqCtx, Routes, Server, ServerConfig,
+};
 use crate::store::{FlushDiskType, MessageStore, StoreConfig};
 use parking_lot::Mutex;
 use std::io;
@@ -183,7 +185,7 @@ impl Handler for Family {
     }
 }
 
-fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
+fn build_routes(broker: &Arc<Broker>) -> Routes {
     let c = &broker.cfg;
     let mut r = Routes::new();
     let send = r.pool("send", c.send_message_thread_pool_nums, c.send_thread_pool_queue_capacity);
@@ -194,14 +196,11 @@ fn build_routes(broker: &Arc<Broker>, with_pull: bool) -> Routes {
     // A send never waits for the disk on its thread (SYNC_FLUSH sends are answered from the
     // group commit), so the reader runs it itself while the send pool is idle (BENCHMARKS.md,
     // rmq-bench producer).
-    for code in [rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE] {
-        r.register_inline(code, send, h(SEND));
-    }
+    r.route(&[rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE], send, h(SEND))
+        .inline();
     r.register(rq::END_TRANSACTION, send, h(TXN));
     r.register(rq::CONSUMER_SEND_MSG_BACK, send, h(SEND));
-    if with_pull {
-        r.register(rq::PULL_MESSAGE, pull, h(PULL));
-    }
+    r.route(&[rq::PULL_MESSAGE], pull, h(PULL)).main_port_only();
     for code in [
         rq::HEART_BEAT,
         rq::UNREGISTER_CLIENT,
@@ -249,6 +248,7 @@ pub struct BrokerHandle {
     broker: Arc<Broker>,
     main: Server,
     fast: Server,
+    dispatcher: Arc<Dispatcher>,
     services: Vec<Service>,
     hold_stop: Option<crossbeam_channel::Sender<()>>,
     hold_thread: Option<JoinHandle<()>>,
@@ -283,6 +283,7 @@ impl BrokerHandle {
         log::info!("broker stopping addr={}", self.broker.addr());
         self.main.drain();
         self.fast.drain();
+        self.dispatcher.drain();
         // After the pools drained nothing can park any more; answer what is parked: pulls, and
         // SYNC_FLUSH sends waiting for their group commit.
         self.hold_stop.take();
@@ -292,6 +293,7 @@ impl BrokerHandle {
         self.broker.store.flush_waiters();
         self.main.shutdown();
         self.fast.shutdown();
+        self.dispatcher.stop();
         for s in &mut self.services {
             s.stop();
         }
@@ -409,8 +411,10 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     main_cfg.max_frame = cfg.max_frame_size;
     let mut fast_cfg = ServerConfig::new("broker-fast", fast_listener.local_addr()?);
     fast_cfg.max_frame = cfg.max_frame_size;
-    let main = Server::start_on(main_cfg, main_listener, build_routes(&broker, true))?;
-    let fast = Server::start_on(fast_cfg, fast_listener, build_routes(&broker, false))?;
+    fast_cfg.port = crate::remoting::Port::Fast;
+    let dispatcher = Dispatcher::start("broker", build_routes(&broker), Default::default())?;
+    let main = Server::serve(main_cfg, main_listener, dispatcher.clone())?;
+    let fast = Server::serve(fast_cfg, fast_listener, dispatcher.clone())?;
     let b = broker.clone();
     let reg = Service::spawn("broker-register", move |ctx| {
         while ctx.wait(Duration::from_millis(b.live.register_name_server_period())) {
@@ -464,6 +468,7 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
         broker,
         main,
         fast,
+        dispatcher,
         services,
         hold_stop: Some(stop_tx),
         hold_thread: Some(hold_thread),

@@ -86,6 +86,140 @@ pub fn futex_wake_all(word: &std::sync::atomic::AtomicU32) {
     }
 }
 
+/// Write as much of `bufs` as the socket takes now, without blocking (sendmsg with
+/// MSG_DONTWAIT | MSG_NOSIGNAL, so a closed peer gives EPIPE, not SIGPIPE). `WouldBlock` when
+/// the socket buffer is full.
+pub fn send_vectored_nonblocking(
+    fd: std::os::fd::RawFd,
+    bufs: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    // SAFETY: an all-zero msghdr is a valid value of this plain C struct (no name, no control).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSlice is ABI-compatible with iovec (documented by std); sendmsg only reads them.
+    msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+    loop {
+        // SAFETY: `msg` points at `bufs`, alive and unmodified for the call; `fd` is a socket the
+        // caller keeps open across the call.
+        let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// An epoll instance watching sockets for writability (one-shot), plus an eventfd that wakes
+/// [`Epoll::wait`] from another thread.
+pub struct Epoll {
+    epfd: std::os::fd::OwnedFd,
+    wake: std::os::fd::OwnedFd,
+}
+
+/// The token [`Epoll::wait`] reports for a [`Epoll::wake`] call.
+pub const EPOLL_WAKE_TOKEN: u64 = u64::MAX;
+
+impl Epoll {
+    /// A new instance.
+    pub fn new() -> io::Result<Epoll> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain syscalls returning new descriptors, owned right after the check.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if epfd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `epfd` is a fresh descriptor nobody else owns.
+        let epfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(epfd) };
+        // SAFETY: as above.
+        let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if wake < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `wake` is a fresh descriptor nobody else owns.
+        let wake = unsafe { std::os::fd::OwnedFd::from_raw_fd(wake) };
+        let ep = Epoll { epfd, wake };
+        use std::os::fd::AsRawFd;
+        ep.ctl(libc::EPOLL_CTL_ADD, ep.wake.as_raw_fd(), libc::EPOLLIN as u32, EPOLL_WAKE_TOKEN)?;
+        Ok(ep)
+    }
+
+    fn ctl(&self, op: i32, fd: std::os::fd::RawFd, events: u32, token: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: `ev` lives on our stack for the call; both descriptors are open.
+        if unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), op, fd, &mut ev) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Report `token` once when `fd` becomes writable (or fails). `first` registers the fd, later
+    /// calls re-arm it.
+    pub fn watch_writable(
+        &self,
+        fd: std::os::fd::RawFd,
+        token: u64,
+        first: bool,
+    ) -> io::Result<()> {
+        let op = if first { libc::EPOLL_CTL_ADD } else { libc::EPOLL_CTL_MOD };
+        let events = (libc::EPOLLOUT | libc::EPOLLONESHOT) as u32;
+        match self.ctl(op, fd, events, token) {
+            // The registration state is tracked by the caller; recover from a mismatch.
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                self.ctl(libc::EPOLL_CTL_MOD, fd, events, token)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                self.ctl(libc::EPOLL_CTL_ADD, fd, events, token)
+            }
+            r => r,
+        }
+    }
+
+    /// Stop watching `fd` (errors ignored: a closed fd has left the set already).
+    pub fn forget(&self, fd: std::os::fd::RawFd) {
+        let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0);
+    }
+
+    /// Wake a thread blocked in [`Epoll::wait`].
+    pub fn wake(&self) {
+        use std::os::fd::AsRawFd;
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd.
+        let _ = unsafe {
+            libc::write(self.wake.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8)
+        };
+    }
+
+    /// Wait up to `timeout_ms` (-1 = for ever) and push the ready tokens into `out`.
+    pub fn wait(&self, out: &mut Vec<u64>, timeout_ms: i32) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        // SAFETY: `evs` is a writable array of 64 events on our stack.
+        let n = unsafe {
+            libc::epoll_wait(self.epfd.as_raw_fd(), evs.as_mut_ptr(), evs.len() as i32, timeout_ms)
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(e) };
+        }
+        for ev in evs.iter().take(n as usize) {
+            let token = ev.u64;
+            if token == EPOLL_WAKE_TOKEN {
+                let mut buf = 0u64;
+                // SAFETY: reads 8 bytes into a live u64 from our non-blocking eventfd.
+                let _ = unsafe {
+                    libc::read(self.wake.as_raw_fd(), &mut buf as *mut u64 as *mut libc::c_void, 8)
+                };
+            }
+            out.push(token);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

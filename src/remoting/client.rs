@@ -1,8 +1,9 @@
 //! Blocking remoting client: connections pooled by address, a reader thread per connection,
 //! responses matched by opaque, per-call timeouts, one-way sends.
 
-use super::connection::{read_loop, Connection};
+use super::connection::{read_loop, Connection, ReadOptions};
 use super::error::RemotingError;
+use super::hooks::OutboundHook;
 use crate::common::service::spawn_thread;
 use crate::protocol::command::RemotingCommand;
 use crate::protocol::frame::DEFAULT_MAX_FRAME;
@@ -23,6 +24,7 @@ pub struct RemotingClient {
     conns: Mutex<HashMap<String, Arc<Connection>>>,
     readers: Mutex<Vec<JoinHandle<()>>>,
     handler: Arc<RwLock<Option<RequestHandler>>>,
+    outbound: RwLock<Option<Arc<dyn OutboundHook>>>,
     connect_timeout: Duration,
     max_frame: usize,
 }
@@ -40,6 +42,7 @@ impl RemotingClient {
             conns: Mutex::new(HashMap::new()),
             readers: Mutex::new(Vec::new()),
             handler: Arc::new(RwLock::new(None)),
+            outbound: RwLock::new(None),
             connect_timeout: Duration::from_secs(3),
             max_frame: DEFAULT_MAX_FRAME,
         }
@@ -48,6 +51,17 @@ impl RemotingClient {
     /// Install the handler for server-initiated requests.
     pub fn set_request_handler(&self, h: RequestHandler) {
         *self.handler.write() = Some(h);
+    }
+
+    /// Install the hook every request runs through before it is sent (request signing).
+    pub fn set_outbound_hook(&self, h: Arc<dyn OutboundHook>) {
+        *self.outbound.write() = Some(h);
+    }
+
+    fn outbound(&self, addr: &str, cmd: &mut RemotingCommand) {
+        if let Some(h) = self.outbound.read().as_ref() {
+            h.before_send(addr, cmd);
+        }
     }
 
     /// The pooled connection to `addr`, connecting if needed.
@@ -80,7 +94,8 @@ impl RemotingClient {
         let handler = self.handler.clone();
         let max = self.max_frame;
         let h = spawn_thread(format!("rmq-client-{}", conn.id()), move || {
-            read_loop(&c2, reader, max, |conn, cmd| {
+            let opts = ReadOptions { max_frame: max, ..Default::default() };
+            read_loop(&c2, reader, opts, |conn, cmd| {
                 let h = handler.read().clone();
                 let (opaque, form, oneway) = (cmd.opaque, cmd.serialize_type, cmd.is_oneway());
                 let resp = h.and_then(|h| h(conn, cmd));
@@ -100,16 +115,19 @@ impl RemotingClient {
     pub fn invoke(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
+        mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
         let conn = self.connection(addr)?;
+        self.outbound(addr, &mut cmd);
         conn.invoke(cmd, timeout)
     }
 
     /// Send `cmd` to `addr` one-way.
-    pub fn invoke_oneway(&self, addr: &str, cmd: RemotingCommand) -> Result<(), RemotingError> {
-        self.connection(addr)?.oneway(cmd)
+    pub fn invoke_oneway(&self, addr: &str, mut cmd: RemotingCommand) -> Result<(), RemotingError> {
+        let conn = self.connection(addr)?;
+        self.outbound(addr, &mut cmd);
+        conn.oneway(cmd)
     }
 
     /// Close the connection to `addr`, if any.

@@ -1,27 +1,35 @@
-//! One TCP connection, shared by its reader thread and every sender: a writer lock, the table
-//! of outstanding requests by opaque, and the reader loop that decodes frames.
+//! One TCP connection, shared by its reader thread and every sender: the bounded outbound queue
+//! (see `outbound`), the table of outstanding requests by opaque, and the reader loop that
+//! decodes frames.
 
 use super::error::RemotingError;
+use super::outbound::{OutQueue, OutboundLimits, Poller};
+use crate::common::sys::send_vectored_nonblocking;
 use crate::protocol::codes::flag;
 use crate::protocol::command::{RemotingCommand, SerializeType};
 use crate::protocol::frame;
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Where a connection's frames go.
+/// How a connection's queued frames reach the peer.
 enum Sink {
-    Tcp(TcpStream),
+    /// Non-blocking writes; a full socket hands the queue to the poller (server connections).
+    Polled(TcpStream, Arc<Poller>),
+    /// Blocking writes bounded by the socket's write timeout (client connections: the caller's
+    /// own thread writes its request).
+    Blocking(TcpStream),
     /// No socket ([`Connection::detached`]): frames are kept until [`Connection::take_sent`].
-    Memory(Vec<u8>),
+    Memory(Mutex<Vec<u8>>),
 }
 
 /// A live connection. Cheap to share behind an `Arc`.
@@ -29,27 +37,54 @@ pub struct Connection {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
-    writer: Mutex<Sink>,
+    sink: Sink,
+    out: Mutex<OutQueue>,
+    limits: OutboundLimits,
     closed: AtomicBool,
-    pending: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
+    waiters: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
-    /// Set by the reader while it works through the frames of one read: frames sent meanwhile
-    /// (responses of requests it runs inline, or of quick workers) are appended to `corked` and
-    /// written with one syscall when it is done (`uncork`).
+    /// Set by the reader while it works through the frames of one read: frames queued meanwhile
+    /// wait, and are written together when it is done (`uncork`).
     cork: AtomicBool,
-    corked: Mutex<Vec<u8>>,
-    /// Whether the reader corks (server connections only: a client's reader never writes, so
-    /// it always drains responses and cannot be part of a write-write stall).
-    batch_writes: AtomicBool,
+    /// Requests from this peer accepted and not finished yet (queued in a pool or running).
+    in_flight: AtomicUsize,
+    /// Milliseconds since `created` of the last byte read or written (idle detection).
+    last_io_ms: AtomicU64,
+    created: Instant,
 }
 
 impl Connection {
-    /// Wrap a connected stream (the caller keeps a clone for reading).
+    /// Wrap a connected client stream (the caller keeps a clone for reading). Writes block, up
+    /// to the stream's write timeout.
     pub fn new(stream: TcpStream) -> io::Result<Arc<Connection>> {
+        Self::on_socket(stream, None, OutboundLimits::default())
+    }
+
+    /// Wrap a server-side stream whose full socket buffers are waited for by `poller`.
+    pub(crate) fn polled(
+        stream: TcpStream,
+        poller: Arc<Poller>,
+        limits: OutboundLimits,
+    ) -> io::Result<Arc<Connection>> {
+        Self::on_socket(stream, Some(poller), limits)
+    }
+
+    fn on_socket(
+        stream: TcpStream,
+        poller: Option<Arc<Poller>>,
+        limits: OutboundLimits,
+    ) -> io::Result<Arc<Connection>> {
         stream.set_nodelay(true)?;
         let peer = stream.peer_addr()?;
         let local = stream.local_addr()?;
-        Ok(Self::with_sink(peer, local, Sink::Tcp(stream)))
+        let sink = match poller {
+            Some(p) => Sink::Polled(stream, p),
+            None => {
+                stream.set_write_timeout(Some(limits.write_timeout))?;
+                Sink::Blocking(stream)
+            }
+        };
+        Ok(Self::with_sink(peer, local, sink, limits))
     }
 
     /// A connection without a socket, from `peer`: every frame sent to it is kept in memory for
@@ -57,30 +92,38 @@ impl Connection {
     /// are tested without sockets).
     pub fn detached(peer: SocketAddr) -> Arc<Connection> {
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::with_sink(peer, local, Sink::Memory(Vec::new()))
+        Self::with_sink(peer, local, Sink::Memory(Mutex::new(Vec::new())), Default::default())
     }
 
-    fn with_sink(peer: SocketAddr, local: SocketAddr, sink: Sink) -> Arc<Connection> {
+    fn with_sink(
+        peer: SocketAddr,
+        local: SocketAddr,
+        sink: Sink,
+        limits: OutboundLimits,
+    ) -> Arc<Connection> {
         Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             peer,
             local,
-            writer: Mutex::new(sink),
+            sink,
+            out: Mutex::new(OutQueue::default()),
+            limits,
             closed: AtomicBool::new(false),
-            pending: Mutex::new(HashMap::new()),
+            waiters: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(1),
             cork: AtomicBool::new(false),
-            corked: Mutex::new(Vec::new()),
-            batch_writes: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            last_io_ms: AtomicU64::new(0),
+            created: Instant::now(),
         })
     }
 
     /// The frames sent so far to a [`Connection::detached`] connection, decoded, oldest first
     /// (none for a socket connection).
     pub fn take_sent(&self) -> Vec<RemotingCommand> {
-        let bytes = match &mut *self.writer.lock() {
-            Sink::Memory(buf) => std::mem::take(buf),
-            Sink::Tcp(_) => return Vec::new(),
+        let bytes = match &self.sink {
+            Sink::Memory(buf) => std::mem::take(&mut *buf.lock()),
+            _ => return Vec::new(),
         };
         let mut out = Vec::new();
         let mut rest = &bytes[..];
@@ -89,12 +132,6 @@ impl Connection {
             rest = &rest[used..];
         }
         out
-    }
-
-    /// Let the reader batch the frames sent while it handles one read's worth of requests into
-    /// one write (server side).
-    pub fn batch_writes(&self) {
-        self.batch_writes.store(true, Ordering::Release);
     }
 
     /// Process-unique connection id.
@@ -117,56 +154,196 @@ impl Connection {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Encode and write one frame with a single `write_all` under the writer lock.
-    pub fn send(&self, cmd: &RemotingCommand) -> io::Result<()> {
+    /// Bytes queued and not written yet.
+    pub fn queued_bytes(&self) -> usize {
+        self.out.lock().bytes
+    }
+
+    /// Requests from this peer accepted and not finished yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Count one more accepted request if fewer than `cap` are in flight.
+    pub(crate) fn try_begin_request(&self, cap: usize) -> bool {
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < cap).then_some(n + 1))
+            .is_ok()
+    }
+
+    /// One accepted request finished.
+    pub(crate) fn end_request(&self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn touch(&self) {
+        self.last_io_ms.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Time since the last byte was read or written.
+    pub fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_io_ms.load(Ordering::Relaxed));
+        self.created.elapsed().saturating_sub(last)
+    }
+
+    /// Encode `cmd` and queue it; it is written in order with the other queued frames.
+    pub fn send(self: &Arc<Self>, cmd: &RemotingCommand) -> io::Result<()> {
+        self.enqueue(frame::encode_to_vec(cmd))
+    }
+
+    /// Queue one encoded frame. Writes it at once when no other thread is writing and the reader
+    /// is not batching; closes the connection when the queue would pass its byte limit.
+    pub fn enqueue(self: &Arc<Self>, bytes: Vec<u8>) -> io::Result<()> {
         if self.is_closed() {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed"));
         }
-        if self.cork.load(Ordering::Acquire) {
-            let mut out = self.corked.lock();
-            // Checked again under the lock: `uncork` clears the flag before taking the buffer.
-            if self.cork.load(Ordering::Acquire) {
-                frame::encode(cmd, &mut out);
-                return Ok(());
-            }
-        }
-        let bytes = frame::encode_to_vec(cmd);
-        self.write_bytes(&bytes)
-    }
-
-    fn write_bytes(&self, bytes: &[u8]) -> io::Result<()> {
-        let mut w = self.writer.lock();
-        let r = match &mut *w {
-            Sink::Tcp(stream) => stream.write_all(bytes),
-            Sink::Memory(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-        };
-        if r.is_err() {
-            drop(w);
+        let mut q = self.out.lock();
+        if q.bytes.saturating_add(bytes.len()) > self.limits.max_bytes {
+            let queued = q.bytes;
+            drop(q);
+            log::warn!(
+                "closing connection peer={} reason=\"outbound queue over {} bytes ({} queued)\"",
+                self.peer,
+                self.limits.max_bytes,
+                queued
+            );
             self.close();
+            return Err(io::Error::other("outbound queue overflow"));
         }
-        r
+        q.bytes += bytes.len();
+        q.frames.push_back(bytes);
+        if q.writing || self.cork.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        q.writing = true;
+        drop(q);
+        self.write_queue();
+        Ok(())
     }
 
-    /// Write the frames sent while corked, with one syscall.
-    fn uncork(&self, spare: &mut Vec<u8>) {
-        self.cork.store(false, Ordering::Release);
-        std::mem::swap(&mut *self.corked.lock(), spare);
-        if !spare.is_empty() {
-            if let Err(e) = self.write_bytes(spare) {
-                log::debug!("batched frames not sent peer={} err={}", self.peer, e);
-            }
-            spare.clear();
-            if spare.capacity() > 4 * READ_CHUNK {
-                spare.shrink_to(READ_CHUNK);
+    /// Write queued frames until the queue is empty, the socket is full (then the poller takes
+    /// over) or the connection fails. The caller owns `writing`.
+    fn write_queue(self: &Arc<Self>) {
+        loop {
+            let (batch, head) = {
+                let mut q = self.out.lock();
+                if self.is_closed() {
+                    q.frames.clear();
+                    q.bytes = 0;
+                    q.head_written = 0;
+                }
+                if q.frames.is_empty() {
+                    q.writing = false;
+                    q.stalled_since = None;
+                    return;
+                }
+                q.take_batch()
+            };
+            let r = self.write_batch(&batch, head);
+            let mut q = self.out.lock();
+            match r {
+                Ok(n) => {
+                    q.bytes = q.bytes.saturating_sub(n);
+                    q.put_back(batch, head + n);
+                    if n > 0 {
+                        q.stalled_since = None;
+                        drop(q);
+                        self.touch();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    q.put_back(batch, head);
+                    let Sink::Polled(stream, poller) = &self.sink else {
+                        // A blocking socket reports WouldBlock when its write timeout passed.
+                        drop(q);
+                        self.fail_write(&e);
+                        return;
+                    };
+                    q.stalled_since.get_or_insert_with(Instant::now);
+                    let first = !std::mem::replace(&mut q.registered, true);
+                    // Still `writing`: the poller thread continues when the socket has room.
+                    drop(q);
+                    if let Err(e) = poller.watch(self, stream.as_raw_fd(), first) {
+                        self.fail_write(&e);
+                    }
+                    return;
+                }
+                Err(e) => {
+                    drop(q);
+                    self.fail_write(&e);
+                    return;
+                }
             }
         }
+    }
+
+    fn write_batch(&self, batch: &[Vec<u8>], head: usize) -> io::Result<usize> {
+        let slices: Vec<IoSlice<'_>> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, f)| IoSlice::new(if i == 0 { f.get(head..).unwrap_or_default() } else { f }))
+            .collect();
+        match &self.sink {
+            Sink::Polled(stream, _) => send_vectored_nonblocking(stream.as_raw_fd(), &slices),
+            Sink::Blocking(stream) => {
+                let mut s = stream;
+                loop {
+                    match s.write_vectored(&slices) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                        r => return r,
+                    }
+                }
+            }
+            Sink::Memory(buf) => {
+                let mut b = buf.lock();
+                let n = slices.iter().map(|s| s.len()).sum();
+                for s in &slices {
+                    b.extend_from_slice(s);
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn fail_write(&self, e: &io::Error) {
+        log::debug!("write failed, closing connection peer={} err={}", self.peer, e);
+        self.close();
+    }
+
+    /// The poller saw the socket writable: continue writing the queue.
+    pub(crate) fn write_ready(self: &Arc<Self>) {
+        self.write_queue();
+    }
+
+    /// Whether the queue has waited for the peer longer than the write timeout.
+    pub(crate) fn stalled_for(&self, now: Instant) -> bool {
+        self.out
+            .lock()
+            .stalled_since
+            .is_some_and(|t| now.duration_since(t) > self.limits.write_timeout)
+    }
+
+    /// Stop writing queued frames until [`Connection::uncork`] (the reader batches the
+    /// responses of one read's requests into one write).
+    fn cork(&self) {
+        self.cork.store(true, Ordering::Release);
+    }
+
+    /// Write what was queued while corked.
+    fn uncork(self: &Arc<Self>) {
+        self.cork.store(false, Ordering::Release);
+        let mut q = self.out.lock();
+        if q.writing || q.frames.is_empty() {
+            return;
+        }
+        q.writing = true;
+        drop(q);
+        self.write_queue();
     }
 
     /// Send `resp` as the response to a request with `opaque`, in the request's header form.
-    pub fn respond(&self, opaque: i32, form: SerializeType, mut resp: RemotingCommand) {
+    pub fn respond(self: &Arc<Self>, opaque: i32, form: SerializeType, mut resp: RemotingCommand) {
         resp.opaque = opaque;
         resp.flag |= flag::RESPONSE;
         resp.serialize_type = form;
@@ -177,7 +354,7 @@ impl Connection {
 
     /// Send a request and wait up to `timeout` for its response.
     pub fn invoke(
-        &self,
+        self: &Arc<Self>,
         mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
@@ -185,15 +362,15 @@ impl Connection {
         cmd.opaque = opaque;
         cmd.flag &= !flag::RESPONSE;
         let (tx, rx) = bounded(1);
-        self.pending.lock().insert(opaque, tx);
+        self.waiters.lock().insert(opaque, tx);
         if let Err(e) = self.send(&cmd) {
-            self.pending.lock().remove(&opaque);
+            self.waiters.lock().remove(&opaque);
             return Err(RemotingError::send(&self.peer.to_string(), e));
         }
         match rx.recv_timeout(timeout) {
             Ok(r) => Ok(r),
             Err(RecvTimeoutError::Timeout) => {
-                self.pending.lock().remove(&opaque);
+                self.waiters.lock().remove(&opaque);
                 Err(RemotingError::timeout(&self.peer.to_string(), timeout.as_millis() as u64))
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -203,25 +380,38 @@ impl Connection {
     }
 
     /// Send a one-way request.
-    pub fn oneway(&self, mut cmd: RemotingCommand) -> Result<(), RemotingError> {
+    pub fn oneway(self: &Arc<Self>, mut cmd: RemotingCommand) -> Result<(), RemotingError> {
         cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF;
         cmd.flag |= flag::ONEWAY;
         cmd.flag &= !flag::RESPONSE;
         self.send(&cmd).map_err(|e| RemotingError::send(&self.peer.to_string(), e))
     }
 
-    /// Close both directions; outstanding requests fail with "closed".
+    /// Close both directions; queued frames are dropped and outstanding requests fail with
+    /// "closed". Never waits for a write in progress.
     pub fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
-            if let Sink::Tcp(stream) = &*self.writer.lock() {
-                let _ = stream.shutdown(Shutdown::Both);
+            match &self.sink {
+                Sink::Polled(stream, poller) => {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    poller.forget(self.id, stream.as_raw_fd());
+                }
+                Sink::Blocking(stream) => {
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+                Sink::Memory(_) => {}
+            }
+            let mut q = self.out.lock();
+            if !q.writing {
+                q.frames.clear();
+                q.bytes = 0;
             }
         }
-        self.pending.lock().clear();
+        self.waiters.lock().clear();
     }
 
     fn complete(&self, resp: RemotingCommand) {
-        let waiter = self.pending.lock().remove(&resp.opaque);
+        let waiter = self.waiters.lock().remove(&resp.opaque);
         match waiter {
             Some(tx) => {
                 let _ = tx.try_send(resp);
@@ -233,38 +423,67 @@ impl Connection {
     }
 }
 
-/// Read frames from `stream` until EOF, error or a bad frame. Responses complete waiters;
-/// requests go to `on_request`. Closes the connection on exit.
+/// How a reader treats its connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Frame size cap (bytes, length word included).
+    pub max_frame: usize,
+    /// Batch the frames queued while the requests of one read are handled into one write
+    /// (server side).
+    pub batch_writes: bool,
+    /// Close the connection after this long without a byte read or written
+    /// (Apache's serverChannelMaxIdleTimeSeconds); `None` = never.
+    pub idle_timeout: Option<Duration>,
+}
+
+/// Read frames from `stream` until EOF, error, idleness or a bad frame. Responses complete
+/// waiters; requests go to `on_request`. Closes the connection on exit.
 pub fn read_loop<F>(
     conn: &Arc<Connection>,
     mut stream: TcpStream,
-    max_frame: usize,
+    opts: ReadOptions,
     mut on_request: F,
 ) where
     F: FnMut(&Arc<Connection>, RemotingCommand),
 {
+    if let Some(idle) = opts.idle_timeout {
+        // Wake up now and then to check idleness; a read that times out is not an error.
+        let _ = stream.set_read_timeout(Some((idle / 4).max(Duration::from_millis(100))));
+    }
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
-    let mut spare: Vec<u8> = Vec::new();
     'outer: loop {
         let n = match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                match opts.idle_timeout {
+                    Some(idle) if conn.idle_for() >= idle && conn.in_flight() == 0 => {
+                        log::info!(
+                            "closing idle connection peer={} idle_ms={}",
+                            conn.peer,
+                            conn.idle_for().as_millis()
+                        );
+                        break;
+                    }
+                    _ => continue,
+                }
+            }
             Err(e) => {
                 log::debug!("read ended peer={} err={}", conn.peer, e);
                 break;
             }
         };
+        conn.touch();
         buf.extend_from_slice(&chunk[..n]);
         let mut start = 0;
         // Several frames in one read (many callers on the connection): batch what is sent back.
-        let batch = conn.batch_writes.load(Ordering::Acquire);
-        if batch {
-            conn.cork.store(true, Ordering::Release);
+        if opts.batch_writes {
+            conn.cork();
         }
         let r = loop {
-            match frame::decode(&buf[start..], max_frame) {
+            match frame::decode(&buf[start..], opts.max_frame) {
                 Ok(Some((cmd, used))) => {
                     start += used;
                     if cmd.is_response() {
@@ -277,8 +496,8 @@ pub fn read_loop<F>(
                 Err(e) => break Err(e),
             }
         };
-        if batch {
-            conn.uncork(&mut spare);
+        if opts.batch_writes {
+            conn.uncork();
         }
         if let Err(e) = r {
             log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);

@@ -1,151 +1,20 @@
-//! Blocking remoting server: one acceptor, a reader per connection (capped), and a fixed worker
-//! pool per request family fed by bounded channels (NettyRemotingAbstract's processorTable).
+//! Blocking remoting server: one acceptor and a reader per connection (capped in total and per
+//! client address), over a [`Dispatcher`] that may serve several ports (the broker's main and
+//! fast ports share one).
 
-use super::connection::{read_loop, Connection};
+use super::connection::{read_loop, Connection, ReadOptions};
+use super::dispatch::{DispatchLimits, Dispatcher, Port, Routes};
+use super::outbound::OutboundLimits;
 use crate::common::service::spawn_thread;
-use crate::protocol::codes::response;
-use crate::protocol::command::{RemotingCommand, SerializeType};
 use crate::protocol::frame::DEFAULT_MAX_FRAME;
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// What a handler does with a request.
-pub enum Reply {
-    /// Send this response now.
-    Respond(RemotingCommand),
-    /// The handler kept the `ReqCtx` and will respond later (long polling).
-    Park,
-    /// Send nothing.
-    Nothing,
-}
-
-/// Where a request came from. Holds a handle to answer later, never a socket.
-#[derive(Clone)]
-pub struct ReqCtx {
-    /// The connection the request arrived on.
-    pub conn: Arc<Connection>,
-    /// When the reader decoded it.
-    pub arrived: Instant,
-    /// Request opaque.
-    pub opaque: i32,
-    /// Request header form (the response uses the same).
-    pub form: SerializeType,
-    /// Whether the request was one-way.
-    pub oneway: bool,
-}
-
-impl ReqCtx {
-    /// A two-way JSON request (opaque 1) from `peer` on a [`Connection::detached`] connection:
-    /// what a handler answers later (after `Reply::Park`) lands in `conn.take_sent()`.
-    pub fn detached(peer: SocketAddr) -> ReqCtx {
-        ReqCtx {
-            conn: Connection::detached(peer),
-            arrived: Instant::now(),
-            opaque: 1,
-            form: SerializeType::Json,
-            oneway: false,
-        }
-    }
-
-    /// Peer address.
-    pub fn peer(&self) -> SocketAddr {
-        self.conn.peer()
-    }
-
-    /// Answer the request (no-op for one-way requests).
-    pub fn respond(&self, resp: RemotingCommand) {
-        if !self.oneway {
-            self.conn.respond(self.opaque, self.form, resp);
-        }
-    }
-}
-
-/// A request processor.
-pub trait Handler: Send + Sync {
-    /// Handle one request.
-    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply;
-}
-
-impl<F> Handler for F
-where
-    F: Fn(&ReqCtx, RemotingCommand) -> Reply + Send + Sync,
-{
-    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
-        self(ctx, req)
-    }
-}
-
-/// Index of a worker pool in a `Routes` table.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolId(usize);
-
-struct PoolSpec {
-    name: String,
-    threads: usize,
-    queue: usize,
-}
-
-type CloseHook = Arc<dyn Fn(&Arc<Connection>) + Send + Sync>;
-
-/// A route: pool index, whether it may run inline on the reader thread, handler.
-type Route = (usize, bool, Arc<dyn Handler>);
-
-/// The request-code table: code → (pool, handler).
-pub struct Routes {
-    pools: Vec<PoolSpec>,
-    table: HashMap<i32, Route>,
-    on_close: Option<CloseHook>,
-}
-
-impl Default for Routes {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Routes {
-    /// An empty table.
-    pub fn new() -> Self {
-        Routes { pools: Vec::new(), table: HashMap::new(), on_close: None }
-    }
-
-    /// Declare a worker pool of `threads` threads with a queue of `queue` requests.
-    pub fn pool(&mut self, name: &str, threads: usize, queue: usize) -> PoolId {
-        self.pools.push(PoolSpec {
-            name: name.into(),
-            threads: threads.max(1),
-            queue: queue.max(1),
-        });
-        PoolId(self.pools.len() - 1)
-    }
-
-    /// Route `code` to `handler` on `pool`.
-    pub fn register(&mut self, code: i32, pool: PoolId, handler: Arc<dyn Handler>) {
-        self.table.insert(code, (pool.0, false, handler));
-    }
-
-    /// Route `code` to `handler` on `pool`, and let the connection's reader thread run it itself
-    /// while that pool is idle (nothing queued, no request of the pool running). For short,
-    /// non-blocking handlers only: it saves the hand-off to a worker and back (two thread
-    /// wake-ups per request), as Netty runs such work on its I/O thread. Under load the pool
-    /// takes over again, with its bounded queue and SYSTEM_BUSY answers; while a reader runs a
-    /// request inline it reads nothing else from that connection (TCP flow control).
-    pub fn register_inline(&mut self, code: i32, pool: PoolId, handler: Arc<dyn Handler>) {
-        self.table.insert(code, (pool.0, true, handler));
-    }
-
-    /// Call `hook` when a connection closes.
-    pub fn on_close(&mut self, hook: CloseHook) {
-        self.on_close = Some(hook);
-    }
-}
+use std::time::Duration;
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -154,14 +23,21 @@ pub struct ServerConfig {
     pub name: String,
     /// Address to bind (port 0 picks a free port).
     pub bind: SocketAddr,
+    /// Which port this is (the fast port serves every route but the main-port-only ones).
+    pub port: Port,
     /// Frame size cap (bytes, length word included).
     pub max_frame: usize,
     /// Connection cap; extra connections are closed at once.
     pub max_connections: usize,
-    /// How long a write to a peer may block before its connection is closed: a peer that stops
-    /// reading must not hold a thread that answers it (a worker, the pull holder, the store's
-    /// responder) for ever.
-    pub write_timeout: Duration,
+    /// Connections from one client address; extra ones are closed at once.
+    pub max_connections_per_ip: usize,
+    /// Close a connection after this long without a byte read or written (Apache's
+    /// serverChannelMaxIdleTimeSeconds, 120 s); `None` = never.
+    pub idle_timeout: Option<Duration>,
+    /// Each connection's outbound queue: byte cap and write timeout.
+    pub outbound: OutboundLimits,
+    /// Per-connection admission (used when the server builds its own dispatcher).
+    pub dispatch: DispatchLimits,
 }
 
 impl ServerConfig {
@@ -170,9 +46,13 @@ impl ServerConfig {
         ServerConfig {
             name: name.into(),
             bind,
+            port: Port::Main,
             max_frame: DEFAULT_MAX_FRAME,
             max_connections: 4096,
-            write_timeout: Duration::from_secs(10),
+            max_connections_per_ip: 1024,
+            idle_timeout: Some(Duration::from_secs(120)),
+            outbound: OutboundLimits::default(),
+            dispatch: DispatchLimits::default(),
         }
     }
 }
@@ -180,25 +60,31 @@ impl ServerConfig {
 /// A live connection and its reader thread.
 type ConnEntry = (Arc<Connection>, Option<JoinHandle<()>>);
 
-struct Job {
-    handler: Arc<dyn Handler>,
-    ctx: ReqCtx,
-    cmd: RemotingCommand,
-}
-
 struct Shared {
     cfg: ServerConfig,
+    dispatcher: Arc<Dispatcher>,
     stopped: AtomicBool,
-    table: HashMap<i32, Route>,
-    senders: Mutex<Vec<Sender<Job>>>,
-    /// Requests running per pool (on its workers or inline on a reader).
-    active: Vec<Arc<AtomicUsize>>,
-    /// `drain` waits here for inline requests to finish; a reader that ends one while the server
-    /// is stopped notifies it.
-    inline_done: (Mutex<()>, Condvar),
-    pool_names: Vec<String>,
-    conns: Mutex<HashMap<u64, ConnEntry>>,
-    on_close: Option<CloseHook>,
+    conns: Mutex<Conns>,
+}
+
+#[derive(Default)]
+struct Conns {
+    live: HashMap<u64, ConnEntry>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+impl Conns {
+    fn remove(&mut self, id: u64) -> Option<ConnEntry> {
+        let e = self.live.remove(&id)?;
+        let ip = e.0.peer().ip();
+        if let Some(n) = self.per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(&ip);
+            }
+        }
+        Some(e)
+    }
 }
 
 /// A running server. `shutdown` (or drop) stops it.
@@ -206,7 +92,8 @@ pub struct Server {
     shared: Arc<Shared>,
     local: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
-    workers: Vec<JoinHandle<()>>,
+    /// The server built its dispatcher itself and stops it.
+    owns_dispatcher: bool,
     closed: bool,
 }
 
@@ -223,44 +110,36 @@ impl Server {
         listener: TcpListener,
         routes: Routes,
     ) -> io::Result<Server> {
+        let d = Dispatcher::start(&cfg.name, routes, cfg.dispatch)?;
+        let mut s = Self::serve(cfg, listener, d)?;
+        s.owns_dispatcher = true;
+        Ok(s)
+    }
+
+    /// Serve `dispatcher`'s routes on `listener`; several servers may share one dispatcher.
+    pub fn serve(
+        cfg: ServerConfig,
+        listener: TcpListener,
+        dispatcher: Arc<Dispatcher>,
+    ) -> io::Result<Server> {
         let local = listener.local_addr()?;
-        let mut senders = Vec::new();
-        let mut receivers: Vec<(String, usize, Receiver<Job>)> = Vec::new();
-        for p in &routes.pools {
-            let (tx, rx) = bounded(p.queue);
-            senders.push(tx);
-            receivers.push((p.name.clone(), p.threads, rx));
-        }
         let shared = Arc::new(Shared {
             cfg: cfg.clone(),
+            dispatcher,
             stopped: AtomicBool::new(false),
-            table: routes.table,
-            senders: Mutex::new(senders),
-            pool_names: routes.pools.iter().map(|p| p.name.clone()).collect(),
-            active: routes.pools.iter().map(|_| Arc::new(AtomicUsize::new(0))).collect(),
-            inline_done: (Mutex::new(()), Condvar::new()),
-            conns: Mutex::new(HashMap::new()),
-            on_close: routes.on_close,
+            conns: Mutex::new(Conns::default()),
         });
-        let mut workers = Vec::new();
-        for (p, (name, threads, rx)) in receivers.into_iter().enumerate() {
-            for i in 0..threads {
-                let rx = rx.clone();
-                let active = shared.active[p].clone();
-                workers.push(spawn_thread(format!("{}-{}-{}", cfg.name, name, i), move || {
-                    while let Ok(job) = rx.recv() {
-                        active.fetch_add(1, Ordering::AcqRel);
-                        run_job(job);
-                        active.fetch_sub(1, Ordering::AcqRel);
-                    }
-                })?);
-            }
-        }
         let sh = shared.clone();
         let acceptor =
             spawn_thread(format!("{}-accept", cfg.name), move || accept_loop(listener, sh))?;
         log::info!("server started name={} listen={}", cfg.name, local);
-        Ok(Server { shared, local, acceptor: Some(acceptor), workers, closed: false })
+        Ok(Server {
+            shared,
+            local,
+            acceptor: Some(acceptor),
+            owns_dispatcher: false,
+            closed: false,
+        })
     }
 
     /// The bound address.
@@ -268,38 +147,34 @@ impl Server {
         self.local
     }
 
-    /// First half of a graceful stop: stop accepting, answer requests that arrive from now on
-    /// with SERVICE_NOT_AVAILABLE ("shutting down"), and let the workers finish and answer every
-    /// request already queued in the pools, over connections that are still open. Idempotent.
+    /// The dispatcher serving this port.
+    pub fn dispatcher(&self) -> &Arc<Dispatcher> {
+        &self.shared.dispatcher
+    }
+
+    /// Connections open now.
+    pub fn connection_count(&self) -> usize {
+        self.shared.conns.lock().live.len()
+    }
+
+    /// First half of a graceful stop: stop accepting; when the server owns its dispatcher, also
+    /// refuse new requests (SERVICE_NOT_AVAILABLE, "shutting down") and let the workers answer
+    /// every request already queued, over connections that are still open. Idempotent.
     pub fn drain(&mut self) {
-        if self.shared.stopped.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        // Unblock accept() with a connection to ourselves.
-        let mut wake = self.local;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(a) = self.acceptor.take() {
-            let _ = a.join();
-        }
-        // With the senders gone, dispatch refuses new work; workers drain the queues and exit.
-        self.shared.senders.lock().clear();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-        // Requests a reader runs inline are answered before the drain completes too.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let (lock, cv) = &self.shared.inline_done;
-        let mut g = lock.lock();
-        while self.shared.active.iter().any(|a| a.load(Ordering::SeqCst) > 0) {
-            if cv.wait_until(&mut g, deadline).timed_out() {
-                log::warn!("server drain gave up waiting for inline requests after 30 s");
-                break;
+        if !self.shared.stopped.swap(true, Ordering::SeqCst) {
+            // Unblock accept() with a connection to ourselves.
+            let mut wake = self.local;
+            if wake.ip().is_unspecified() {
+                wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+            if let Some(a) = self.acceptor.take() {
+                let _ = a.join();
             }
         }
-        drop(g);
+        if self.owns_dispatcher {
+            self.shared.dispatcher.drain();
+        }
         log::info!("server drained name={} listen={}", self.shared.cfg.name, self.local);
     }
 
@@ -309,12 +184,15 @@ impl Server {
         if std::mem::replace(&mut self.closed, true) {
             return;
         }
-        let conns: Vec<_> = self.shared.conns.lock().drain().collect();
+        let conns: Vec<_> = self.shared.conns.lock().live.drain().collect();
         for (_, (c, h)) in conns {
             c.close();
             if let Some(h) = h {
                 let _ = h.join();
             }
+        }
+        if self.owns_dispatcher {
+            self.shared.dispatcher.stop();
         }
         log::info!("server stopped name={} listen={}", self.shared.cfg.name, self.local);
     }
@@ -326,33 +204,15 @@ impl Drop for Server {
     }
 }
 
-fn run_job(job: Job) {
-    let Job { handler, ctx, cmd } = job;
-    let code = cmd.code;
-    let reply =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(&ctx, cmd)));
-    match reply {
-        Ok(Reply::Respond(resp)) => ctx.respond(resp),
-        Ok(Reply::Park) | Ok(Reply::Nothing) => {}
-        Err(_) => {
-            log::error!("handler panicked code={} peer={}", code, ctx.peer());
-            ctx.respond(RemotingCommand::error(
-                response::SYSTEM_ERROR,
-                format!("internal error handling request code {code}"),
-            ));
-        }
+/// Admit a new connection from `ip` under the caps, or say why not.
+fn admit(cfg: &ServerConfig, conns: &Conns, ip: IpAddr) -> Result<(), &'static str> {
+    if conns.live.len() >= cfg.max_connections {
+        return Err("connection limit reached");
     }
-}
-
-/// Release an inline claim on a pool. `drain` sets `stopped` before it checks `active` under
-/// the lock: either it sees this claim released, or this sees `stopped` and wakes it.
-fn end_inline(shared: &Shared, active: &AtomicUsize) {
-    active.fetch_sub(1, Ordering::SeqCst);
-    if shared.stopped.load(Ordering::SeqCst) {
-        let (lock, cv) = &shared.inline_done;
-        let _g = lock.lock();
-        cv.notify_all();
+    if conns.per_ip.get(&ip).copied().unwrap_or(0) >= cfg.max_connections_per_ip {
+        return Err("connection limit per client address reached");
     }
+    Ok(())
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
@@ -368,141 +228,115 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        if shared.conns.lock().len() >= shared.cfg.max_connections {
+        let ip = match stream.peer_addr() {
+            Ok(a) => a.ip(),
+            Err(_) => continue,
+        };
+        if let Err(why) = admit(&shared.cfg, &shared.conns.lock(), ip) {
             log::warn!(
-                "connection refused name={} reason=\"connection limit reached\"",
-                shared.cfg.name
+                "connection refused name={} peer={} reason=\"{}\"",
+                shared.cfg.name,
+                ip,
+                why
             );
             continue;
         }
-        let setup = stream.set_write_timeout(Some(shared.cfg.write_timeout));
-        let conn = match setup.and_then(|()| stream.try_clone()).and_then(Connection::new) {
+        let poller = shared.dispatcher.poller().clone();
+        let conn = match stream
+            .try_clone()
+            .and_then(|w| Connection::polled(w, poller, shared.cfg.outbound))
+        {
             Ok(c) => c,
             Err(e) => {
                 log::warn!("connection setup failed err={e}");
                 continue;
             }
         };
-        conn.batch_writes();
         log::debug!("connection opened name={} peer={}", shared.cfg.name, conn.peer());
         let sh = shared.clone();
         let c2 = conn.clone();
         let id = conn.id();
         // Register before the reader starts so that its exit always finds the entry.
-        shared.conns.lock().insert(id, (conn.clone(), None));
+        {
+            let mut conns = shared.conns.lock();
+            conns.live.insert(id, (conn.clone(), None));
+            *conns.per_ip.entry(ip).or_insert(0) += 1;
+        }
         let name = format!("{}-conn-{}", shared.cfg.name, id);
         match spawn_thread(name, move || {
-            let max = sh.cfg.max_frame;
-            read_loop(&c2, stream, max, |conn, cmd| dispatch(&sh, conn, cmd));
+            let opts = ReadOptions {
+                max_frame: sh.cfg.max_frame,
+                batch_writes: true,
+                idle_timeout: sh.cfg.idle_timeout,
+            };
+            let port = sh.cfg.port;
+            read_loop(&c2, stream, opts, |conn, cmd| sh.dispatcher.dispatch(conn, cmd, port));
             log::debug!("connection closed name={} peer={}", sh.cfg.name, c2.peer());
-            if let Some(h) = &sh.on_close {
-                h(&c2);
-            }
+            sh.dispatcher.connection_closed(&c2);
             // Dropping our own JoinHandle detaches; shutdown joins the ones still present.
-            let _ = sh.conns.lock().remove(&c2.id());
+            let _ = sh.conns.lock().remove(c2.id());
         }) {
             Ok(h) => {
-                if let Some(e) = shared.conns.lock().get_mut(&id) {
+                if let Some(e) = shared.conns.lock().live.get_mut(&id) {
                     e.1 = Some(h);
                 }
             }
             Err(e) => {
                 log::warn!("cannot start connection reader err={e}");
-                shared.conns.lock().remove(&id);
+                shared.conns.lock().remove(id);
                 conn.close();
             }
         }
     }
 }
 
-fn dispatch(shared: &Arc<Shared>, conn: &Arc<Connection>, cmd: RemotingCommand) {
-    let ctx = ReqCtx {
-        conn: conn.clone(),
-        arrived: Instant::now(),
-        opaque: cmd.opaque,
-        form: cmd.serialize_type,
-        oneway: cmd.is_oneway(),
-    };
-    let Some((pool, inline, handler)) = shared.table.get(&cmd.code) else {
-        log::debug!("unsupported request code={} peer={}", cmd.code, conn.peer());
-        ctx.respond(RemotingCommand::error(
-            response::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", cmd.code),
-        ));
-        return;
-    };
-    if *inline {
-        // Claim the idle pool first, then check it is still open: `drain` clears the senders
-        // before waiting for `active` to reach zero, so either it waits for this request or
-        // this request sees the pool closed and is refused below.
-        let active = &shared.active[*pool];
-        if active.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-            let idle = shared.senders.lock().get(*pool).is_some_and(|tx| tx.is_empty());
-            if idle {
-                run_job(Job { handler: handler.clone(), ctx, cmd });
-                end_inline(shared, active);
-                return;
-            }
-            end_inline(shared, active);
-        }
-    }
-    let sender = shared.senders.lock().get(*pool).cloned();
-    let Some(sender) = sender else {
-        // Draining for shutdown: refuse clearly rather than drop (clients retry elsewhere).
-        ctx.respond(RemotingCommand::error(
-            response::SERVICE_NOT_AVAILABLE,
-            "the server is shutting down",
-        ));
-        return;
-    };
-    let code = cmd.code;
-    match sender.try_send(Job { handler: handler.clone(), ctx, cmd }) {
-        Ok(()) => {}
-        Err(TrySendError::Full(job)) => {
-            let name = shared.pool_names.get(*pool).cloned().unwrap_or_default();
-            log::warn!("pool full pool={} code={} peer={}", name, code, conn.peer());
-            // Java writes SYSTEM_BUSY even for one-way requests (flow control).
-            job.ctx.conn.respond(
-                job.ctx.opaque,
-                job.ctx.form,
-                RemotingCommand::error(
-                    response::SYSTEM_BUSY,
-                    "[OVERLOAD]system busy, start flow control for a while",
-                ),
-            );
-        }
-        Err(TrySendError::Disconnected(_)) => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::codes::response;
+    use crate::protocol::command::RemotingCommand;
     use crate::protocol::frame;
-    use crate::remoting::RemotingClient;
+    use crate::remoting::{Refusal, RemotingClient, Reply, ReqCtx, RequestHook};
     use std::io::{Read, Write};
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
 
-    #[test]
-    fn a_peer_that_stops_reading_is_closed_and_others_are_served() {
-        let mut routes = Routes::new();
+    fn body_route(routes: &mut Routes, code: i32, len: usize, calls: Arc<AtomicUsize>) {
         let pool = routes.pool("one", 1, 1000);
-        let big = vec![7u8; 1 << 20];
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counted = calls.clone();
+        let big = vec![7u8; len];
         routes.register(
-            1000,
+            code,
             pool,
             Arc::new(move |_: &ReqCtx, _: RemotingCommand| {
-                counted.fetch_add(1, Ordering::SeqCst);
+                calls.fetch_add(1, Ordering::SeqCst);
                 Reply::Respond(RemotingCommand::success().with_body(big.clone()))
             }),
         );
+    }
+
+    fn read_until_closed(s: &mut TcpStream) -> usize {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut sink = vec![0u8; 1 << 20];
+        let mut got = 0usize;
+        loop {
+            match s.read(&mut sink) {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => got += n,
+            }
+        }
+    }
+
+    #[test]
+    fn a_peer_that_stops_reading_never_holds_a_worker_and_is_closed_on_overflow() {
+        let mut routes = Routes::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        body_route(&mut routes, 1000, 1 << 20, calls.clone());
         let mut cfg = ServerConfig::new("t-stall", "127.0.0.1:0".parse().unwrap());
-        cfg.write_timeout = Duration::from_millis(200);
+        cfg.outbound.max_bytes = 16 << 20;
         let mut server = Server::start(cfg, routes).unwrap();
         let addr = server.local_addr();
 
-        // 200 requests for 1 MiB each, and never a read: the only worker blocks on this peer.
+        // 200 requests for 1 MiB each, and never a read.
         let mut stalled = TcpStream::connect(addr).unwrap();
         let mut frames = Vec::new();
         for i in 0..200 {
@@ -511,29 +345,246 @@ mod tests {
             frame::encode(&req, &mut frames);
         }
         stalled.write_all(&frames).unwrap();
-        // Wait until the worker is busy with the stalled peer's requests.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while calls.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
-            std::thread::yield_now();
-        }
 
-        // Another client is answered once the stuck write timed out and closed that peer.
+        // The single worker is never blocked on that peer: another client is answered at once,
+        // while the stalled peer's answers pile up in its own queue until it is closed.
         let c = RemotingClient::new();
+        let t0 = Instant::now();
         let r =
             c.invoke(&addr.to_string(), RemotingCommand::request(1000), Duration::from_secs(20));
         assert_eq!(r.map(|r| r.body.len()).ok(), Some(1 << 20));
+        assert!(t0.elapsed() < Duration::from_secs(5), "answered after {:?}", t0.elapsed());
+        let got = read_until_closed(&mut stalled);
+        assert!(got < 200 << 20, "not every response was written: {got} bytes");
+        server.shutdown();
+    }
 
-        // The stalled peer was closed: reading drains what was sent, then ends.
-        stalled.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut sink = vec![0u8; 1 << 20];
-        let mut got = 0usize;
-        loop {
-            match stalled.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
+    #[test]
+    fn a_queue_that_makes_no_progress_is_closed_after_the_write_timeout() {
+        let mut routes = Routes::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        body_route(&mut routes, 1000, 1 << 20, calls.clone());
+        let mut cfg = ServerConfig::new("t-slow", "127.0.0.1:0".parse().unwrap());
+        cfg.outbound.write_timeout = Duration::from_millis(300);
+        let mut server = Server::start(cfg, routes).unwrap();
+        let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+        let mut frames = Vec::new();
+        for i in 0..8 {
+            let mut req = RemotingCommand::request(1000);
+            req.opaque = i;
+            frame::encode(&req, &mut frames);
+        }
+        stalled.write_all(&frames).unwrap();
+        // 8 MiB fits the queue cap; the socket buffers do not: the queue stalls, then closes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while calls.load(Ordering::SeqCst) < 8 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 8);
+        while server.connection_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(server.connection_count(), 0, "the stalled connection is closed");
+        server.shutdown();
+    }
+
+    #[derive(Default)]
+    struct Counting {
+        order: parking_lot::Mutex<Vec<String>>,
+        before: AtomicUsize,
+        after: AtomicUsize,
+    }
+
+    impl RequestHook for Counting {
+        fn before(&self, ctx: &ReqCtx, cmd: &RemotingCommand) -> Result<(), Refusal> {
+            self.before.fetch_add(1, Ordering::SeqCst);
+            self.order.lock().push(format!("before {}", ctx.code));
+            if cmd.field("deny").is_some() {
+                return Err(Refusal::new(response::NO_PERMISSION, "denied by hook"));
+            }
+            Ok(())
+        }
+        fn after(&self, ctx: &ReqCtx, resp: Option<&RemotingCommand>, _: Duration) {
+            self.after.fetch_add(1, Ordering::SeqCst);
+            let code = resp.map_or("none".to_string(), |r| r.code.to_string());
+            self.order.lock().push(format!("after {} {}", ctx.code, code));
+        }
+    }
+
+    struct Tagging(&'static str, Arc<Counting>);
+
+    impl RequestHook for Tagging {
+        fn before(&self, _: &ReqCtx, _: &RemotingCommand) -> Result<(), Refusal> {
+            self.1.order.lock().push(format!("before {}", self.0));
+            Ok(())
+        }
+        fn after(&self, _: &ReqCtx, _: Option<&RemotingCommand>, _: Duration) {
+            self.1.order.lock().push(format!("after {}", self.0));
+        }
+    }
+
+    #[test]
+    fn hooks_run_in_order_around_every_request_and_parked_answers() {
+        let counting = Arc::new(Counting::default());
+        let mut routes = Routes::new();
+        let pool = routes.pool("p", 1, 100);
+        let handled = Arc::new(AtomicUsize::new(0));
+        let h = handled.clone();
+        routes.register(
+            10,
+            pool,
+            Arc::new(move |_: &ReqCtx, _: RemotingCommand| {
+                h.fetch_add(1, Ordering::SeqCst);
+                Reply::Respond(RemotingCommand::success())
+            }),
+        );
+        // A parked request answered later from another thread.
+        routes.register(
+            11,
+            pool,
+            Arc::new(|ctx: &ReqCtx, _: RemotingCommand| {
+                let ctx = ctx.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(50));
+                    ctx.respond(RemotingCommand::success());
+                });
+                Reply::Park
+            }),
+        );
+        routes.hook(counting.clone());
+        routes.hook(Arc::new(Tagging("second", counting.clone())));
+        let mut server =
+            Server::start(ServerConfig::new("t-hooks", "127.0.0.1:0".parse().unwrap()), routes)
+                .unwrap();
+        let addr = server.local_addr().to_string();
+        let c = RemotingClient::new();
+        let t = Duration::from_secs(5);
+        assert_eq!(c.invoke(&addr, RemotingCommand::request(10), t).unwrap().code, 0);
+        let denied = c.invoke(&addr, RemotingCommand::request(10).with("deny", 1), t).unwrap();
+        assert_eq!(denied.code, response::NO_PERMISSION);
+        assert_eq!(denied.remark.as_deref(), Some("denied by hook"));
+        assert_eq!(c.invoke(&addr, RemotingCommand::request(11), t).unwrap().code, 0);
+        let unknown = c.invoke(&addr, RemotingCommand::request(999), t).unwrap();
+        assert_eq!(unknown.code, response::REQUEST_CODE_NOT_SUPPORTED);
+        let mut oneway = RemotingCommand::request(10);
+        oneway.set_oneway();
+        c.invoke_oneway(&addr, oneway).unwrap();
+        let deadline = Instant::now() + t;
+        while counting.after.load(Ordering::SeqCst) < 5 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server.shutdown();
+        // The refused request never reached its handler.
+        assert_eq!(handled.load(Ordering::SeqCst), 2);
+        assert_eq!(counting.before.load(Ordering::SeqCst), 4, "not for the unknown code");
+        assert_eq!(counting.after.load(Ordering::SeqCst), 5, "once per request");
+        let order = counting.order.lock().clone();
+        assert_eq!(
+            order,
+            [
+                "before 10",
+                "before second",
+                "after 10 0",
+                "after second",
+                // A refusal stops the later before hooks; the after hooks still run.
+                "before 10",
+                "after 10 16",
+                "after second",
+                "before 11",
+                "before second",
+                "after 11 0",
+                "after second",
+                "after 999 3",
+                "after second",
+                "before 10",
+                "before second",
+                "after 10 none",
+                "after second",
+            ]
+        );
+    }
+
+    #[test]
+    fn in_flight_and_per_address_caps() {
+        let mut routes = Routes::new();
+        let pool = routes.pool("slow", 1, 1000);
+        let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
+        routes.register(
+            10,
+            pool,
+            Arc::new(move |_: &ReqCtx, _: RemotingCommand| {
+                let _ = gate_rx.recv_timeout(Duration::from_secs(10));
+                Reply::Respond(RemotingCommand::success())
+            }),
+        );
+        let mut cfg = ServerConfig::new("t-caps", "127.0.0.1:0".parse().unwrap());
+        cfg.dispatch.max_in_flight_per_connection = 3;
+        cfg.max_connections_per_ip = 2;
+        let mut server = Server::start(cfg, routes).unwrap();
+        let addr = server.local_addr();
+        let mut s = TcpStream::connect(addr).unwrap();
+        let mut frames = Vec::new();
+        for i in 0..5 {
+            let mut req = RemotingCommand::request(10);
+            req.opaque = i;
+            frame::encode(&req, &mut frames);
+        }
+        s.write_all(&frames).unwrap();
+        // Two of the five are refused at once; the three admitted wait for the gate.
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut answers = Vec::new();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        while answers.len() < 5 {
+            if answers.len() == 2 {
+                for _ in 0..3 {
+                    gate_tx.send(()).unwrap();
+                }
+            }
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed early");
+            buf.extend_from_slice(&chunk[..n]);
+            while let Ok(Some((cmd, used))) = frame::decode(&buf, 1 << 20) {
+                buf.drain(..used);
+                answers.push((cmd.opaque, cmd.code));
             }
         }
-        assert!(got < 200 << 20, "not every response was written: {got} bytes");
+        assert_eq!(&answers[..2], &[(3, response::SYSTEM_BUSY), (4, response::SYSTEM_BUSY)]);
+        assert!(answers[2..].iter().all(|(_, c)| *c == response::SUCCESS));
+        // A third connection from 127.0.0.1 is closed at once (the first one is `s`); once one
+        // closes, the address may connect again.
+        let second = TcpStream::connect(addr).unwrap();
+        let mut third = TcpStream::connect(addr).unwrap();
+        assert_eq!(read_until_closed(&mut third), 0);
+        drop(second);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.connection_count() > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let c = RemotingClient::new();
+        gate_tx.send(()).unwrap();
+        let r = c.invoke(&addr.to_string(), RemotingCommand::request(10), Duration::from_secs(5));
+        assert_eq!(r.unwrap().code, response::SUCCESS);
+        server.shutdown();
+    }
+
+    #[test]
+    fn idle_connections_are_closed() {
+        let mut routes = Routes::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        body_route(&mut routes, 1000, 10, calls);
+        let mut cfg = ServerConfig::new("t-idle", "127.0.0.1:0".parse().unwrap());
+        cfg.idle_timeout = Some(Duration::from_millis(300));
+        let mut server = Server::start(cfg, routes).unwrap();
+        let addr = server.local_addr().to_string();
+        let c = RemotingClient::new();
+        let r = c.invoke(&addr, RemotingCommand::request(1000), Duration::from_secs(5)).unwrap();
+        assert_eq!(r.body.len(), 10);
+        let t0 = Instant::now();
+        let mut idle = TcpStream::connect(server.local_addr()).unwrap();
+        assert_eq!(read_until_closed(&mut idle), 0);
+        let waited = t0.elapsed();
+        assert!(waited >= Duration::from_millis(250), "closed after {waited:?}");
         server.shutdown();
     }
 }
