@@ -41,6 +41,17 @@ pub struct ConsumerGroup {
     pub consume_from_where: String,
 }
 
+/// A consumer's subscription to one topic, as a pull uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSubscription {
+    /// The filter expression (`*`, `A || B`).
+    pub expression: String,
+    /// `TAG` (or empty) or another filter type.
+    pub expression_type: String,
+    /// The subscription's version.
+    pub version: i64,
+}
+
 /// Producer and consumer tables.
 #[derive(Default)]
 pub struct ClientManager {
@@ -175,6 +186,20 @@ impl ClientManager {
     /// The subscription of `group` to `topic` registered by heartbeat.
     pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
         self.consumers.read().get(group).and_then(|g| g.subscriptions.get(topic)).cloned()
+    }
+
+    /// What a pull needs of a group's heartbeat, read under the lock without copying the group:
+    /// `None` when the group has no live members, else whether it consumes by broadcasting and
+    /// its subscription to `topic` as (expression, expression type, version).
+    pub fn pull_view(&self, group: &str, topic: &str) -> Option<(bool, Option<PullSubscription>)> {
+        let t = self.consumers.read();
+        let g = t.get(group)?;
+        let sub = g.subscriptions.get(topic).map(|s| PullSubscription {
+            expression: s.sub_string.clone(),
+            expression_type: s.expression_type.clone(),
+            version: s.sub_version,
+        });
+        Some((g.message_model == "BROADCASTING", sub))
     }
 
     /// A snapshot of a consumer group.

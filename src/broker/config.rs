@@ -2,8 +2,92 @@
 //! MessageStoreConfig, NettyServerConfig), loaded from broker.conf and flags, validated at start.
 
 use crate::common::config::{parse_bool, parse_num, ConfigKeys};
+use crate::protocol::body::perm;
+pub use crate::store::FlushDiskType;
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
+
+/// `brokerRole` (Apache's BrokerRole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// A master whose sends are answered once stored locally (`ASYNC_MASTER`).
+    AsyncMaster,
+    /// A master whose sends wait for a slave's acknowledgement (`SYNC_MASTER`).
+    SyncMaster,
+    /// A replica of a master (`SLAVE`).
+    Slave,
+}
+
+impl BrokerRole {
+    /// True for both master roles.
+    pub fn is_master(self) -> bool {
+        self != BrokerRole::Slave
+    }
+
+    /// Apache's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+    }
+}
+
+impl FromStr for BrokerRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+            "SLAVE" => Ok(BrokerRole::Slave),
+            other => Err(format!(
+                "unknown brokerRole {other:?}: expected ASYNC_MASTER, SYNC_MASTER or SLAVE"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BrokerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A permission word (`brokerPermission`, a topic's `perm`): READ 4, WRITE 2, INHERIT 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Perm(pub i32);
+
+impl Perm {
+    /// Readable.
+    pub fn readable(self) -> bool {
+        self.0 & perm::READ != 0
+    }
+
+    /// Writable.
+    pub fn writable(self) -> bool {
+        self.0 & perm::WRITE != 0
+    }
+}
+
+impl FromStr for Perm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let n: i32 = parse_num(s)?;
+        if !(0..=7).contains(&n) {
+            return Err(format!("a permission is 0-7 (READ 4, WRITE 2, INHERIT 1), got {n}"));
+        }
+        Ok(Perm(n))
+    }
+}
+
+impl fmt::Display for Perm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// Broker settings.
 #[derive(Debug, Clone)]
@@ -32,8 +116,8 @@ pub struct BrokerConfig {
     pub mapped_file_size_commit_log: u64,
     /// `mapedFileSizeConsumeQueue` in bytes (entries × 20).
     pub mapped_file_size_consume_queue: u64,
-    /// `flushDiskType`: ASYNC_FLUSH or SYNC_FLUSH.
-    pub flush_disk_type: String,
+    /// `flushDiskType`.
+    pub flush_disk_type: FlushDiskType,
     /// `syncFlushTimeout` (ms).
     pub sync_flush_timeout: u64,
     /// `flushIntervalCommitLog` (ms).
@@ -51,7 +135,7 @@ pub struct BrokerConfig {
     /// `defaultTopicQueueNums` (TBW102's queue count).
     pub default_topic_queue_nums: i32,
     /// `brokerPermission`.
-    pub broker_permission: i32,
+    pub broker_permission: Perm,
     /// `clusterTopicEnable`.
     pub cluster_topic_enable: bool,
     /// `brokerTopicEnable`.
@@ -80,8 +164,8 @@ pub struct BrokerConfig {
     pub trace_on: bool,
     /// `flushConsumerOffsetInterval` (ms).
     pub flush_consumer_offset_interval: u64,
-    /// `brokerRole` (ASYNC_MASTER, SYNC_MASTER, SLAVE).
-    pub broker_role: String,
+    /// `brokerRole`.
+    pub broker_role: BrokerRole,
     /// `maxFrameSize` (rmq extension, bytes).
     pub max_frame_size: usize,
     /// `checkCRCOnRecover`.
@@ -179,7 +263,7 @@ impl Default for BrokerConfig {
             store_path_commit_log: None,
             mapped_file_size_commit_log: 1 << 30,
             mapped_file_size_consume_queue: 300_000 * 20,
-            flush_disk_type: "ASYNC_FLUSH".into(),
+            flush_disk_type: FlushDiskType::Async,
             sync_flush_timeout: 5000,
             flush_interval_commit_log: 500,
             flush_commit_log_least_pages: 4,
@@ -188,7 +272,7 @@ impl Default for BrokerConfig {
             auto_create_topic_enable: true,
             auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
-            broker_permission: 6,
+            broker_permission: Perm(perm::READ | perm::WRITE),
             cluster_topic_enable: true,
             broker_topic_enable: true,
             register_name_server_period: 30_000,
@@ -207,7 +291,7 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             flush_consumer_offset_interval: 5000,
-            broker_role: "ASYNC_MASTER".into(),
+            broker_role: BrokerRole::AsyncMaster,
             max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
             check_crc_on_recover: true,
             channel_expired_timeout: 120_000,
@@ -233,14 +317,6 @@ impl Default for BrokerConfig {
             transaction_check_interval: 60_000,
             reject_transaction_message: false,
         }
-    }
-}
-
-fn one_of(v: &str, allowed: &[&str]) -> Result<String, String> {
-    if allowed.contains(&v) {
-        Ok(v.to_string())
-    } else {
-        Err(format!("expected one of {}", allowed.join(", ")))
     }
 }
 
@@ -271,7 +347,7 @@ impl ConfigKeys for BrokerConfig {
                 }
                 self.mapped_file_size_consume_queue = n;
             }
-            "flushDiskType" => self.flush_disk_type = one_of(v, &["ASYNC_FLUSH", "SYNC_FLUSH"])?,
+            "flushDiskType" => self.flush_disk_type = v.parse()?,
             "syncFlushTimeout" => self.sync_flush_timeout = parse_num(v)?,
             "flushIntervalCommitLog" => self.flush_interval_commit_log = parse_num(v)?,
             "flushCommitLogLeastPages" => self.flush_commit_log_least_pages = parse_num(v)?,
@@ -282,7 +358,7 @@ impl ConfigKeys for BrokerConfig {
             "autoCreateTopicEnable" => self.auto_create_topic_enable = parse_bool(v)?,
             "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse_bool(v)?,
             "defaultTopicQueueNums" => self.default_topic_queue_nums = parse_num(v)?,
-            "brokerPermission" => self.broker_permission = parse_num(v)?,
+            "brokerPermission" => self.broker_permission = v.parse()?,
             "clusterTopicEnable" => self.cluster_topic_enable = parse_bool(v)?,
             "brokerTopicEnable" => self.broker_topic_enable = parse_bool(v)?,
             "registerNameServerPeriod" => {
@@ -299,9 +375,7 @@ impl ConfigKeys for BrokerConfig {
             "regionId" => self.region_id = v.to_string(),
             "traceOn" => self.trace_on = parse_bool(v)?,
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse_num(v)?,
-            "brokerRole" => {
-                self.broker_role = one_of(v, &["ASYNC_MASTER", "SYNC_MASTER", "SLAVE"])?
-            }
+            "brokerRole" => self.broker_role = v.parse()?,
             "maxFrameSize" => self.max_frame_size = parse_num(v)?,
             "checkCRCOnRecover" => self.check_crc_on_recover = parse_bool(v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse_num(v)?,

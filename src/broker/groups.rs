@@ -4,12 +4,9 @@
 //! and the admin codes UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) and DELETE_SUBSCRIPTIONGROUP (207).
 
-use super::Broker;
 use crate::common::fs::{read_optional, write_atomic};
 use crate::common::time::now_millis;
 use crate::protocol::body::{lenient_bool, lenient_i32, lenient_i64, DataVersion};
-use crate::protocol::codes::{request as rq, response as rs};
-use crate::protocol::command::{FieldError, RemotingCommand};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,11 +28,6 @@ const SYSTEM_GROUPS: [&str; 7] = [
 
 /// Groups with this prefix are created even when auto-creation is off (MixAll.isSysConsumerGroup).
 const SYS_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
-
-/// Apache's FAQUrl.suggestTodo text appended to some remarks.
-pub(crate) fn faq() -> &'static str {
-    "\nSee http://rocketmq.apache.org/docs/faq/ for further details."
-}
 
 fn yes() -> bool {
     true
@@ -115,13 +107,12 @@ pub struct SubscriptionGroupWrapper {
 /// The broker's subscription group table.
 pub struct GroupManager {
     path: PathBuf,
-    auto_create: bool,
     state: RwLock<SubscriptionGroupWrapper>,
 }
 
 impl GroupManager {
     /// Load `subscriptionGroup.json` under `config_dir` and add Apache's system groups.
-    pub fn open(config_dir: PathBuf, auto_create: bool) -> std::io::Result<Self> {
+    pub fn open(config_dir: PathBuf) -> std::io::Result<Self> {
         let path = config_dir.join("subscriptionGroup.json");
         let mut state = match read_optional(&path)? {
             Some(text) => {
@@ -141,7 +132,7 @@ impl GroupManager {
         if state.data_version.timestamp == 0 {
             state.data_version = DataVersion { counter: 1, timestamp: now_millis() };
         }
-        let m = GroupManager { path, auto_create, state: RwLock::new(state) };
+        let m = GroupManager { path, state: RwLock::new(state) };
         m.persist();
         Ok(m)
     }
@@ -167,13 +158,13 @@ impl GroupManager {
         self.state.read().subscription_group_table.get(group).cloned()
     }
 
-    /// A group's config, created with the defaults when auto-creation is on or the group is a
-    /// system group (findSubscriptionGroupConfig). `None` when it neither exists nor may be made.
-    pub fn find(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+    /// A group's config, created with the defaults when `auto_create`
+    /// (autoCreateSubscriptionGroup) is on or the group is a system group (findSubscriptionGroupConfig). `None` when it neither exists nor may be made.
+    pub fn find(&self, group: &str, auto_create: bool) -> Option<SubscriptionGroupConfig> {
         if let Some(c) = self.get(group) {
             return Some(c);
         }
-        if group.is_empty() || !(self.auto_create || group.starts_with(SYS_GROUP_PREFIX)) {
+        if group.is_empty() || !(auto_create || group.starts_with(SYS_GROUP_PREFIX)) {
             return None;
         }
         let c = {
@@ -225,58 +216,6 @@ impl GroupManager {
     }
 }
 
-impl Broker {
-    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-    /// DELETE_SUBSCRIPTIONGROUP and GET_ALL_DELAY_OFFSET (AdminBrokerProcessor).
-    pub(crate) fn handle_groups(
-        &self,
-        req: RemotingCommand,
-    ) -> Result<RemotingCommand, FieldError> {
-        Ok(match req.code {
-            rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
-                let cfg: SubscriptionGroupConfig =
-                    match crate::protocol::json::from_fastjson(&req.body) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            return Ok(RemotingCommand::error(
-                                rs::SYSTEM_ERROR,
-                                format!("the subscription group body is not valid JSON: {e}"),
-                            ))
-                        }
-                    };
-                if cfg.group_name.trim().is_empty() {
-                    return Ok(RemotingCommand::error(
-                        rs::SYSTEM_ERROR,
-                        "the subscription group name is empty",
-                    ));
-                }
-                self.groups.update(cfg);
-                RemotingCommand::success()
-            }
-            rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => RemotingCommand::success()
-                .with_body(serde_json::to_vec(&self.groups.snapshot()).unwrap_or_default()),
-            rq::DELETE_SUBSCRIPTIONGROUP => {
-                let group = req.str_field("groupName")?;
-                self.groups.delete(group);
-                // Apache 4.9: removeOffset (false when absent) also drops the group's offsets.
-                if req.bool_field("removeOffset") {
-                    self.offsets.remove_group(group);
-                }
-                RemotingCommand::success()
-            }
-            // The delay offsets belong to the same family of config files (AdminBrokerProcessor
-            // answers with delayOffset.json's text).
-            rq::GET_ALL_DELAY_OFFSET => {
-                RemotingCommand::success().with_body(self.delay_offsets.encode().into_bytes())
-            }
-            other => RemotingCommand::error(
-                rs::REQUEST_CODE_NOT_SUPPORTED,
-                format!(" request type {other} not supported"),
-            ),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,9 +224,9 @@ mod tests {
     fn auto_create_persist_reload_and_apache_shape() {
         let dir = std::env::temp_dir().join(format!("rmq-groups-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let m = GroupManager::open(dir.clone(), true).unwrap();
+        let m = GroupManager::open(dir.clone()).unwrap();
         assert!(m.get("G1").is_none());
-        let c = m.find("G1").unwrap();
+        let c = m.find("G1", true).unwrap();
         assert_eq!(c, SubscriptionGroupConfig::new("G1"));
         let mut c2 = SubscriptionGroupConfig::new("G2");
         c2.retry_max_times = 2;
@@ -299,15 +238,15 @@ mod tests {
         assert_eq!(v["subscriptionGroupTable"]["G2"]["consumeEnable"], false);
         assert_eq!(v["subscriptionGroupTable"]["G1"]["whichBrokerWhenConsumeSlowly"], 1);
         assert!(v["dataVersion"]["counter"].as_i64().unwrap() >= 3);
-        let m2 = GroupManager::open(dir.clone(), false).unwrap();
+        let m2 = GroupManager::open(dir.clone()).unwrap();
         assert_eq!(m2.get("G2"), Some(c2));
         assert!(m2.get("G1").is_some());
         // Auto-creation off: unknown groups stay unknown, system-prefixed ones are made.
-        assert!(m2.find("G3").is_none());
-        assert!(m2.find("CID_RMQ_SYS_X").is_some());
+        assert!(m2.find("G3", false).is_none());
+        assert!(m2.find("CID_RMQ_SYS_X", false).is_some());
         assert!(m2.delete("G2"));
         assert!(!m2.delete("G2"));
-        assert!(GroupManager::open(dir.clone(), false).unwrap().get("G2").is_none());
+        assert!(GroupManager::open(dir.clone()).unwrap().get("G2").is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -1,19 +1,22 @@
-//! Handler tests without sockets (STYLE.md): build a command, call the family's `handle` on a
-//! broker opened without ports or services, check the `Reply`; what a handler answers later
-//! (after `Park`) lands in the request's detached connection.
+//! Handler tests without sockets (STYLE.md): build a command, call the handler the route table
+//! gives for its code on a broker opened without ports or services, check the `Reply`; what a
+//! handler answers later (after `Park`) lands in the request's detached connection.
 
 use super::*;
-use crate::protocol::codes::pull_flag;
+use crate::protocol::codes::{pull_flag, request as rq, response as rs};
+use crate::protocol::command::RemotingCommand;
 use crate::protocol::record::decode_record;
+use crate::remoting::{RemotingClient, Reply, ReqCtx, Routes};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A broker over a fresh store in a temp dir, removed on drop.
 struct TestBroker {
-    broker: Arc<Broker>,
+    broker: Arc<Core>,
+    routes: Routes,
     dir: PathBuf,
 }
 
@@ -23,24 +26,27 @@ impl TestBroker {
     }
 
     fn open_with(flush: &str, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
+        let flush = flush.parse().unwrap();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("rmq-broker-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let cfg = BrokerConfig {
             store_path_root_dir: dir.clone(),
             mapped_file_size_commit_log: 1 << 20,
-            flush_disk_type: flush.to_string(),
+            flush_disk_type: flush,
             broker_ip1: "127.0.0.1".parse().unwrap(),
             ..BrokerConfig::default()
         };
         let mut cfg = cfg;
         tweak(&mut cfg);
-        let broker = open(&cfg, "127.0.0.1:10911".parse().unwrap()).unwrap();
-        TestBroker { broker, dir }
+        let broker = core::open(&cfg, "127.0.0.1:10911".parse().unwrap()).unwrap();
+        let routes = routes::build(&broker, routes::pull_processor(&broker), Vec::new());
+        TestBroker { broker, routes, dir }
     }
 
-    fn handle(&self, kind: u8, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
-        Family { broker: self.broker.clone(), kind }.handle(ctx, req)
+    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
+        let h = self.routes.handler(req.code).expect("a routed code");
+        h.handle(ctx, req)
     }
 }
 
@@ -51,7 +57,7 @@ impl Drop for TestBroker {
     }
 }
 
-fn peer() -> SocketAddr {
+fn peer() -> std::net::SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }
 
@@ -103,13 +109,13 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 fn a_sent_message_is_pulled_back_whole() {
     let t = TestBroker::open("ASYNC_FLUSH");
     let ctx = ReqCtx::detached(peer());
-    let r = respond(t.handle(SEND, &ctx, send_req("HT", 2, b"hello handler")));
+    let r = respond(t.handle(&ctx, send_req("HT", 2, b"hello handler")));
     assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
     assert_eq!((r.i32_field("queueId").unwrap(), r.i64_field("queueOffset").unwrap()), (2, 0));
     assert!(!r.field("msgId").unwrap_or("").is_empty());
     wait_until("dispatch", || t.broker.store.max_offset_in_queue("HT", 2) == 1);
 
-    let r = respond(t.handle(PULL, &ctx, pull_req("HT", 2, 0, pull_flag::SUBSCRIPTION)));
+    let r = respond(t.handle(&ctx, pull_req("HT", 2, 0, pull_flag::SUBSCRIPTION)));
     assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
     assert_eq!(r.i64_field("nextBeginOffset").unwrap(), 1);
     let (rec, used) = decode_record(&r.body, true).unwrap();
@@ -124,7 +130,7 @@ fn a_sent_message_is_pulled_back_whole() {
 fn a_sync_flush_send_is_answered_from_the_flush() {
     let t = TestBroker::open("SYNC_FLUSH");
     let ctx = ReqCtx::detached(peer());
-    assert!(matches!(t.handle(SEND, &ctx, send_req("HS", 0, b"durable")), Reply::Park));
+    assert!(matches!(t.handle(&ctx, send_req("HS", 0, b"durable")), Reply::Park));
     let mut sent = Vec::new();
     wait_until("the response", || {
         sent.extend(ctx.conn.take_sent());
@@ -140,7 +146,7 @@ fn a_sync_flush_send_is_answered_from_the_flush() {
 
     // A producer that does not wait (WAIT=false) is answered at once.
     let req = send_req("HS", 0, b"no wait").with("i", "WAIT\u{1}false\u{2}");
-    assert_eq!(respond(t.handle(SEND, &ctx, req)).code, rs::SUCCESS);
+    assert_eq!(respond(t.handle(&ctx, req)).code, rs::SUCCESS);
 }
 
 #[test]
@@ -148,7 +154,7 @@ fn a_sync_flush_slower_than_the_timeout_answers_flush_disk_timeout() {
     let t = TestBroker::open_with("SYNC_FLUSH", |c| c.sync_flush_timeout = 50);
     t.broker.store.set_flush_delay(1000);
     let ctx = ReqCtx::detached(peer());
-    assert!(matches!(t.handle(SEND, &ctx, send_req("HT", 1, b"slow disk")), Reply::Park));
+    assert!(matches!(t.handle(&ctx, send_req("HT", 1, b"slow disk")), Reply::Park));
     let mut sent = Vec::new();
     wait_until("the response", || {
         sent.extend(ctx.conn.take_sent());
@@ -183,7 +189,7 @@ fn sends_are_refused_with_a_reason() {
         ),
     ];
     for (i, (req, code, remark)) in cases.into_iter().enumerate() {
-        let r = respond(t.handle(SEND, &ctx, req));
+        let r = respond(t.handle(&ctx, req));
         assert_eq!(r.code, code, "case {i}: {:?}", r.remark);
         let why = r.remark.unwrap_or_default();
         assert!(!why.is_empty() && why.contains(remark), "{why}");
@@ -195,14 +201,103 @@ fn sends_are_refused_with_a_reason() {
 fn a_long_poll_on_an_empty_queue_parks() {
     let t = TestBroker::open("ASYNC_FLUSH");
     let ctx = ReqCtx::detached(peer());
-    respond(t.handle(SEND, &ctx, send_req("HP", 0, b"one")));
+    respond(t.handle(&ctx, send_req("HP", 0, b"one")));
     wait_until("dispatch", || t.broker.store.max_offset_in_queue("HP", 0) == 1);
     let flags = pull_flag::SUBSCRIPTION | pull_flag::SUSPEND;
     // Past the end: held for new messages (the hold thread answers it; none runs here).
-    assert!(matches!(t.handle(PULL, &ctx, pull_req("HP", 0, 1, flags)), Reply::Park));
+    assert!(matches!(t.handle(&ctx, pull_req("HP", 0, 1, flags)), Reply::Park));
     assert!(t.broker.hold.any_waiting());
     // Without SUSPEND the same pull is answered at once: nothing new.
-    let r = respond(t.handle(PULL, &ctx, pull_req("HP", 0, 1, pull_flag::SUBSCRIPTION)));
+    let r = respond(t.handle(&ctx, pull_req("HP", 0, 1, pull_flag::SUBSCRIPTION)));
     assert_eq!(r.code, rs::PULL_NOT_FOUND, "{:?}", r.remark);
     assert_eq!(r.i64_field("nextBeginOffset").unwrap(), 1);
+}
+
+fn update_config(t: &TestBroker, text: &str) -> RemotingCommand {
+    let req = RemotingCommand::request(rq::UPDATE_BROKER_CONFIG).with_body(text.as_bytes().into());
+    respond(t.handle(&ReqCtx::detached(peer()), req))
+}
+
+fn send_back_req(offset: i64) -> RemotingCommand {
+    RemotingCommand::request(rq::CONSUMER_SEND_MSG_BACK)
+        .with("offset", offset)
+        .with("group", "CG_handler")
+        .with("delayLevel", 0)
+}
+
+#[test]
+fn a_config_update_takes_effect_on_sends_pulls_and_send_backs_at_once() {
+    let t = TestBroker::open("ASYNC_FLUSH");
+    let ctx = ReqCtx::detached(peer());
+    assert_eq!(respond(t.handle(&ctx, send_req("HL", 0, b"m"))).code, rs::SUCCESS);
+    wait_until("dispatch", || t.broker.store.max_offset_in_queue("HL", 0) == 1);
+    let pull = || respond(t.handle(&ctx, pull_req("HL", 0, 0, pull_flag::SUBSCRIPTION)));
+    let pulled = pull();
+    assert_eq!(pulled.code, rs::SUCCESS);
+    let (rec, _) = decode_record(&pulled.body, false).unwrap();
+    let send_back = || respond(t.handle(&ctx, send_back_req(rec.physical_offset)));
+
+    // Read-only: sends and send-backs are refused at once, pulls go on.
+    assert_eq!(update_config(&t, "brokerPermission=4").code, rs::SUCCESS);
+    let r = respond(t.handle(&ctx, send_req("HL", 0, b"m")));
+    assert_eq!(r.code, rs::SERVICE_NOT_AVAILABLE, "{:?}", r.remark);
+    assert_eq!(send_back().code, rs::NO_PERMISSION);
+    assert_eq!(pull().code, rs::SUCCESS);
+
+    // Write-only: pulls are refused, sends and send-backs go on.
+    assert_eq!(update_config(&t, "brokerPermission=2").code, rs::SUCCESS);
+    let r = pull();
+    assert_eq!(r.code, rs::NO_PERMISSION, "{:?}", r.remark);
+    assert_eq!(respond(t.handle(&ctx, send_req("HL", 0, b"m"))).code, rs::SUCCESS);
+    assert_eq!(send_back().code, rs::SUCCESS);
+
+    // Another live key: long polling off means a parked pull waits shortPollingTimeMills.
+    assert_eq!(update_config(&t, "brokerPermission=6\nlongPollingEnable=false").code, 0);
+    assert!(!t.broker.cfg().long_polling_enable);
+    // A key read only at start is stored, and said so.
+    let r = update_config(&t, "listenPort=1");
+    assert_eq!(r.remark.as_deref(), Some("effective after restart: listenPort"));
+}
+
+#[test]
+fn a_config_update_takes_effect_on_registration_at_once() {
+    use crate::namesrv::{self, NamesrvConfig};
+    let ns_cfg = || NamesrvConfig {
+        listen_port: 0,
+        bind_address: "127.0.0.1".parse().unwrap(),
+        kv_config_path: std::env::temp_dir().join(format!(
+            "rmq-kv-{}-{}.json",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        )),
+        ..NamesrvConfig::default()
+    };
+    let mut ns1 = namesrv::start(ns_cfg()).unwrap();
+    let mut ns2 = namesrv::start(ns_cfg()).unwrap();
+    let (a1, a2) = (ns1.local_addr().to_string(), ns2.local_addr().to_string());
+    let t = TestBroker::open_with("ASYNC_FLUSH", |c| c.namesrv_addr = a1.clone());
+    let ctx = ReqCtx::detached(peer());
+    assert_eq!(respond(t.handle(&ctx, send_req("HReg", 0, b"m"))).code, rs::SUCCESS);
+    let client = RemotingClient::new();
+    let route_perm = |addr: &str| -> Option<i64> {
+        let req = RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "HReg");
+        let r = client.invoke(addr, req, Duration::from_secs(3)).ok()?;
+        if r.code != rs::SUCCESS {
+            return None;
+        }
+        let v: serde_json::Value = crate::protocol::json::from_fastjson(&r.body).ok()?;
+        v["queueDatas"][0]["perm"].as_i64()
+    };
+    assert_eq!(services::register::register_all(&t.broker), 1);
+    assert_eq!(route_perm(&a1), Some(6));
+    assert_eq!(route_perm(&a2), None, "not registered there yet");
+    // The permission and the name server list both apply to the next registration.
+    let text = format!("brokerPermission=4\nnamesrvAddr={a1};{a2}");
+    assert_eq!(update_config(&t, &text).code, rs::SUCCESS);
+    assert_eq!(services::register::register_all(&t.broker), 2);
+    assert_eq!(route_perm(&a1), Some(4));
+    assert_eq!(route_perm(&a2), Some(4));
+    client.shutdown();
+    ns1.shutdown();
+    ns2.shutdown();
 }

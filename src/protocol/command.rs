@@ -109,27 +109,22 @@ impl RemotingCommand {
 
     /// A required string field.
     pub fn str_field(&self, key: &'static str) -> Result<&str, FieldError> {
-        self.field(key).ok_or(FieldError::missing(key))
+        self.str_at(key, key)
     }
 
     /// A required i32 field.
     pub fn i32_field(&self, key: &'static str) -> Result<i32, FieldError> {
-        let s = self.str_field(key)?;
-        parse_int(s).and_then(|v| i32::try_from(v).ok()).ok_or(FieldError::invalid(key, s))
+        self.i32_at(key, key)
     }
 
     /// A required i64 field.
     pub fn i64_field(&self, key: &'static str) -> Result<i64, FieldError> {
-        let s = self.str_field(key)?;
-        parse_int(s).ok_or(FieldError::invalid(key, s))
+        self.i64_at(key, key)
     }
 
     /// An optional i32 field (absent or empty gives `None`; garbage is an error).
     pub fn opt_i32(&self, key: &'static str) -> Result<Option<i32>, FieldError> {
-        match self.field(key) {
-            None | Some("") => Ok(None),
-            Some(_) => self.i32_field(key).map(Some),
-        }
+        self.opt_i32_at(key, key)
     }
 
     /// An optional i64 field.
@@ -137,6 +132,31 @@ impl RemotingCommand {
         match self.field(key) {
             None | Some("") => Ok(None),
             Some(_) => self.i64_field(key).map(Some),
+        }
+    }
+
+    /// A required string field stored under `wire` (a V2 short name), reported as `name`.
+    pub fn str_at(&self, wire: &str, name: &'static str) -> Result<&str, FieldError> {
+        self.field(wire).ok_or(FieldError::missing(name))
+    }
+
+    /// A required i32 field stored under `wire`, reported as `name`.
+    pub fn i32_at(&self, wire: &str, name: &'static str) -> Result<i32, FieldError> {
+        let s = self.str_at(wire, name)?;
+        parse_int(s).and_then(|v| i32::try_from(v).ok()).ok_or(FieldError::invalid(name, s))
+    }
+
+    /// A required i64 field stored under `wire`, reported as `name`.
+    pub fn i64_at(&self, wire: &str, name: &'static str) -> Result<i64, FieldError> {
+        let s = self.str_at(wire, name)?;
+        parse_int(s).ok_or(FieldError::invalid(name, s))
+    }
+
+    /// An optional i32 field stored under `wire`, reported as `name`.
+    pub fn opt_i32_at(&self, wire: &str, name: &'static str) -> Result<Option<i32>, FieldError> {
+        match self.field(wire) {
+            None | Some("") => Ok(None),
+            Some(_) => self.i32_at(wire, name).map(Some),
         }
     }
 

@@ -605,6 +605,25 @@ pub fn get_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
     property_pairs(props).filter(|(k, _)| *k == key).map(|(_, v)| v).last()
 }
 
+/// Rewrite a properties string in one pass, without decoding it into pairs: every pair whose
+/// key is in `drop` goes (malformed pairs go too, as a decode-encode would drop them), then
+/// `add` is appended. Equal to decoding, filtering, pushing and encoding.
+pub fn edit_properties(props: &str, drop: &[&str], add: &[(&str, &str)]) -> String {
+    let extra: usize = add.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut s = String::with_capacity(props.len() + extra);
+    for (k, v) in
+        property_pairs(props).filter(|(k, _)| !drop.contains(k)).chain(add.iter().copied())
+    {
+        if !s.is_empty() {
+            s.push(PROPERTY_SEPARATOR);
+        }
+        s.push_str(k);
+        s.push(NAME_VALUE_SEPARATOR);
+        s.push_str(v);
+    }
+    s
+}
+
 /// Encode pairs as a properties string, without a trailing separator.
 pub fn encode_properties<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut s = String::new();
@@ -713,6 +732,22 @@ pub fn encode_batch_body(items: &[BatchItem], out: &mut Vec<u8>) {
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn edit_properties_equals_decode_filter_encode() {
+        let cases = [
+            "",
+            "WAIT\u{1}true\u{2}TAGS\u{1}A",
+            "CLUSTER\u{1}x\u{2}\u{2}K\u{1}\u{2}WAIT\u{1}false\u{2}",
+        ];
+        for p in cases {
+            let mut pairs = parse_properties(p);
+            pairs.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
+            pairs.push(("CLUSTER".into(), "c1".into()));
+            let want = encode_properties(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            assert_eq!(edit_properties(p, &["WAIT", "CLUSTER"], &[("CLUSTER", "c1")]), want);
+        }
+    }
+
     use super::*;
 
     fn sample(born: &str, store: &str) -> MessageRecord {

@@ -167,6 +167,11 @@ impl Routes {
         v
     }
 
+    /// The handler of `code` (handler tests drive processors through the real table).
+    pub fn handler(&self, code: i32) -> Option<Arc<dyn Handler>> {
+        self.table.get(&code).map(|r| r.handler.clone())
+    }
+
     /// The route of `code`: (pool name, inline, main port only, meta).
     pub fn describe(&self, code: i32) -> Option<(&str, bool, bool, RouteMeta)> {
         let r = self.table.get(&code)?;

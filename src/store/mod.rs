@@ -43,6 +43,22 @@ pub enum FlushDiskType {
     Sync,
 }
 
+impl FlushDiskType {
+    /// Apache's name (`ASYNC_FLUSH`, `SYNC_FLUSH`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FlushDiskType::Async => "ASYNC_FLUSH",
+            FlushDiskType::Sync => "SYNC_FLUSH",
+        }
+    }
+}
+
+impl std::fmt::Display for FlushDiskType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FromStr for FlushDiskType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

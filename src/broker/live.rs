@@ -1,33 +1,72 @@
-//! GET_BROKER_CONFIG (26) and UPDATE_BROKER_CONFIG (25) (AdminBrokerProcessor getBrokerConfig,
-//! updateBrokerConfig; common/Configuration.java).
+//! The broker's one live configuration (common/Configuration.java), behind GET_BROKER_CONFIG
+//! (26) and UPDATE_BROKER_CONFIG (25).
+//!
+//! The configuration is one typed [`BrokerConfig`] behind an `Arc` that an update replaces
+//! whole: a handler takes the current `Arc` once per request and reads every field from it, so
+//! an update takes effect on the next request everywhere (sends, pulls, send-backs,
+//! registration, the services' periods). The keys in [`RESTART_KEYS`] are read only when the
+//! broker starts (ports, store layout, pools): an update stores them, persists them and says
+//! "effective after restart".
 //!
 //! The body is Java-properties text in both directions. GET answers every key with its current
 //! value and puts the configuration's data version (`{"counter":N,"timestamp":T}`) in the `version`
 //! ext field. UPDATE validates each known key, refuses the black-listed ones (NO_PERMISSION, as
 //! Apache), ignores unknown keys (as Apache's mergeIfExist), and when the broker was started with
-//! `-c FILE` rewrites that file with the whole configuration (as Configuration.persist). The keys in
-//! [`LIVE_KEYS`] take effect at once; the others are stored and apply at the next start.
+//! `-c FILE` rewrites that file with the whole configuration (as Configuration.persist).
 
 use super::config::BrokerConfig;
-use super::Broker;
 use crate::common::config::{parse_properties, ConfigKeys};
 use crate::common::fs::write_atomic;
 use crate::common::time::now_millis;
 use crate::protocol::body::DataVersion;
 use crate::protocol::codes::response as rs;
-use crate::protocol::command::RemotingCommand;
 use parking_lot::{Mutex, RwLock};
+use std::sync::Arc;
 
 /// Keys UPDATE_BROKER_CONFIG may not change (Apache's configBlackList defaults).
 pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBlackList"];
 
-/// Keys that take effect without a restart.
-pub const LIVE_KEYS: [&str; 5] = [
-    "brokerPermission",
-    "channelExpiredTimeout",
-    "clientHousekeepingInterval",
-    "registerNameServerPeriod",
-    "flushConsumerOffsetInterval",
+/// Keys read only at start: the ports, the store's layout and flushing, the pools, the
+/// identity, the system topics. Every other key takes effect at once.
+pub const RESTART_KEYS: [&str; 38] = [
+    "brokerClusterName",
+    "brokerName",
+    "brokerId",
+    "brokerRole",
+    "listenPort",
+    "brokerIP1",
+    "brokerIP2",
+    "bindAddress",
+    "haListenPort",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "mappedFileSizeCommitLog",
+    "mappedFileSizeConsumeQueue",
+    "flushDiskType",
+    "syncFlushTimeout",
+    "flushIntervalCommitLog",
+    "flushCommitLogLeastPages",
+    "flushCommitLogThoroughInterval",
+    "flushIntervalConsumeQueue",
+    "autoCreateTopicEnable",
+    "clusterTopicEnable",
+    "brokerTopicEnable",
+    "maxMessageSize",
+    "sendMessageThreadPoolNums",
+    "pullMessageThreadPoolNums",
+    "adminBrokerThreadPoolNums",
+    "sendThreadPoolQueueCapacity",
+    "pullThreadPoolQueueCapacity",
+    "maxFrameSize",
+    "checkCRCOnRecover",
+    "namesrvListenPort",
+    "fileReservedTime",
+    "deleteWhen",
+    "diskMaxUsedSpaceRatio",
+    "cleanResourceInterval",
+    "maxHashSlotNum",
+    "maxIndexNum",
+    "messageDelayLevel",
 ];
 
 /// Every key with its current value, in Apache's names. Unset optional paths are left out, so
@@ -45,7 +84,7 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("storePathRootDir", c.store_path_root_dir.display().to_string()),
         ("mappedFileSizeCommitLog", c.mapped_file_size_commit_log.to_string()),
         ("mappedFileSizeConsumeQueue", c.mapped_file_size_consume_queue.to_string()),
-        ("flushDiskType", c.flush_disk_type.clone()),
+        ("flushDiskType", c.flush_disk_type.to_string()),
         ("syncFlushTimeout", c.sync_flush_timeout.to_string()),
         ("flushIntervalCommitLog", c.flush_interval_commit_log.to_string()),
         ("flushCommitLogLeastPages", c.flush_commit_log_least_pages.to_string()),
@@ -69,7 +108,7 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("regionId", c.region_id.clone()),
         ("traceOn", c.trace_on.to_string()),
         ("flushConsumerOffsetInterval", c.flush_consumer_offset_interval.to_string()),
-        ("brokerRole", c.broker_role.clone()),
+        ("brokerRole", c.broker_role.to_string()),
         ("maxFrameSize", c.max_frame_size.to_string()),
         ("checkCRCOnRecover", c.check_crc_on_recover.to_string()),
         ("channelExpiredTimeout", c.channel_expired_timeout.to_string()),
@@ -142,50 +181,36 @@ fn persisted_text(
 
 /// The broker's configuration as it is now: the start-up config plus accepted updates.
 pub struct LiveConfig {
-    cfg: RwLock<BrokerConfig>,
+    cfg: RwLock<Arc<BrokerConfig>>,
     version: Mutex<DataVersion>,
     /// Serialises updates and file rewrites (Apache: `synchronized updateBrokerConfig`).
     update: Mutex<()>,
+}
+
+/// What an accepted update did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Keys applied.
+    pub applied: Vec<String>,
+    /// Unknown keys, ignored.
+    pub unknown: Vec<String>,
+    /// Applied keys that only take effect at the next start.
+    pub after_restart: Vec<String>,
 }
 
 impl LiveConfig {
     /// Start from `cfg`.
     pub fn new(cfg: BrokerConfig) -> Self {
         LiveConfig {
-            cfg: RwLock::new(cfg),
+            cfg: RwLock::new(Arc::new(cfg)),
             version: Mutex::new(DataVersion { counter: 0, timestamp: now_millis() }),
             update: Mutex::new(()),
         }
     }
 
-    /// A copy of the current configuration.
-    pub fn get(&self) -> BrokerConfig {
+    /// The current configuration.
+    pub fn get(&self) -> Arc<BrokerConfig> {
         self.cfg.read().clone()
-    }
-
-    /// Current `brokerPermission`.
-    pub fn broker_permission(&self) -> i32 {
-        self.cfg.read().broker_permission
-    }
-
-    /// Current `channelExpiredTimeout` (ms).
-    pub fn channel_expired_timeout(&self) -> u64 {
-        self.cfg.read().channel_expired_timeout
-    }
-
-    /// Current `clientHousekeepingInterval` (ms).
-    pub fn client_housekeeping_interval(&self) -> u64 {
-        self.cfg.read().client_housekeeping_interval
-    }
-
-    /// Current `registerNameServerPeriod` (ms).
-    pub fn register_name_server_period(&self) -> u64 {
-        self.cfg.read().register_name_server_period
-    }
-
-    /// Current `flushConsumerOffsetInterval` (ms).
-    pub fn flush_consumer_offset_interval(&self) -> u64 {
-        self.cfg.read().flush_consumer_offset_interval
     }
 
     /// The data version as Apache's JSON.
@@ -193,37 +218,38 @@ impl LiveConfig {
         serde_json::to_string(&*self.version.lock()).unwrap_or_default()
     }
 
-    /// Apply `text` (properties). Returns the keys applied and the unknown keys ignored, or why
-    /// nothing was applied.
-    pub fn update(&self, text: &str) -> Result<(Vec<String>, Vec<String>), (i32, String)> {
+    /// Apply `text` (properties), or say why nothing was applied.
+    pub fn update(&self, text: &str) -> Result<Applied, (i32, String)> {
         let _g = self.update.lock();
         let pairs = parse_properties(text);
         if let Some((k, _)) = pairs.iter().find(|(k, _)| BLACK_LIST.contains(&k.as_str())) {
             return Err((rs::NO_PERMISSION, format!("Can not update config in black list: {k}")));
         }
-        let mut next = self.get();
-        let (mut applied, mut unknown) = (Vec::new(), Vec::new());
+        let mut next = (*self.get()).clone();
+        let mut out = Applied::default();
         for (k, v) in &pairs {
             match next.set(k, v) {
-                Ok(true) => applied.push(k.clone()),
-                Ok(false) => unknown.push(k.clone()),
+                Ok(true) => out.applied.push(k.clone()),
+                Ok(false) => out.unknown.push(k.clone()),
                 Err(why) => {
                     return Err((rs::SYSTEM_ERROR, format!("bad value '{v}' for {k}: {why}")))
                 }
             }
         }
-        if applied.is_empty() {
-            return Ok((applied, unknown));
+        if out.applied.is_empty() {
+            return Ok(out);
         }
+        out.after_restart =
+            out.applied.iter().filter(|k| RESTART_KEYS.contains(&canonical(k))).cloned().collect();
         let path = next.broker_config_path.clone();
-        *self.cfg.write() = next.clone();
+        *self.cfg.write() = Arc::new(next.clone());
         {
             let mut v = self.version.lock();
             v.counter += 1;
             v.timestamp = now_millis();
         }
         if let Some(p) = path {
-            let text = persisted_text(&p, &next, &pairs, &applied);
+            let text = persisted_text(&p, &next, &pairs, &out.applied);
             if let Err(e) = write_atomic(&p, text.as_bytes()) {
                 log::error!("cannot persist broker config path={} err={}", p.display(), e);
                 return Err((
@@ -232,47 +258,17 @@ impl LiveConfig {
                 ));
             }
         }
-        Ok((applied, unknown))
+        Ok(out)
     }
 }
 
-impl Broker {
-    /// GET_BROKER_CONFIG.
-    pub(crate) fn get_broker_config(&self) -> RemotingCommand {
-        RemotingCommand::success()
-            .with("version", self.live.version_json())
-            .with_body(properties_text(&self.live.get()).into_bytes())
-    }
-
-    /// UPDATE_BROKER_CONFIG.
-    pub(crate) fn update_broker_config(
-        &self,
-        ctx: &crate::remoting::ReqCtx,
-        body: &[u8],
-    ) -> RemotingCommand {
-        let text = String::from_utf8_lossy(body);
-        log::info!("update broker config peer={} body={:?}", ctx.peer(), text.trim());
-        let perm_before = self.live.broker_permission();
-        match self.live.update(&text) {
-            Ok((applied, unknown)) => {
-                for k in &unknown {
-                    log::warn!("update broker config: unknown key ignored key={k}");
-                }
-                if self.live.broker_permission() != perm_before {
-                    // Apache: bump the topic data version and re-register at once.
-                    self.topics.touch();
-                    self.register_all_now();
-                }
-                let later: Vec<&str> =
-                    applied.iter().map(String::as_str).filter(|k| !LIVE_KEYS.contains(k)).collect();
-                let mut resp = RemotingCommand::success();
-                if !later.is_empty() {
-                    resp.remark = Some(format!("effective after restart: {}", later.join(",")));
-                }
-                resp
-            }
-            Err((code, why)) => RemotingCommand::error(code, why),
-        }
+/// Apache's old spellings of two keys.
+fn canonical(k: &str) -> &str {
+    match k {
+        "mapedFileSizeCommitLog" => "mappedFileSizeCommitLog",
+        "mapedFileSizeConsumeQueue" => "mappedFileSizeConsumeQueue",
+        "fileReservedTimeMillis" => "fileReservedTime",
+        other => other,
     }
 }
 
@@ -283,12 +279,15 @@ mod tests {
     #[test]
     fn update_validates_and_refuses_black_list() {
         let live = LiveConfig::new(BrokerConfig::default());
-        assert_eq!(live.update("channelExpiredTimeout=5000\nfoo=1\n").unwrap().1, vec!["foo"]);
-        assert_eq!(live.channel_expired_timeout(), 5000);
+        let r = live.update("channelExpiredTimeout=5000\nfoo=1\nlistenPort=1234\n").unwrap();
+        assert_eq!(r.unknown, vec!["foo"]);
+        assert_eq!(r.after_restart, vec!["listenPort"]);
+        assert_eq!(live.get().channel_expired_timeout, 5000);
         assert!(live.version_json().contains("\"counter\":1"));
         assert_eq!(live.update("brokerConfigPath=/x").unwrap_err().0, rs::NO_PERMISSION);
         assert_eq!(live.update("brokerPermission=abc").unwrap_err().0, rs::SYSTEM_ERROR);
-        assert_eq!(live.broker_permission(), 6);
+        assert_eq!(live.get().broker_permission.0, 6);
+        assert_eq!(live.update("brokerRole=MASTER").unwrap_err().0, rs::SYSTEM_ERROR);
         let text = properties_text(&live.get());
         assert!(text.contains("channelExpiredTimeout=5000\n"), "{text}");
         // The text parses back to the same configuration.

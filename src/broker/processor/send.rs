@@ -2,38 +2,24 @@
 //! CONSUMER_SEND_MSG_BACK (36) (SendMessageProcessor). Batch vs single is decided by the
 //! `batch`/`m` flag only, and `"1"` reads as true (§2.5, §7.3).
 
-use super::groups::faq;
-use super::schedule;
-use super::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREFIX};
-use super::transaction;
-use super::Broker;
-use crate::protocol::body::{perm, TopicConfig};
+use super::faq;
+use super::send_header::{self, SendHeader};
+use crate::broker::config::{BrokerConfig, BrokerRole};
+use crate::broker::core::Core;
+use crate::broker::delay;
+use crate::broker::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREFIX};
+use crate::broker::txn;
+use crate::protocol::body::perm;
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::{
-    decode_batch_body, decode_record, encode_properties, parse_properties,
+    decode_batch_body, decode_record, edit_properties, encode_properties, get_property,
+    parse_properties,
 };
-use crate::remoting::{Reply, ReqCtx};
-use crate::store::{PutMessage, PutResult, PutStatus};
+use crate::remoting::{Handler, Reply, ReqCtx};
+use crate::store::{FlushDiskType, PutMessage, PutResult, PutStatus};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// V2 one-letter names → V1 names.
-const V2_NAMES: [(&str, &str); 14] = [
-    ("a", "producerGroup"),
-    ("b", "topic"),
-    ("c", "defaultTopic"),
-    ("d", "defaultTopicQueueNums"),
-    ("e", "queueId"),
-    ("f", "sysFlag"),
-    ("g", "bornTimestamp"),
-    ("h", "flag"),
-    ("i", "properties"),
-    ("j", "reconsumeTimes"),
-    ("k", "unitMode"),
-    ("l", "maxReconsumeTimes"),
-    ("m", "batch"),
-    ("n", "bname"),
-];
+use std::sync::Arc;
 
 /// Queues of a `%DLQ%<group>` topic (DLQ_NUMS_PER_GROUP).
 const DLQ_NUMS_PER_GROUP: i32 = 1;
@@ -48,50 +34,6 @@ pub fn random_u32() -> u32 {
     x ^= x << 17;
     RNG.store(x, Ordering::Relaxed);
     (x >> 16) as u32
-}
-
-struct SendHeader {
-    topic: String,
-    default_topic: String,
-    default_queue_nums: i32,
-    queue_id: i32,
-    sys_flag: i32,
-    born_timestamp: i64,
-    flag: i32,
-    properties: String,
-    reconsume_times: i32,
-    max_reconsume_times: Option<i32>,
-    batch: bool,
-}
-
-fn parse_header(req: &mut RemotingCommand) -> Result<SendHeader, FieldError> {
-    if req.code != rq::SEND_MESSAGE {
-        for (short, long) in V2_NAMES {
-            if let Some(v) = req.ext_fields.remove(short) {
-                req.ext_fields.insert(long.to_string(), v);
-            }
-        }
-    }
-    // Apache's decoder only logs a missing @CFNotNull field; the send then fails with a
-    // NullPointerException (SYSTEM_ERROR) when it unboxes a missing number. Refuse those with a
-    // reason; producerGroup and defaultTopic are not needed to store a message.
-    Ok(SendHeader {
-        topic: req.str_field("topic")?.to_string(),
-        default_topic: req.field("defaultTopic").unwrap_or(super::topics::TBW102).to_string(),
-        default_queue_nums: req.i32_field("defaultTopicQueueNums")?,
-        queue_id: req.i32_field("queueId")?,
-        sys_flag: req.i32_field("sysFlag")?,
-        born_timestamp: req.i64_field("bornTimestamp")?,
-        flag: req.i32_field("flag")?,
-        properties: req.field("properties").unwrap_or("").to_string(),
-        reconsume_times: req.opt_i32("reconsumeTimes")?.unwrap_or(0),
-        max_reconsume_times: if req.version >= 121 {
-            req.opt_i32("maxReconsumeTimes")?
-        } else {
-            None
-        },
-        batch: req.bool_field("batch"),
-    })
 }
 
 fn status_to_response(r: &PutResult) -> Option<(i32, Option<String>)> {
@@ -119,22 +61,45 @@ fn status_to_response(r: &PutResult) -> Option<(i32, Option<String>)> {
     })
 }
 
-impl Broker {
+/// Sends and send-backs.
+pub(crate) struct SendProcessor {
+    pub c: Arc<Core>,
+}
+
+impl Handler for SendProcessor {
+    fn handle(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
+        if req.code == rq::CONSUMER_SEND_MSG_BACK {
+            return super::reply(self.send_back(ctx, req));
+        }
+        self.send(ctx, req)
+    }
+}
+
+/// A stored send: the answer for a flushed store, the put result, whether the producer waits.
+type Stored = (RemotingCommand, PutResult, bool);
+
+impl SendProcessor {
     /// Handle a send request. Under SYNC_FLUSH a send that waits for the disk is answered from
     /// the group commit (`Reply::Park` here), so a send worker never sits on a flush and one
     /// flush covers every connection's pending send (Apache's asyncPutMessage).
-    pub(crate) fn handle_send(&self, ctx: &ReqCtx, req: RemotingCommand) -> Reply {
-        match self.send_stored(ctx, req) {
+    fn send(&self, ctx: &ReqCtx, mut req: RemotingCommand) -> Reply {
+        let cfg = self.c.cfg();
+        let body = std::mem::take(&mut req.body);
+        let stored = match send_header::parse(&req) {
+            Ok(h) => self.store_send(ctx, &cfg, &h, body),
+            Err(e) => Err(RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())),
+        };
+        match stored {
             Err(resp) => Reply::Respond(resp),
             Ok((resp, r, wait)) => {
                 if !(wait
                     && r.status == PutStatus::PutOk
-                    && self.cfg.flush_disk_type == "SYNC_FLUSH")
+                    && cfg.flush_disk_type == FlushDiskType::Sync)
                 {
                     return Reply::Respond(resp);
                 }
                 let ctx = ctx.clone();
-                self.store.when_flushed(
+                self.c.store.when_flushed(
                     &r,
                     Box::new(move |flushed| {
                         let mut resp = resp;
@@ -149,34 +114,32 @@ impl Broker {
         }
     }
 
-    /// Store a send without waiting for the flush. `Err` is an early refusal; `Ok` holds the
-    /// response for a flushed store, the put result and whether the producer waits (WAIT).
-    fn send_stored(
+    /// Store a send without waiting for the flush. `Err` is an early refusal.
+    fn store_send(
         &self,
         ctx: &ReqCtx,
-        mut req: RemotingCommand,
-    ) -> Result<(RemotingCommand, PutResult, bool), RemotingCommand> {
-        let h = match parse_header(&mut req) {
-            Ok(h) => h,
-            Err(e) => return Err(RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())),
-        };
-        if let Err(why) = validate_topic(&h.topic) {
+        cfg: &BrokerConfig,
+        h: &SendHeader<'_>,
+        body: Vec<u8>,
+    ) -> Result<Stored, RemotingCommand> {
+        let c = &self.c;
+        if let Err(why) = validate_topic(h.topic) {
             return Err(RemotingCommand::error(rs::SYSTEM_ERROR, why));
         }
-        if NOT_SENDABLE.contains(&h.topic.as_str()) {
+        if NOT_SENDABLE.contains(&h.topic) {
             return Err(RemotingCommand::error(
                 rs::NO_PERMISSION,
                 format!("Sending message to topic[{}] is forbidden.", h.topic),
             ));
         }
-        if self.live.broker_permission() & perm::WRITE == 0 || self.cfg.broker_role == "SLAVE" {
+        if !cfg.broker_permission.writable() || cfg.broker_role == BrokerRole::Slave {
             return Err(RemotingCommand::error(
                 rs::SERVICE_NOT_AVAILABLE,
-                format!("the broker[{}] sending message is forbidden", self.cfg.broker_ip1),
+                format!("the broker[{}] sending message is forbidden", cfg.broker_ip1),
             ));
         }
         let Some((tc, created)) =
-            self.topics.get_or_create_on_send(&h.topic, &h.default_topic, h.default_queue_nums)
+            c.topics.get_or_create_on_send(h.topic, h.default_topic, h.default_queue_nums)
         else {
             return Err(RemotingCommand::error(
                 rs::TOPIC_NOT_EXIST,
@@ -184,7 +147,7 @@ impl Broker {
             ));
         };
         if created {
-            self.wake_registration();
+            c.wake_registration();
         }
         if tc.perm & perm::WRITE == 0 {
             return Err(RemotingCommand::error(
@@ -192,7 +155,7 @@ impl Broker {
                 format!("the topic[{}] sending message is forbidden", h.topic),
             ));
         }
-        let mut topic = h.topic.clone();
+        let mut topic = h.topic.to_string();
         let mut queue_id = h.queue_id;
         let max_q = tc.read_queue_nums.max(tc.write_queue_nums);
         if queue_id >= max_q {
@@ -209,7 +172,7 @@ impl Broker {
         }
         // Retry topic past the maximum: to the dead-letter queue (handleRetryAndDLQ).
         if let Some(group) = topic.strip_prefix(RETRY_PREFIX) {
-            let Some(gc) = self.groups.find(group) else {
+            let Some(gc) = c.groups.find(group, cfg.auto_create_subscription_group) else {
                 return Err(RemotingCommand::error(
                     rs::SUBSCRIPTION_GROUP_NOT_EXIST,
                     format!("subscription group not exist, {group} {}", faq()),
@@ -218,39 +181,38 @@ impl Broker {
             let max = h.max_reconsume_times.unwrap_or(gc.retry_max_times);
             if h.reconsume_times >= max {
                 let dlq = format!("{DLQ_PREFIX}{group}");
-                self.ensure_topic_perm(&dlq, DLQ_NUMS_PER_GROUP, perm::WRITE);
+                c.ensure_topic_perm(&dlq, DLQ_NUMS_PER_GROUP, perm::WRITE);
                 topic = dlq;
                 queue_id = 0;
             }
         }
-        let born_host = ctx.peer();
-        let mut outer = parse_properties(&h.properties);
-        let wait = !outer.iter().any(|(k, v)| k == "WAIT" && v.eq_ignore_ascii_case("false"));
-        let cluster = self.cfg.broker_cluster_name.clone();
+        let wait =
+            !get_property(h.properties, "WAIT").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let cluster = cfg.broker_cluster_name.as_str();
         let base = PutMessage {
             topic: topic.clone(),
             queue_id,
             flag: h.flag,
             sys_flag: h.sys_flag,
             born_timestamp: h.born_timestamp,
-            born_host,
-            store_host: self.store_host,
+            born_host: ctx.peer(),
+            store_host: c.store_host,
             reconsume_times: h.reconsume_times,
             prepared_transaction_offset: 0,
             body: Vec::new(),
             properties: String::new(),
         };
+        let delayed = get_property(h.properties, delay::PROPERTY_DELAY)
+            .is_some_and(|v| v.trim().parse::<i32>().is_ok_and(|l| l > 0));
         let result = if h.batch {
             // Apache refuses a batch whose outer properties ask for a delay.
-            if outer.iter().any(|(k, v)| {
-                k == schedule::PROPERTY_DELAY && v.trim().parse::<i32>().is_ok_and(|l| l > 0)
-            }) {
+            if delayed {
                 return Err(RemotingCommand::error(
                     rs::MESSAGE_ILLEGAL,
                     "a batch message can not be delayed",
                 ));
             }
-            let items = match decode_batch_body(&req.body) {
+            let items = match decode_batch_body(&body) {
                 Ok(items) if !items.is_empty() => items,
                 Ok(_) => {
                     return Err(RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"))
@@ -262,7 +224,8 @@ impl Broker {
                     ))
                 }
             };
-            outer.push(("CLUSTER".into(), cluster));
+            let mut outer = parse_properties(h.properties);
+            outer.push(("CLUSTER".into(), cluster.to_string()));
             let msgs = items
                 .into_iter()
                 .map(|it| {
@@ -282,46 +245,63 @@ impl Broker {
                     }
                 })
                 .collect();
-            self.store.put_messages(msgs, false)
+            c.store.put_messages(msgs, false)
         } else {
-            // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
-            outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
-            outer.push(("CLUSTER".into(), cluster));
             // SendMessageProcessor: a half message (not a delayed retry) goes to the half topic.
-            let delayed = outer.iter().any(|(k, v)| {
-                k == schedule::PROPERTY_DELAY && v.trim().parse::<i32>().is_ok_and(|l| l > 0)
-            });
-            if transaction::is_prepared(&outer) && !(h.reconsume_times > 0 && delayed) {
-                if self.cfg.reject_transaction_message {
+            let prepared = get_property(h.properties, txn::PROPERTY_TRANSACTION_PREPARED)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            if prepared && !(h.reconsume_times > 0 && delayed) {
+                if cfg.reject_transaction_message {
                     return Err(RemotingCommand::error(
                         rs::NO_PERMISSION,
                         format!(
                             "the broker[{}] sending transaction message is forbidden",
-                            self.cfg.broker_ip1
+                            cfg.broker_ip1
                         ),
                     ));
                 }
-                let m = PutMessage { body: std::mem::take(&mut req.body), ..base };
-                let r = self.put_half(m, outer);
-                return Ok((self.send_response(&topic, queue_id, &r), r, wait));
+                let mut outer = parse_properties(h.properties);
+                outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
+                outer.push(("CLUSTER".into(), cluster.to_string()));
+                let m = PutMessage { body, ..base };
+                let r = txn::put_half(c, m, outer);
+                return Ok((self.send_response(cfg, &topic, queue_id, &r), r, wait));
             }
-            let levels = self.cfg.message_delay_level.len();
-            let (store_topic, store_queue) =
-                schedule::apply_delay(levels, &topic, queue_id, h.sys_flag, &mut outer)
-                    .unwrap_or_else(|| (topic.clone(), queue_id));
-            let m = PutMessage {
-                topic: store_topic,
-                queue_id: store_queue,
-                body: std::mem::take(&mut req.body),
-                properties: encode_properties(outer.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-                ..base
+            // Stored copies of single sends drop WAIT (Apache >= 4.9.1); CLUSTER is the broker's.
+            let m = if delayed {
+                let mut outer = parse_properties(h.properties);
+                outer.retain(|(k, _)| k != "WAIT" && k != "CLUSTER");
+                outer.push(("CLUSTER".into(), cluster.to_string()));
+                let levels = cfg.message_delay_level.len();
+                let (store_topic, store_queue) =
+                    delay::apply_delay(levels, &topic, queue_id, h.sys_flag, &mut outer)
+                        .unwrap_or_else(|| (topic.clone(), queue_id));
+                PutMessage {
+                    topic: store_topic,
+                    queue_id: store_queue,
+                    body,
+                    properties: encode_properties(
+                        outer.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    ),
+                    ..base
+                }
+            } else {
+                let properties =
+                    edit_properties(h.properties, &["WAIT", "CLUSTER"], &[("CLUSTER", cluster)]);
+                PutMessage { body, properties, ..base }
             };
-            self.store.put_message(m, false)
+            c.store.put_message(m, false)
         };
-        Ok((self.send_response(&topic, queue_id, &result), result, wait))
+        Ok((self.send_response(cfg, &topic, queue_id, &result), result, wait))
     }
 
-    fn send_response(&self, topic: &str, queue_id: i32, r: &PutResult) -> RemotingCommand {
+    fn send_response(
+        &self,
+        cfg: &BrokerConfig,
+        topic: &str,
+        queue_id: i32,
+        r: &PutResult,
+    ) -> RemotingCommand {
         let Some((code, remark)) = status_to_response(r) else {
             return RemotingCommand::error(rs::SYSTEM_ERROR, "unknown store status");
         };
@@ -330,8 +310,8 @@ impl Broker {
             resp.put("msgId", r.msg_ids.join(","));
             resp.put("queueId", queue_id);
             resp.put("queueOffset", r.queue_offset);
-            resp.put("MSG_REGION", &self.cfg.region_id);
-            resp.put("TRACE_ON", self.cfg.trace_on);
+            resp.put("MSG_REGION", &cfg.region_id);
+            resp.put("TRACE_ON", cfg.trace_on);
             log::debug!(
                 "stored topic={} queue={} offset={} count={}",
                 topic,
@@ -345,47 +325,27 @@ impl Broker {
         resp
     }
 
-    /// Make sure a system-created topic exists (retry topics), readable and writable.
-    pub(crate) fn ensure_topic(&self, topic: &str, queues: i32) {
-        self.ensure_topic_perm(topic, queues, perm::READ | perm::WRITE);
-    }
-
-    /// Make sure a system-created topic exists with `perm` (createTopicInSendMessageBackMethod:
-    /// an existing topic is left as it is). Returns its config.
-    pub(crate) fn ensure_topic_perm(&self, topic: &str, queues: i32, perm: i32) -> TopicConfig {
-        if let Some(tc) = self.topics.get(topic) {
-            return tc;
-        }
-        let tc = TopicConfig::new(topic, queues.max(1), perm);
-        if self.topics.upsert(tc.clone()) {
-            self.wake_registration();
-        }
-        tc
-    }
-
     /// CONSUMER_SEND_MSG_BACK (SendMessageProcessor.consumerSendMsgBack): re-store a consumed
     /// message in `%RETRY%<group>` after delay level `3 + reconsumeTimes` (or the level the client
     /// asks for), or in `%DLQ%<group>` (write-only, so consumers cannot read it) once it was
     /// reconsumed `retryMaxTimes` times, or when the client asks for a negative level.
-    pub(crate) fn handle_send_back(
-        &self,
-        ctx: &ReqCtx,
-        req: RemotingCommand,
-    ) -> Result<RemotingCommand, FieldError> {
+    fn send_back(&self, ctx: &ReqCtx, req: RemotingCommand) -> Result<RemotingCommand, FieldError> {
+        let c = &self.c;
+        let cfg = c.cfg();
         let offset = req.i64_field("offset")?;
         let group = req.str_field("group")?.to_string();
         let mut delay_level = req.opt_i32("delayLevel")?.unwrap_or(0);
         let client_max = if req.version >= 121 { req.opt_i32("maxReconsumeTimes")? } else { None };
-        let Some(gc) = self.groups.find(&group) else {
+        let Some(gc) = c.groups.find(&group, cfg.auto_create_subscription_group) else {
             return Ok(RemotingCommand::error(
                 rs::SUBSCRIPTION_GROUP_NOT_EXIST,
                 format!("subscription group not exist, {group} {}", faq()),
             ));
         };
-        if self.cfg.broker_permission & perm::WRITE == 0 {
+        if !cfg.broker_permission.writable() {
             return Ok(RemotingCommand::error(
                 rs::NO_PERMISSION,
-                format!("the broker[{}] sending message is forbidden", self.cfg.broker_ip1),
+                format!("the broker[{}] sending message is forbidden", cfg.broker_ip1),
             ));
         }
         if gc.retry_queue_nums <= 0 {
@@ -393,14 +353,14 @@ impl Broker {
         }
         let mut topic = format!("{RETRY_PREFIX}{group}");
         let mut queue_id = (random_u32() % gc.retry_queue_nums as u32) as i32;
-        let tc = self.ensure_topic_perm(&topic, gc.retry_queue_nums, perm::READ | perm::WRITE);
+        let tc = c.ensure_topic_perm(&topic, gc.retry_queue_nums, perm::READ | perm::WRITE);
         if tc.perm & perm::WRITE == 0 {
             return Ok(RemotingCommand::error(
                 rs::NO_PERMISSION,
                 format!("the topic[{topic}] sending message is forbidden"),
             ));
         }
-        let Some(raw) = self.store.look_message_by_offset(offset) else {
+        let Some(raw) = c.store.look_message_by_offset(offset) else {
             return Ok(RemotingCommand::error(
                 rs::SYSTEM_ERROR,
                 format!("look message by offset failed, {offset}"),
@@ -422,17 +382,17 @@ impl Broker {
         props.retain(|(k, _)| k != "WAIT");
         props.push(("WAIT".into(), "false".into()));
         let max = client_max.unwrap_or(gc.retry_max_times);
-        props.retain(|(k, _)| k != schedule::PROPERTY_DELAY);
+        props.retain(|(k, _)| k != delay::PROPERTY_DELAY);
         if rec.reconsume_times >= max || delay_level < 0 {
             topic = format!("{DLQ_PREFIX}{group}");
             queue_id = 0;
-            self.ensure_topic_perm(&topic, DLQ_NUMS_PER_GROUP, perm::WRITE);
-            props.push((schedule::PROPERTY_DELAY.into(), "0".into()));
+            c.ensure_topic_perm(&topic, DLQ_NUMS_PER_GROUP, perm::WRITE);
+            props.push((delay::PROPERTY_DELAY.into(), "0".into()));
         } else {
             if delay_level == 0 {
                 delay_level = 3 + rec.reconsume_times;
             }
-            props.push((schedule::PROPERTY_DELAY.into(), delay_level.to_string()));
+            props.push((delay::PROPERTY_DELAY.into(), delay_level.to_string()));
         }
         if !props.iter().any(|(k, v)| k == "ORIGIN_MESSAGE_ID" && !v.trim().is_empty()) {
             props.retain(|(k, _)| k != "ORIGIN_MESSAGE_ID");
@@ -441,9 +401,9 @@ impl Broker {
                 crate::protocol::record::offset_msg_id(rec.store_host, rec.physical_offset),
             ));
         }
-        let levels = self.cfg.message_delay_level.len();
+        let levels = cfg.message_delay_level.len();
         let (store_topic, store_queue) =
-            schedule::apply_delay(levels, &topic, queue_id, rec.sys_flag, &mut props)
+            delay::apply_delay(levels, &topic, queue_id, rec.sys_flag, &mut props)
                 .unwrap_or_else(|| (topic.clone(), queue_id));
         let m = PutMessage {
             topic: store_topic,
@@ -453,17 +413,17 @@ impl Broker {
             born_timestamp: rec.born_timestamp,
             born_host: rec.born_host,
             store_host: rec.store_host,
-            reconsume_times: rec.reconsume_times + 1,
+            reconsume_times: rec.reconsume_times.saturating_add(1),
             prepared_transaction_offset: 0,
             body: rec.body,
             properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         };
-        let r = self.store.put_message(m, false);
+        let r = c.store.put_message(m, false);
         log::debug!(
             "send back group={} topic={} reconsume={} peer={} status={:?}",
             group,
             topic,
-            rec.reconsume_times + 1,
+            rec.reconsume_times.saturating_add(1),
             ctx.peer(),
             r.status
         );
