@@ -37,6 +37,7 @@ impl LockManager {
                 Some((owner, at)) => owner == client || now.duration_since(*at) > LOCK_EXPIRY,
             };
             if free {
+                log::debug!("queue locked group={} client={} queue={:?}", group, client, mq);
                 t.insert(k, (client.to_string(), now));
                 ok.push(mq.clone());
             } else {

@@ -6,7 +6,7 @@ use super::*;
 use crate::protocol::codes::{pull_flag, request as rq, response as rs};
 use crate::protocol::command::RemotingCommand;
 use crate::protocol::record::decode_record;
-use crate::remoting::{RemotingClient, Reply, ReqCtx, Routes};
+use crate::remoting::{Reply, ReqCtx, Routes};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -259,45 +259,55 @@ fn a_config_update_takes_effect_on_sends_pulls_and_send_backs_at_once() {
     assert_eq!(r.remark.as_deref(), Some("effective after restart: listenPort"));
 }
 
+/// A name server that only records the topic permissions each REGISTER_BROKER carries.
+struct FakeNamesrv {
+    server: crate::remoting::Server,
+    seen: Arc<parking_lot::Mutex<Vec<i32>>>,
+}
+
+impl FakeNamesrv {
+    fn start() -> FakeNamesrv {
+        use crate::protocol::body::RegisterBrokerBody;
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let mut routes = Routes::new();
+        let pool = routes.pool("ns", 1, 100);
+        let s2 = seen.clone();
+        routes.register(
+            rq::REGISTER_BROKER,
+            pool,
+            Arc::new(move |_: &ReqCtx, req: RemotingCommand| {
+                let body: RegisterBrokerBody =
+                    crate::protocol::json::from_fastjson(&req.body).unwrap();
+                let tc = &body.topic_config_serialize_wrapper.topic_config_table["HReg"];
+                s2.lock().push(tc.perm);
+                Reply::Respond(RemotingCommand::success())
+            }),
+        );
+        let cfg = crate::remoting::ServerConfig::new("fake-ns", "127.0.0.1:0".parse().unwrap());
+        FakeNamesrv { server: crate::remoting::Server::start(cfg, routes).unwrap(), seen }
+    }
+
+    fn addr(&self) -> String {
+        self.server.local_addr().to_string()
+    }
+
+    fn perms(&self) -> Vec<i32> {
+        self.seen.lock().clone()
+    }
+}
+
 #[test]
 fn a_config_update_takes_effect_on_registration_at_once() {
-    use crate::namesrv::{self, NamesrvConfig};
-    let ns_cfg = || NamesrvConfig {
-        listen_port: 0,
-        bind_address: "127.0.0.1".parse().unwrap(),
-        kv_config_path: std::env::temp_dir().join(format!(
-            "rmq-kv-{}-{}.json",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        )),
-        ..NamesrvConfig::default()
-    };
-    let mut ns1 = namesrv::start(ns_cfg()).unwrap();
-    let mut ns2 = namesrv::start(ns_cfg()).unwrap();
-    let (a1, a2) = (ns1.local_addr().to_string(), ns2.local_addr().to_string());
-    let t = TestBroker::open_with("ASYNC_FLUSH", |c| c.namesrv_addr = a1.clone());
+    let (ns1, ns2) = (FakeNamesrv::start(), FakeNamesrv::start());
+    let t = TestBroker::open_with("ASYNC_FLUSH", |c| c.namesrv_addr = ns1.addr());
     let ctx = ReqCtx::detached(peer());
     assert_eq!(respond(t.handle(&ctx, send_req("HReg", 0, b"m"))).code, rs::SUCCESS);
-    let client = RemotingClient::new();
-    let route_perm = |addr: &str| -> Option<i64> {
-        let req = RemotingCommand::request(rq::GET_ROUTEINFO_BY_TOPIC).with("topic", "HReg");
-        let r = client.invoke(addr, req, Duration::from_secs(3)).ok()?;
-        if r.code != rs::SUCCESS {
-            return None;
-        }
-        let v: serde_json::Value = crate::protocol::json::from_fastjson(&r.body).ok()?;
-        v["queueDatas"][0]["perm"].as_i64()
-    };
     assert_eq!(services::register::register_all(&t.broker), 1);
-    assert_eq!(route_perm(&a1), Some(6));
-    assert_eq!(route_perm(&a2), None, "not registered there yet");
+    assert_eq!((ns1.perms(), ns2.perms()), (vec![6], vec![]));
     // The permission and the name server list both apply to the next registration.
-    let text = format!("brokerPermission=4\nnamesrvAddr={a1};{a2}");
+    let text = format!("brokerPermission=4\nnamesrvAddr={};{}", ns1.addr(), ns2.addr());
     assert_eq!(update_config(&t, &text).code, rs::SUCCESS);
     assert_eq!(services::register::register_all(&t.broker), 2);
-    assert_eq!(route_perm(&a1), Some(4));
-    assert_eq!(route_perm(&a2), Some(4));
-    client.shutdown();
-    ns1.shutdown();
-    ns2.shutdown();
+    assert_eq!((ns1.perms(), ns2.perms()), (vec![6, 4], vec![4]));
+    t.broker.remote.shutdown();
 }

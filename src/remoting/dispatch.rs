@@ -322,6 +322,7 @@ impl Dispatcher {
             return;
         };
         ctx.route = route.meta;
+        log::debug!("request code={} peer={} opaque={}", cmd.code, conn.peer(), cmd.opaque);
         if self.stopped.load(Ordering::Acquire) {
             // Draining for shutdown: refuse clearly rather than drop (clients retry elsewhere).
             ctx.respond(RemotingCommand::error(

@@ -33,37 +33,146 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The first path segment after every `crate::` in `src`, including each item of a
-/// `crate::{a::x, b}` group. Comments are skipped so prose may mention any module.
-fn referenced_modules(src: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    for line in src.lines() {
-        let code = line.split("//").next().unwrap_or("");
-        let mut rest = code;
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let end = group.find('}').unwrap_or(group.len());
-                for item in group[..end].split(',') {
-                    let name: String = item
-                        .trim()
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                        .collect();
-                    if !name.is_empty() {
-                        found.insert(name);
-                    }
+/// `src` without comments and string literals, so prose and text may mention any module.
+fn code_only(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1).copied()) {
+            (b'/', Some(b'/')) => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
                 }
-            } else {
-                let name: String =
-                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                if !name.is_empty() {
+            }
+            (b'/', Some(b'*')) => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            (b'"', _) => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                out.push_str("\"\"");
+            }
+            (c, _) => {
+                out.push(c as char);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn ident(s: &str) -> String {
+    s.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect()
+}
+
+/// The items of a `{...}` group starting right after its `{`, split at depth 0, with the text
+/// after the closing brace.
+fn group_items(s: &str) -> (Vec<&str>, &str) {
+    let (mut depth, mut start, mut items) = (0usize, 0usize, Vec::new());
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(&s[start..i]);
+                return (items, &s[i + 1..]);
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&s[start..]);
+    (items, "")
+}
+
+/// The first path segment after every `<root>::` in `src` (`crate` for the library, `rmq` for
+/// the binaries and the ffi crate), including each item of a `<root>::{a::x, b}` group and of
+/// groups spread over several lines. Comments and strings are skipped.
+fn referenced(src: &str, root: &str) -> BTreeSet<String> {
+    let code = code_only(src);
+    let needle = format!("{root}::");
+    let mut found = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find(&needle) {
+        // `mycrate::` is not `crate::`.
+        let before = rest[..at].chars().last();
+        rest = &rest[at + needle.len()..];
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let trimmed = rest.trim_start();
+        if let Some(group) = trimmed.strip_prefix('{') {
+            let (items, after) = group_items(group);
+            for item in items {
+                let name = ident(item);
+                if !name.is_empty() && name != "self" {
                     found.insert(name);
                 }
+            }
+            rest = after;
+        } else {
+            let name = ident(trimmed);
+            if !name.is_empty() {
+                found.insert(name);
             }
         }
     }
     found
+}
+
+fn referenced_modules(src: &str) -> BTreeSet<String> {
+    referenced(src, "crate")
+}
+
+/// What each binary and the ffi crate may use of the library (`rmq::x`): the binaries are thin
+/// wrappers over their service (STYLE.md: servers are libraries, rmq-admin wraps `admin`); the
+/// ffi crate is a facade over `rmq::client` and the types it re-exports.
+const OUTSIDE: &[(&str, &[&str])] = &[
+    ("src/bin/rmq-broker.rs", &["broker", "namesrv", "common"]),
+    ("src/bin/rmq-namesrv.rs", &["namesrv", "common"]),
+    ("src/bin/rmq-admin.rs", &["admin", "client", "protocol", "remoting", "common"]),
+    ("src/bin/rmq-bench.rs", &["admin", "client", "protocol", "remoting", "common"]),
+    ("ffi/src", &["client"]),
+];
+
+#[test]
+fn binaries_and_ffi_use_only_their_layers() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for (path, allowed) in OUTSIDE {
+        let p = top.join(path);
+        let mut files = Vec::new();
+        if p.is_dir() {
+            rust_files(&p, &mut files);
+        } else {
+            files.push(p);
+        }
+        for file in files {
+            checked += 1;
+            let text = fs::read_to_string(&file).unwrap();
+            for used in referenced(&text, "rmq") {
+                if !allowed.contains(&used.as_str()) {
+                    violations.push(format!("{} uses rmq::{used}", file.display()));
+                }
+            }
+        }
+    }
+    let bins = fs::read_dir(top.join("src/bin")).unwrap().count();
+    assert_eq!(bins, 4, "a new binary needs its row in OUTSIDE");
+    assert!(checked > 8, "checked only {checked} files");
+    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
 }
 
 #[test]
