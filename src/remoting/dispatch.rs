@@ -4,7 +4,7 @@
 //! worker pool, whether the reader may run it inline, whether the fast port serves it, and what
 //! ACL needs to know (its resources, admin-only). It is the only list of codes: a code that is
 //! not in it is answered REQUEST_CODE_NOT_SUPPORTED. A [`Dispatcher`] owns the pools (one
-//! fixed pool per request family fed by a bounded channel, NettyRemotingAbstract's
+//! fixed pool per request family fed by a capped queue, NettyRemotingAbstract's
 //! processorTable), the hooks and the writer poller; every port of the server shares it, as
 //! Apache's main and VIP ports share their executors.
 
@@ -16,7 +16,7 @@ use crate::common::service::spawn_thread;
 use crate::protocol::access::ResourceFn;
 use crate::protocol::codes::response;
 use crate::protocol::command::RemotingCommand;
-use crossbeam_channel::{bounded, Sender, TrySendError};
+use crossbeam_channel::{unbounded, Sender};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::io;
@@ -203,7 +203,11 @@ struct Job {
 struct Pool {
     name: String,
     capacity: usize,
-    sender: RwLock<Option<Sender<Job>>>,
+    /// The queue: an unbounded channel whose length `queued` caps, so a large capacity costs
+    /// nothing until used (a bounded channel allocates and touches every slot up front: the
+    /// default 100 000-request pull queue alone was 21 MB of resident memory).
+    sender: RwLock<Option<Sender<Box<Job>>>>,
+    queued: AtomicUsize,
     /// Requests running (on a worker or inline on a reader).
     active: AtomicUsize,
 }
@@ -245,11 +249,12 @@ impl Dispatcher {
         let mut pools = Vec::new();
         let mut receivers = Vec::new();
         for p in &routes.pools {
-            let (tx, rx) = bounded::<Job>(p.queue);
+            let (tx, rx) = unbounded::<Box<Job>>();
             pools.push(Pool {
                 name: p.name.clone(),
                 capacity: p.queue,
                 sender: RwLock::new(Some(tx)),
+                queued: AtomicUsize::new(0),
                 active: AtomicUsize::new(0),
             });
             receivers.push((rx, p.threads));
@@ -273,8 +278,9 @@ impl Dispatcher {
                 let h = spawn_thread(format!("{name}-{pool_name}-{i}"), move || {
                     let Some(pool) = me.pools.get(p) else { return };
                     while let Ok(job) = rx.recv() {
+                        pool.queued.fetch_sub(1, Ordering::AcqRel);
                         pool.active.fetch_add(1, Ordering::AcqRel);
-                        run_job(job);
+                        run_job(*job);
                         pool.active.fetch_sub(1, Ordering::AcqRel);
                     }
                 });
@@ -295,7 +301,7 @@ impl Dispatcher {
             .iter()
             .map(|p| PoolStats {
                 name: p.name.clone(),
-                queued: p.sender.read().as_ref().map_or(0, |s| s.len()),
+                queued: p.queued.load(Ordering::Acquire),
                 capacity: p.capacity,
                 active: p.active.load(Ordering::Acquire),
             })
@@ -368,14 +374,29 @@ impl Dispatcher {
             ));
             return;
         };
-        match tx.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
-                drop(sender);
-                log::warn!("pool full pool={} code={} peer={}", pool.name, code, conn.peer());
-                job.ctx.conn.end_request();
-                busy(&job.ctx, "[OVERLOAD]system busy, start flow control for a while");
-            }
+        let admitted = pool
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < pool.capacity).then_some(n + 1)
+            })
+            .is_ok();
+        if !admitted {
+            drop(sender);
+            log::warn!("pool full pool={} code={} peer={}", pool.name, code, conn.peer());
+            job.ctx.conn.end_request();
+            busy(&job.ctx, "[OVERLOAD]system busy, start flow control for a while");
+            return;
+        }
+        if let Err(e) = tx.send(Box::new(job)) {
+            // The workers are gone (drain raced this dispatch): refuse as shutting down.
+            drop(sender);
+            let job = e.into_inner();
+            pool.queued.fetch_sub(1, Ordering::AcqRel);
+            job.ctx.conn.end_request();
+            job.ctx.respond(RemotingCommand::error(
+                response::SERVICE_NOT_AVAILABLE,
+                "the server is shutting down",
+            ));
         }
     }
 
@@ -387,7 +408,7 @@ impl Dispatcher {
         if pool.active.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err() {
             return Some(job);
         }
-        let idle = pool.sender.read().as_ref().is_some_and(|tx| tx.is_empty());
+        let idle = pool.queued.load(Ordering::Acquire) == 0 && pool.sender.read().is_some();
         let rest = if idle {
             run_job(job);
             None
