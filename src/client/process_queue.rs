@@ -187,6 +187,7 @@ mod tests {
             sys_flag: 0,
             store_size: 0,
             broker_name: "b".into(),
+            prepared_transaction_offset: 0,
         }
     }
 
