@@ -32,10 +32,20 @@ static int passed = 0, failed = 0;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int last_seen = -1, received = 0, async_done = 0;
+static int self_stop = -1, self_destroy = -1;
 
 static int on_message(CPushConsumer* c, CMessageExt* m) {
-  (void)c;
   const char* idx = GetMessageProperty(m, "round");
+  if (idx != NULL && strcmp(idx, "self") == 0) {
+    /* Shutdown/Destroy from inside the consumer's own callback would wait for itself. */
+    int st = ShutdownPushConsumer(c), dt = DestroyPushConsumer(c);
+    pthread_mutex_lock(&lock);
+    self_stop = st;
+    self_destroy = dt;
+    pthread_cond_broadcast(&cond);
+    pthread_mutex_unlock(&lock);
+    return E_CONSUME_SUCCESS;
+  }
   pthread_mutex_lock(&lock);
   received++;
   if (idx != NULL && idx[0] != 0) last_seen = atoi(idx);
@@ -148,9 +158,7 @@ static CProducer* producer(const char* ns, const char* group) {
   return p;
 }
 
-static int send_round(CProducer* p, const char* topic, int i) {
-  char round[16];
-  snprintf(round, sizeof round, "%d", i);
+static int send_tagged(CProducer* p, const char* topic, const char* round) {
   CMessage* m = CreateMessage(topic);
   SetMessageBody(m, round);
   SetMessageProperty(m, "round", round);
@@ -158,6 +166,12 @@ static int send_round(CProducer* p, const char* topic, int i) {
   int st = SendMessageSync(p, m, &r);
   DestroyMessage(m);
   return st;
+}
+
+static int send_round(CProducer* p, const char* topic, int i) {
+  char round[16];
+  snprintf(round, sizeof round, "%d", i);
+  return send_tagged(p, topic, round);
 }
 
 static void round_trips(const char* ns, const char* topic, const char* group, int rounds) {
@@ -196,6 +210,17 @@ static void round_trips(const char* ns, const char* topic, const char* group, in
   }
   printf("round trips %d of %d\n", ok, rounds);
   CHECK(ok == rounds);
+  CHECK(send_tagged(p, topic, "self") == OK);
+  pthread_mutex_lock(&lock);
+  end = time(NULL) + 30;
+  while (self_destroy < 0 && time(NULL) < end) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_cond_timedwait(&cond, &lock, &ts);
+  }
+  CHECK(self_stop == PUSHCONSUMER_START_FAILED && self_destroy == PUSHCONSUMER_START_FAILED);
+  pthread_mutex_unlock(&lock);
   /* Wrong order: destroy the running consumer and producer without shutting them down. */
   CHECK(DestroyPushConsumer(c) == OK && DestroyProducer(p) == OK);
 }
