@@ -17,7 +17,7 @@ const LOCK_MAX_LIVE: Duration = Duration::from_secs(30);
 /// queue keeps only the body size (for flow control) and the offset (for commits) instead of a
 /// second copy of every cached message.
 enum Held {
-    Whole(MessageExt),
+    Whole(Box<MessageExt>),
     Size(usize),
 }
 
@@ -113,7 +113,8 @@ impl ProcessQueue {
     pub fn put(&self, msgs: &[MessageExt], whole: bool) -> bool {
         let mut s = self.state.lock();
         for m in msgs {
-            let held = if whole { Held::Whole(m.clone()) } else { Held::Size(m.body().len()) };
+            let held =
+                if whole { Held::Whole(Box::new(m.clone())) } else { Held::Size(m.body().len()) };
             if s.msgs.insert(m.queue_offset, held).is_none() {
                 s.bytes += m.body().len();
             }
@@ -149,8 +150,8 @@ impl ProcessQueue {
             let Some((o, held)) = s.msgs.pop_first() else { break };
             match held {
                 Held::Whole(m) => {
-                    s.consuming.insert(o, m.clone());
-                    out.push(m);
+                    s.consuming.insert(o, (*m).clone());
+                    out.push(*m);
                 }
                 // Put without its message (a concurrent listener replaced by an orderly one):
                 // nothing to hand out; forget it.
@@ -178,7 +179,7 @@ impl ProcessQueue {
     pub fn rollback(&self) {
         let mut s = self.state.lock();
         let taken = std::mem::take(&mut s.consuming);
-        s.msgs.extend(taken.into_iter().map(|(o, m)| (o, Held::Whole(m))));
+        s.msgs.extend(taken.into_iter().map(|(o, m)| (o, Held::Whole(Box::new(m)))));
     }
 
     /// Orderly: the queue's task stops (it will be scheduled again by the next `put`).
