@@ -68,6 +68,18 @@ static void on_fail(CMQException e) {
   pthread_mutex_unlock(&lock);
 }
 
+static char fail_msg[MAX_EXEPTION_MSG_LENGTH], fail_type[MAX_EXEPTION_TYPE_LENGTH];
+static int fail_seen = 0;
+
+static void on_fail_record(CMQException e) {
+  pthread_mutex_lock(&lock);
+  snprintf(fail_msg, sizeof fail_msg, "%s", e.msg);
+  snprintf(fail_type, sizeof fail_type, "%s", e.type);
+  fail_seen++;
+  pthread_cond_broadcast(&cond);
+  pthread_mutex_unlock(&lock);
+}
+
 static int pick_first(int size, CMessage* m, void* arg) {
   (void)size;
   (void)m;
@@ -254,6 +266,21 @@ static void wrong_orders(const char* ns, const char* topic, const char* group) {
   CHECK(SendMessageOnewayOrderly(p, m, pick_first, NULL) == OK);
   CHECK(SendMessageOrderlyAsync(p, m, pick_first, NULL, on_ok, on_fail) == OK);
   CHECK(DestroyMessage(m) == OK);
+  /* An async send that fails on the producer's thread (empty body): the exception callback
+   * reads CMQException.h's layout. */
+  m = CreateMessage(topic);
+  CHECK(SendMessageAsync(p, m, on_ok, on_fail_record) == OK);
+  CHECK(DestroyMessage(m) == OK);
+  pthread_mutex_lock(&lock);
+  time_t end = time(NULL) + 30;
+  while (fail_seen == 0 && time(NULL) < end) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 1;
+    pthread_cond_timedwait(&cond, &lock, &ts);
+  }
+  CHECK(fail_seen == 1 && strstr(fail_msg, "body") != NULL && strcmp(fail_type, "MQClientException") == 0);
+  pthread_mutex_unlock(&lock);
   CHECK(ShutdownProducer(p) == OK && DestroyProducer(p) == OK);
   /* Push consumer: shutdown twice, start again, destroy while running. */
   CPushConsumer* c = consumer(ns, topic, group);
