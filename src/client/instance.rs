@@ -62,6 +62,10 @@ pub(crate) struct Instance {
     timer: Mutex<Option<Service>>,
     waker: Mutex<Option<Waker>>,
     rebalance_now: AtomicBool,
+    /// Heartbeat on the next tick: a member joined, or a broker we did not know appeared in a
+    /// route (Apache's producer start heartbeats every broker at once; otherwise a transaction
+    /// producer's group stays unknown to the broker that must check it for a whole interval).
+    heartbeat_now: AtomicBool,
 }
 
 impl Instance {
@@ -91,6 +95,7 @@ impl Instance {
             timer: Mutex::new(None),
             waker: Mutex::new(None),
             rebalance_now: AtomicBool::new(false),
+            heartbeat_now: AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&inst);
         inst.remoting.set_request_handler(Arc::new(move |conn, req| {
@@ -116,6 +121,7 @@ impl Instance {
         }
         members.push(m);
         drop(members);
+        self.heartbeat_now.store(true, Ordering::Release);
         let mut timer = self.timer.lock();
         if timer.is_none() {
             let weak = Arc::downgrade(self);
@@ -189,12 +195,7 @@ impl Instance {
         let route = TopicRouteData::decode(&resp.body).map_err(|e| {
             Error::new(ErrorKind::Network, format!("bad route body for topic '{topic}': {e}"))
         })?;
-        {
-            let mut b = self.brokers.write();
-            for bd in &route.broker_datas {
-                b.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
-            }
-        }
+        self.learn_brokers(&route);
         let mut routes = self.routes.write();
         let changed = routes.get(topic) != Some(&route);
         if changed {
@@ -207,12 +208,7 @@ impl Instance {
 
     /// Store a route built by the client (a new topic's route derived from TBW102's).
     pub fn put_route(&self, topic: &str, route: TopicRouteData) {
-        {
-            let mut b = self.brokers.write();
-            for bd in &route.broker_datas {
-                b.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
-            }
-        }
+        self.learn_brokers(&route);
         self.routes.write().insert(topic.to_string(), route);
         self.route_gen.fetch_add(1, Ordering::AcqRel);
     }
@@ -305,6 +301,17 @@ impl Instance {
         for t in topics {
             if let Err(e) = self.update_route(&t) {
                 log::debug!("route refresh failed topic={} err={}", t, e);
+            }
+        }
+    }
+
+    /// Remember the broker addresses of `route`; a new one gets a heartbeat on the next tick.
+    fn learn_brokers(&self, route: &TopicRouteData) {
+        let mut b = self.brokers.write();
+        for bd in &route.broker_datas {
+            if b.get(&bd.broker_name) != Some(&bd.broker_addrs) {
+                b.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+                self.heartbeat_now.store(true, Ordering::Release);
             }
         }
     }
@@ -435,7 +442,7 @@ fn timer_loop(weak: Weak<Instance>, ctx: crate::common::service::ServiceCtx) {
                 inst.refresh_routes();
                 next_route = now + inst.cfg.poll_namesrv_interval;
             }
-            if now >= next_heartbeat {
+            if now >= next_heartbeat || inst.heartbeat_now.swap(false, Ordering::AcqRel) {
                 inst.send_heartbeat();
                 next_heartbeat = now + inst.cfg.heartbeat_interval;
             }

@@ -152,6 +152,8 @@ pub struct MessageExt {
     pub store_size: i32,
     /// Broker name the message was pulled from.
     pub broker_name: String,
+    /// Commit-log offset of the half message a transaction commit record ends, else 0.
+    pub prepared_transaction_offset: i64,
 }
 
 impl std::ops::Deref for MessageExt {
@@ -238,6 +240,7 @@ fn from_record(rec: MessageRecord, size: usize, broker_name: &str) -> MessageExt
         sys_flag: rec.sys_flag,
         store_size: size as i32,
         broker_name: broker_name.to_string(),
+        prepared_transaction_offset: rec.prepared_transaction_offset,
     }
 }
 

@@ -12,10 +12,28 @@ use std::time::{Duration, Instant};
 /// A broker lock older than this is not trusted (REBALANCE_LOCK_MAX_LIVE_TIME).
 const LOCK_MAX_LIVE: Duration = Duration::from_secs(30);
 
+/// A pulled message as the queue holds it. Orderly consumption takes its messages from the
+/// queue, so they are kept whole; concurrent consumption hands each batch to a task, so the
+/// queue keeps only the body size (for flow control) and the offset (for commits) instead of a
+/// second copy of every cached message.
+enum Held {
+    Whole(Box<MessageExt>),
+    Size(usize),
+}
+
+impl Held {
+    fn body_len(&self) -> usize {
+        match self {
+            Held::Whole(m) => m.body().len(),
+            Held::Size(n) => *n,
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
     /// Pulled, not yet consumed (concurrent: also those being consumed).
-    msgs: BTreeMap<i64, MessageExt>,
+    msgs: BTreeMap<i64, Held>,
     /// Orderly: taken by the running listener call.
     consuming: BTreeMap<i64, MessageExt>,
     bytes: usize,
@@ -90,11 +108,14 @@ impl ProcessQueue {
         (s.msgs.len() + s.consuming.len(), s.bytes)
     }
 
-    /// Add pulled messages. Orderly: returns true when the caller must schedule a consume task.
-    pub fn put(&self, msgs: &[MessageExt]) -> bool {
+    /// Add pulled messages, kept `whole` for orderly consumption (else only their offsets and
+    /// sizes). Orderly: returns true when the caller must schedule a consume task.
+    pub fn put(&self, msgs: &[MessageExt], whole: bool) -> bool {
         let mut s = self.state.lock();
         for m in msgs {
-            if s.msgs.insert(m.queue_offset, m.clone()).is_none() {
+            let held =
+                if whole { Held::Whole(Box::new(m.clone())) } else { Held::Size(m.body().len()) };
+            if s.msgs.insert(m.queue_offset, held).is_none() {
                 s.bytes += m.body().len();
             }
             s.max_offset = s.max_offset.max(m.queue_offset);
@@ -112,7 +133,7 @@ impl ProcessQueue {
         let mut s = self.state.lock();
         for o in offsets {
             if let Some(m) = s.msgs.remove(o) {
-                s.bytes = s.bytes.saturating_sub(m.body().len());
+                s.bytes = s.bytes.saturating_sub(m.body_len());
             }
         }
         if s.max_offset < 0 {
@@ -126,9 +147,16 @@ impl ProcessQueue {
         let mut s = self.state.lock();
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            let Some((o, m)) = s.msgs.pop_first() else { break };
-            s.consuming.insert(o, m.clone());
-            out.push(m);
+            let Some((o, held)) = s.msgs.pop_first() else { break };
+            match held {
+                Held::Whole(m) => {
+                    s.consuming.insert(o, (*m).clone());
+                    out.push(*m);
+                }
+                // Put without its message (a concurrent listener replaced by an orderly one):
+                // nothing to hand out; forget it.
+                Held::Size(n) => s.bytes = s.bytes.saturating_sub(n),
+            }
         }
         if out.is_empty() {
             s.orderly_active = false;
@@ -151,7 +179,7 @@ impl ProcessQueue {
     pub fn rollback(&self) {
         let mut s = self.state.lock();
         let taken = std::mem::take(&mut s.consuming);
-        s.msgs.extend(taken);
+        s.msgs.extend(taken.into_iter().map(|(o, m)| (o, Held::Whole(Box::new(m)))));
     }
 
     /// Orderly: the queue's task stops (it will be scheduled again by the next `put`).
@@ -187,6 +215,7 @@ mod tests {
             sys_flag: 0,
             store_size: 0,
             broker_name: "b".into(),
+            prepared_transaction_offset: 0,
         }
     }
 
@@ -195,14 +224,14 @@ mod tests {
         let mq = MessageQueue { topic: "T".into(), broker_name: "b".into(), queue_id: 0 };
         let pq = ProcessQueue::new(mq);
         assert_eq!(pq.remove(&[]), None);
-        pq.put(&[m(5), m(6), m(7)]);
+        pq.put(&[m(5), m(6), m(7)], false);
         assert_eq!(pq.load(), (3, 6));
         assert_eq!(pq.remove(&[6]), Some(5));
         assert_eq!(pq.remove(&[5]), Some(7));
         assert_eq!(pq.remove(&[7]), Some(8));
         assert!(pq.is_empty());
         // Orderly take / rollback / commit.
-        pq.put(&[m(8), m(9)]);
+        pq.put(&[m(8), m(9)], true);
         assert_eq!(pq.take(1)[0].queue_offset, 8);
         pq.rollback();
         assert_eq!(pq.take(2).len(), 2);

@@ -5,6 +5,7 @@ mod arch;
 mod bad_input;
 mod cli;
 mod client;
+mod compat;
 mod consume;
 mod crash;
 mod ffi;

@@ -115,6 +115,10 @@ type PublishEntry = (u64, Arc<Vec<MessageQueue>>);
 
 type Callback = Box<dyn FnOnce(Result<SendResult>) + Send + 'static>;
 
+/// An async send waiting for a worker: the message, the queue when the caller chose one, and the
+/// callback.
+type AsyncSend = (Message, Option<MessageQueue>, Callback);
+
 struct Inner {
     opts: ProducerOptions,
     state: Mutex<State>,
@@ -122,7 +126,7 @@ struct Inner {
     publish: Mutex<HashMap<String, PublishEntry>>,
     index: AtomicUsize,
     fault: FaultTable,
-    async_tx: Mutex<Option<Sender<(Message, Callback)>>>,
+    async_tx: Mutex<Option<Sender<AsyncSend>>>,
     async_workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -226,18 +230,19 @@ impl Producer {
             topics: self.inner.topics.clone(),
             checker,
         }))?;
-        let (tx, rx) = bounded::<(Message, Callback)>(ASYNC_QUEUE);
+        let (tx, rx) = bounded::<AsyncSend>(ASYNC_QUEUE);
         let mut workers = self.inner.async_workers.lock();
         for i in 0..ASYNC_THREADS {
-            let rx: Receiver<(Message, Callback)> = rx.clone();
+            let rx: Receiver<AsyncSend> = rx.clone();
             let weak: Weak<Inner> = Arc::downgrade(&self.inner);
             let h = spawn_thread(format!("rmq-producer-async-{i}"), move || {
-                for (msg, cb) in rx.iter() {
-                    let r = match weak.upgrade() {
-                        Some(inner) => inner
+                for (msg, mq, cb) in rx.iter() {
+                    let r = match (weak.upgrade(), mq) {
+                        (Some(inner), None) => inner
                             .send_default(&msg, Mode::Sync)
                             .map(|r| r.unwrap_or_else(empty_result)),
-                        None => Err(Error::shut_down("producer")),
+                        (Some(inner), Some(mq)) => inner.send_to_queue(&msg, &mq, Mode::Sync),
+                        (None, _) => Err(Error::shut_down("producer")),
                     };
                     cb(r);
                 }
@@ -264,9 +269,18 @@ impl Producer {
     /// Send without blocking; `cb` runs on a producer thread (`rmq-producer-async-N`) with the
     /// outcome. Fails at once when the producer is not running or 10 000 sends are queued.
     pub fn send_async(&self, msg: Message, cb: Callback) -> Result<()> {
+        self.queue_async((msg, None, cb))
+    }
+
+    /// As [`Producer::send_async`], to the given queue (one attempt, no other queue is tried).
+    pub fn send_async_to_queue(&self, msg: Message, mq: MessageQueue, cb: Callback) -> Result<()> {
+        self.queue_async((msg, Some(mq), cb))
+    }
+
+    fn queue_async(&self, job: AsyncSend) -> Result<()> {
         self.inner.instance()?;
         let tx = self.inner.async_tx.lock().clone().ok_or_else(|| Error::shut_down("producer"))?;
-        match tx.try_send((msg, cb)) {
+        match tx.try_send(job) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(Error::state(format!(
                 "{ASYNC_QUEUE} async sends are already waiting; slow down or wait for callbacks"
@@ -291,20 +305,12 @@ impl Producer {
 
     /// Send to the given queue (one attempt, no other queue is tried).
     pub fn send_to_queue(&self, msg: &Message, mq: &MessageQueue) -> Result<SendResult> {
-        let inst = self.inner.instance()?;
-        if mq.topic != msg.topic() {
-            return Err(Error::invalid(format!(
-                "the queue belongs to topic '{}' but the message to '{}'",
-                mq.topic,
-                msg.topic()
-            )));
-        }
-        let out = self.inner.encode(msg)?;
-        self.inner.topics.lock().insert(out.topic.clone());
-        let deadline = Instant::now() + self.inner.opts.send_timeout;
-        self.inner
-            .send_kernel(&inst, &out, mq, Mode::Sync, deadline)
-            .map(|r| r.unwrap_or_else(empty_result))
+        self.inner.send_to_queue(msg, mq, Mode::Sync)
+    }
+
+    /// Send to the given queue without waiting for an answer (one attempt).
+    pub fn send_oneway_to_queue(&self, msg: &Message, mq: &MessageQueue) -> Result<()> {
+        self.inner.send_to_queue(msg, mq, Mode::Oneway).map(|_| ())
     }
 
     /// Send to the queue `selector` picks: it gets the topic's writable queues and returns an
@@ -382,6 +388,21 @@ impl Drop for Inner {
 }
 
 impl Inner {
+    fn send_to_queue(&self, msg: &Message, mq: &MessageQueue, mode: Mode) -> Result<SendResult> {
+        let inst = self.instance()?;
+        if mq.topic != msg.topic() {
+            return Err(Error::invalid(format!(
+                "the queue belongs to topic '{}' but the message to '{}'",
+                mq.topic,
+                msg.topic()
+            )));
+        }
+        let out = self.encode(msg)?;
+        self.topics.lock().insert(out.topic.clone());
+        let deadline = Instant::now() + self.opts.send_timeout;
+        self.send_kernel(&inst, &out, mq, mode, deadline).map(|r| r.unwrap_or_else(empty_result))
+    }
+
     fn instance(&self) -> Result<Arc<Instance>> {
         match &*self.state.lock() {
             State::Running(i) => Ok(i.clone()),

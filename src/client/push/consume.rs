@@ -5,8 +5,9 @@ use super::*;
 
 impl Inner {
     pub(super) fn dispatch(&self, pq: &Arc<ProcessQueue>, msgs: Vec<MessageExt>) {
-        let schedule = pq.put(&msgs);
-        match self.listener.lock().clone() {
+        let listener = self.listener.lock().clone();
+        let schedule = pq.put(&msgs, matches!(listener, Some(Listener::Orderly(_))));
+        match listener {
             Some(Listener::Orderly(_)) if schedule => self.submit(Task::Orderly(pq.clone())),
             Some(Listener::Orderly(_)) => {}
             Some(Listener::Concurrent(_)) => {
