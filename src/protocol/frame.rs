@@ -13,7 +13,6 @@
 
 use super::codes::{language_name, language_ordinal};
 use super::command::{RemotingCommand, SerializeType};
-use serde_json::Value;
 use std::fmt;
 
 /// Default cap on a whole frame, length word included (NettyDecoder's 16 MiB).
@@ -109,67 +108,9 @@ pub fn decode(
     Ok(Some((cmd, total)))
 }
 
-fn json_int(v: &Value, what: &'static str) -> Result<i64, DecodeError> {
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .ok_or_else(|| DecodeError::invalid(what, "not an integer")),
-        Value::String(s) => {
-            s.trim().parse().map_err(|_| DecodeError::invalid(what, "not an integer"))
-        }
-        Value::Null => Ok(0),
-        _ => Err(DecodeError::invalid(what, "not a number")),
-    }
-}
-
-fn json_get<'a>(map: &'a serde_json::Map<String, Value>, k: &str) -> &'a Value {
-    map.get(k).unwrap_or(&Value::Null)
-}
-
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
-    let v: Value = serde_json::from_slice(header)
-        .map_err(|e| DecodeError::invalid("JSON header", e.to_string()))?;
-    let Value::Object(mut map) = v else {
-        return Err(DecodeError::invalid("JSON header", "not an object"));
-    };
-    let code = json_int(json_get(&map, "code"), "header code")?;
-    let mut cmd = RemotingCommand::request(code as i32);
-    cmd.serialize_type = SerializeType::Json;
-    cmd.version = json_int(json_get(&map, "version"), "header version")? as i32;
-    cmd.opaque = json_int(json_get(&map, "opaque"), "header opaque")? as i32;
-    cmd.flag = json_int(json_get(&map, "flag"), "header flag")? as i32;
-    // Strings are moved out of the parsed header, not copied (one allocation less per field).
-    cmd.language = match map.remove("language") {
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => language_name(n.as_u64().unwrap_or(7).min(255) as u8).to_string(),
-        _ => "OTHER".to_string(),
-    };
-    cmd.remark = match map.remove("remark") {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    };
-    if let Some(Value::Object(ext)) = map.remove("extFields") {
-        if ext.len() > MAX_EXT_FIELDS {
-            return Err(DecodeError::too_large(
-                "ext field count",
-                ext.len() as u64,
-                MAX_EXT_FIELDS,
-            ));
-        }
-        for (k, v) in ext {
-            // Accept strings, numbers and booleans as text (§1.9); null means absent.
-            let text = match v {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Null => continue,
-                other => other.to_string(),
-            };
-            cmd.ext_fields.insert(k, text);
-        }
-    }
-    Ok(cmd)
+    super::json_header::decode(header, MAX_EXT_FIELDS)
+        .map_err(|e| DecodeError::invalid("JSON header", e.0))
 }
 
 /// Reads big-endian values from a header, naming what it reads on failure.

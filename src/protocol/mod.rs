@@ -8,4 +8,5 @@ pub mod codes;
 pub mod command;
 pub mod frame;
 pub mod json;
+pub mod json_header;
 pub mod record;

@@ -1,0 +1,389 @@
+//! The JSON header form (§1.3), read in one pass straight into a [`RemotingCommand`]: no
+//! intermediate `serde_json::Value`, one allocation per ext key and value (none for the
+//! value when it is an unescaped string slice copied once). Iterative, so its nesting is bounded
+//! by [`MAX_NESTING`] without recursion: a peer's deeply nested header is an error, never a
+//! deep stack.
+//!
+//! Accepted as Java's and the C++ client's headers are written: members in any order, unknown
+//! members skipped, ext values that are strings, numbers, booleans (kept as their text), null
+//! (absent), or anything else (kept as its raw JSON text).
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use super::codes::language_name;
+use super::command::{RemotingCommand, SerializeType};
+
+/// Deepest nesting accepted inside a header (Java's headers nest two levels).
+pub const MAX_NESTING: usize = 64;
+
+/// Why a JSON header did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderError(pub String);
+
+type R<T> = Result<T, HeaderError>;
+
+fn err<T>(why: impl Into<String>) -> R<T> {
+    Err(HeaderError(why.into()))
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> R<()> {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            err(format!("expected '{}' at byte {}", c as char, self.i))
+        }
+    }
+
+    /// After a member: true when another follows (`,`), false at the closing `close`.
+    fn next_member(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => err(format!("expected ',' or '{}' at byte {}", close as char, self.i)),
+        }
+    }
+
+    /// A string (the cursor is on its opening quote), unescaped.
+    fn string(&mut self) -> R<String> {
+        self.ws();
+        if self.peek() != Some(b'"') {
+            return err(format!("expected a string at byte {}", self.i));
+        }
+        self.i += 1;
+        let start = self.i;
+        // Fast path: no escapes.
+        while let Some(c) = self.peek() {
+            match c {
+                b'"' => {
+                    let s = self.b.get(start..self.i).unwrap_or_default();
+                    self.i += 1;
+                    return std::str::from_utf8(s)
+                        .map(str::to_string)
+                        .map_err(|_| HeaderError("a string is not UTF-8".into()));
+                }
+                b'\\' => break,
+                c if c < 0x20 => return err("a control character inside a string"),
+                _ => self.i += 1,
+            }
+        }
+        let mut out: Vec<u8> = self.b.get(start..self.i).unwrap_or_default().to_vec();
+        loop {
+            let Some(c) = self.peek() else { return err("an unterminated string") };
+            self.i += 1;
+            match c {
+                b'"' => {
+                    return String::from_utf8(out)
+                        .map_err(|_| HeaderError("a string is not UTF-8".into()))
+                }
+                b'\\' => {
+                    let Some(e) = self.peek() else { return err("an unterminated escape") };
+                    self.i += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let ch = self.unicode_escape()?;
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return err("an invalid escape"),
+                    }
+                }
+                c if c < 0x20 => return err("a control character inside a string"),
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> R<u32> {
+        let h = self.b.get(self.i..self.i + 4).ok_or(HeaderError("a short \\u escape".into()))?;
+        let s = std::str::from_utf8(h).map_err(|_| HeaderError("a bad \\u escape".into()))?;
+        let v = u32::from_str_radix(s, 16).map_err(|_| HeaderError("a bad \\u escape".into()))?;
+        self.i += 4;
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self) -> R<char> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) {
+            if self.b.get(self.i..self.i + 2) == Some(b"\\u") {
+                self.i += 2;
+                let lo = self.hex4()?;
+                if (0xDC00..0xE000).contains(&lo) {
+                    let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    return char::from_u32(c).ok_or(HeaderError("a bad surrogate pair".into()));
+                }
+            }
+            return err("a lone surrogate");
+        }
+        char::from_u32(hi).ok_or(HeaderError("a bad \\u escape".into()))
+    }
+
+    /// Skip one value of any kind; returns its raw text. Nesting is counted, not recursed.
+    fn skip_value(&mut self) -> R<&'a str> {
+        self.ws();
+        let start = self.i;
+        let mut depth = 0usize;
+        loop {
+            self.ws();
+            match self.peek() {
+                None => return err("an unterminated value"),
+                Some(b'{' | b'[') => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return err(format!("nested deeper than {MAX_NESTING} levels"));
+                    }
+                    self.i += 1;
+                    continue;
+                }
+                Some(b'}' | b']') if depth > 0 => {
+                    depth -= 1;
+                    self.i += 1;
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b',' | b':') if depth > 0 => {
+                    self.i += 1;
+                    continue;
+                }
+                Some(_) => {
+                    self.scalar()?;
+                }
+            }
+            if depth == 0 {
+                let raw = self.b.get(start..self.i).unwrap_or_default();
+                return std::str::from_utf8(raw).map_err(|_| HeaderError("not UTF-8".into()));
+            }
+        }
+    }
+
+    /// A number, `true`, `false` or `null`, as its text.
+    fn scalar(&mut self) -> R<&'a str> {
+        self.ws();
+        let start = self.i;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b'a'..=b'z')
+        ) {
+            self.i += 1;
+        }
+        let raw = self.b.get(start..self.i).unwrap_or_default();
+        let s = std::str::from_utf8(raw).unwrap_or("");
+        let numeric = s.starts_with(|c: char| c == '-' || c.is_ascii_digit());
+        let ok = matches!(s, "true" | "false" | "null") || (numeric && s.parse::<f64>().is_ok());
+        if ok {
+            Ok(s)
+        } else {
+            err(format!("an invalid value at byte {start}"))
+        }
+    }
+
+    /// A value as text for an ext field or a header member: `None` for null.
+    fn text_value(&mut self) -> R<Option<String>> {
+        self.ws();
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b'{' | b'[') => self.skip_value().map(|s| Some(s.to_string())),
+            _ => {
+                let s = self.scalar()?;
+                Ok((s != "null").then(|| s.to_string()))
+            }
+        }
+    }
+
+    /// An integer member: a number or a numeric string, in i32 range (a code of 2^32 + 10 is
+    /// not SEND_MESSAGE); null reads as 0.
+    fn int_member(&mut self, what: &str) -> R<i32> {
+        let Some(t) = self.text_value()? else { return Ok(0) };
+        let t = t.trim();
+        let n = t.parse::<i64>().ok().or_else(|| {
+            let f = t.parse::<f64>().ok()?;
+            (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+        });
+        match n.map(i32::try_from) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(_)) => err(format!("header {what} {t} is out of range")),
+            None => err(format!("header {what} is not an integer")),
+        }
+    }
+}
+
+/// Parse a JSON header (the header bytes of a frame whose type byte is 0).
+pub fn decode(header: &[u8], max_ext_fields: usize) -> R<RemotingCommand> {
+    let mut c = Cursor { b: header, i: 0 };
+    let mut cmd = RemotingCommand::request(0);
+    cmd.serialize_type = SerializeType::Json;
+    cmd.language = "OTHER".to_string();
+    let (mut code, mut version, mut opaque, mut flag) = (0, 0, 0, 0);
+    c.expect(b'{')?;
+    c.ws();
+    if c.peek() == Some(b'}') {
+        c.i += 1;
+    } else {
+        loop {
+            let key = c.string()?;
+            c.expect(b':')?;
+            match key.as_str() {
+                "code" => code = c.int_member("code")?,
+                "version" => version = c.int_member("version")?,
+                "opaque" => opaque = c.int_member("opaque")?,
+                "flag" => flag = c.int_member("flag")?,
+                "language" => {
+                    c.ws();
+                    cmd.language = match c.peek() {
+                        Some(b'"') => c.string()?,
+                        _ => match c.text_value()?.and_then(|t| t.parse::<u64>().ok()) {
+                            Some(n) => language_name(n.min(255) as u8).to_string(),
+                            None => "OTHER".to_string(),
+                        },
+                    }
+                }
+                "remark" => {
+                    c.ws();
+                    cmd.remark = if c.peek() == Some(b'"') {
+                        Some(c.string()?)
+                    } else {
+                        c.skip_value()?;
+                        None
+                    };
+                }
+                "extFields" => {
+                    c.ws();
+                    if c.peek() == Some(b'{') {
+                        ext_fields(&mut c, &mut cmd, max_ext_fields)?;
+                    } else {
+                        c.skip_value()?;
+                    }
+                }
+                _ => {
+                    c.skip_value()?;
+                }
+            }
+            if !c.next_member(b'}')? {
+                break;
+            }
+        }
+    }
+    c.ws();
+    if c.i != header.len() {
+        return err(format!("trailing bytes after the header object at byte {}", c.i));
+    }
+    cmd.code = code;
+    cmd.version = version;
+    cmd.opaque = opaque;
+    cmd.flag = flag;
+    Ok(cmd)
+}
+
+fn ext_fields(c: &mut Cursor<'_>, cmd: &mut RemotingCommand, max: usize) -> R<()> {
+    c.expect(b'{')?;
+    c.ws();
+    if c.peek() == Some(b'}') {
+        c.i += 1;
+        return Ok(());
+    }
+    let mut n = 0usize;
+    loop {
+        let key = c.string()?;
+        c.expect(b':')?;
+        n += 1;
+        if n > max {
+            return err(format!("more than {max} ext fields"));
+        }
+        if let Some(v) = c.text_value()? {
+            cmd.ext_fields.insert(key, v);
+        }
+        if !c.next_member(b'}')? {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_member_in_any_order_and_skips_unknown_ones() {
+        let h = br#" {"version":317,"extFields":{"b":"T\"\u00c4\ud83d\ude00","e":3,"f":1.5,"t":true,"n":null,"o":{"x":[1,2]}},"unknown":[{"a":{}},null],"flag":2,"language":"CPP","opaque":-7,"remark":"r\nx","code":310,"serializeTypeCurrentRPC":"JSON"} "#;
+        let c = decode(h, 100).unwrap();
+        assert_eq!((c.code, c.version, c.opaque, c.flag), (310, 317, -7, 2));
+        assert_eq!(c.language, "CPP");
+        assert_eq!(c.remark.as_deref(), Some("r\nx"));
+        assert_eq!(c.field("b"), Some("T\"Ä😀"));
+        assert_eq!(c.field("e"), Some("3"));
+        assert_eq!(c.field("f"), Some("1.5"));
+        assert_eq!(c.field("t"), Some("true"));
+        assert_eq!(c.field("n"), None);
+        assert_eq!(c.field("o"), Some(r#"{"x":[1,2]}"#));
+    }
+
+    #[test]
+    fn equals_serde_json_on_well_formed_headers() {
+        let mut cmd = RemotingCommand::request(10).with("topic", "T\u{1}x").with("queueId", 3);
+        cmd.remark = Some("\"quoted\" \\ / \u{7}".into());
+        let mut bytes = Vec::new();
+        crate::protocol::frame::encode(&cmd, &mut bytes);
+        let hl = (u32::from_be_bytes(bytes[4..8].try_into().unwrap()) & 0xFF_FFFF) as usize;
+        let d = decode(&bytes[8..8 + hl], 100).unwrap();
+        assert_eq!(
+            (d.code, d.remark.clone(), d.ext_fields.clone()),
+            (10, cmd.remark, cmd.ext_fields)
+        );
+    }
+
+    #[test]
+    fn refuses_bad_input_with_a_reason() {
+        let deep = format!("{{\"code\":1,\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            b"{\"code\":4294967306}",
+            b"{\"code\":\"ten\"}",
+            b"{\"code\":1} x",
+            b"{\"code\":1,}",
+            b"{\"extFields\":{\"a\":\"\\q\"}}",
+            b"{\"extFields\":{\"a\":\"\xff\"}}",
+            b"{\"remark\":\"\\ud800\"}",
+            b"{\"code\":+1}",
+            b"{\"code\":nan}",
+            b"{\"extFields\":{\"a\":inf}}",
+            deep.as_bytes(),
+        ] {
+            assert!(decode(bad, 100).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let many: String =
+            (0..101).map(|i| format!("\"k{i}\":\"v\"")).collect::<Vec<_>>().join(",");
+        assert!(decode(format!("{{\"extFields\":{{{many}}}}}").as_bytes(), 100).is_err());
+    }
+}
