@@ -13,6 +13,7 @@
 
 use super::codes::{language_name, language_ordinal};
 use super::command::{RemotingCommand, SerializeType};
+use super::json::{check_depth, MAX_DEPTH};
 use serde_json::Value;
 use std::fmt;
 
@@ -127,18 +128,28 @@ fn json_get<'a>(map: &'a serde_json::Map<String, Value>, k: &str) -> &'a Value {
     map.get(k).unwrap_or(&Value::Null)
 }
 
+/// An i32 header member: a number (or numeric string) out of i32 range is refused, never
+/// truncated (a code of 2^32 + 10 is not SEND_MESSAGE).
+fn json_i32(v: &Value, what: &'static str) -> Result<i32, DecodeError> {
+    let n = json_int(v, what)?;
+    i32::try_from(n).map_err(|_| DecodeError::invalid(what, format!("{n} is out of range")))
+}
+
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
+    // Bounded nesting before serde_json sees it (issue 13: a deep header must not overflow).
+    check_depth(header, MAX_DEPTH)
+        .map_err(|e| DecodeError::invalid("JSON header", e.to_string()))?;
     let v: Value = serde_json::from_slice(header)
         .map_err(|e| DecodeError::invalid("JSON header", e.to_string()))?;
     let Value::Object(mut map) = v else {
         return Err(DecodeError::invalid("JSON header", "not an object"));
     };
-    let code = json_int(json_get(&map, "code"), "header code")?;
-    let mut cmd = RemotingCommand::request(code as i32);
+    let code = json_i32(json_get(&map, "code"), "header code")?;
+    let mut cmd = RemotingCommand::request(code);
     cmd.serialize_type = SerializeType::Json;
-    cmd.version = json_int(json_get(&map, "version"), "header version")? as i32;
-    cmd.opaque = json_int(json_get(&map, "opaque"), "header opaque")? as i32;
-    cmd.flag = json_int(json_get(&map, "flag"), "header flag")? as i32;
+    cmd.version = json_i32(json_get(&map, "version"), "header version")?;
+    cmd.opaque = json_i32(json_get(&map, "opaque"), "header opaque")?;
+    cmd.flag = json_i32(json_get(&map, "flag"), "header flag")?;
     // Strings are moved out of the parsed header, not copied (one allocation less per field).
     cmd.language = match map.remove("language") {
         Some(Value::String(s)) => s,

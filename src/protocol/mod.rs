@@ -8,3 +8,6 @@ pub mod command;
 pub mod frame;
 pub mod json;
 pub mod record;
+
+#[cfg(test)]
+mod tests_hostile;
