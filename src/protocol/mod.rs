@@ -2,6 +2,7 @@
 //! message record layout. No sockets, threads, files or clocks here.
 
 pub mod admin_body;
+pub mod batch;
 pub mod body;
 pub mod codes;
 pub mod command;
