@@ -8,6 +8,7 @@ pub mod codes;
 pub mod command;
 pub mod frame;
 pub mod json;
+pub mod names;
 pub mod record;
 
 #[cfg(test)]
