@@ -297,3 +297,5 @@ pub(crate) fn valid_topic(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repair;
