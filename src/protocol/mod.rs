@@ -1,6 +1,7 @@
 //! Pure protocol layer: frames, both header forms, codes, typed headers, JSON bodies and the
 //! message record layout. No sockets, threads, files or clocks here.
 
+pub mod access;
 pub mod admin_body;
 pub mod batch;
 pub mod body;
