@@ -120,11 +120,16 @@ fn split_lines(text: &str) -> Result<Vec<Line>, YamlError> {
 fn strip_comment(s: &str) -> &str {
     let mut quote: Option<char> = None;
     let mut prev_blank = true;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         match quote {
-            Some('"') if escaped => escaped = false,
-            Some('"') if c == '\\' => escaped = true,
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            // '' inside single quotes is a quote character, not the end.
+            Some('\'') if c == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                chars.next();
+            }
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '#' && prev_blank => return s.get(..i).unwrap_or(s),
@@ -503,10 +508,10 @@ mod tests {
 
     #[test]
     fn snakeyaml_dump_style_quotes_and_flow() {
-        let text = "---\naccounts:\n- accessKey: 'it''s'\n  secretKey: \"a\\\"b\\u00e9 # no comment\"\n  topicPerms: [ 'T1=PUB', T2=SUB ]\n  groupPerms: []\n  x: {a: 1, b: [2, 3], c: }\ndataVersion:\n- counter: 3\n  timestamp: 1700000000000\nempty: ~\n";
+        let text = "---\naccounts:\n- accessKey: 'it''s # not a comment'\n  secretKey: \"a\\\"b\\u00e9 # no comment\"\n  topicPerms: [ 'T1=PUB', T2=SUB ]\n  groupPerms: []\n  x: {a: 1, b: [2, 3], c: }\ndataVersion:\n- counter: 3\n  timestamp: 1700000000000\nempty: ~\n";
         let v = parse(text).unwrap();
         let Some(Yaml::Seq(a)) = v.get("accounts") else { panic!("{v:?}") };
-        assert_eq!(a[0].get("accessKey"), Some(&s("it's")));
+        assert_eq!(a[0].get("accessKey"), Some(&s("it's # not a comment")));
         assert_eq!(a[0].get("secretKey"), Some(&s("a\"bé # no comment")));
         assert_eq!(a[0].get("topicPerms"), Some(&Yaml::Seq(vec![s("T1=PUB"), s("T2=SUB")])));
         assert_eq!(a[0].get("groupPerms"), Some(&Yaml::Seq(vec![])));

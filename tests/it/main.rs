@@ -9,6 +9,7 @@ mod consume;
 mod crash;
 mod ffi;
 mod ffi_more;
+mod fuzz;
 mod gaps;
 mod golden;
 mod interop;
