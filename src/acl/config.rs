@@ -75,8 +75,8 @@ impl Perm {
     }
 }
 
-/// One account of the file.
-#[derive(Debug, Clone)]
+/// One account of the file. Its Debug form leaves the secret key out.
+#[derive(Clone)]
 pub struct Account {
     /// `accessKey`.
     pub access_key: String,
@@ -91,6 +91,20 @@ pub struct Account {
     pub default_group_perm: Perm,
     /// `topicPerms` by topic and `groupPerms` by `%RETRY%<group>`.
     pub perms: HashMap<String, Perm>,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field("white", &self.white)
+            .field("admin", &self.admin)
+            .field("default_topic_perm", &self.default_topic_perm)
+            .field("default_group_perm", &self.default_group_perm)
+            .field("perms", &self.perms)
+            .finish()
+    }
 }
 
 impl Account {
@@ -298,6 +312,7 @@ mod tests {
         assert_eq!(a.perm_on("topicZ"), Perm::DENY);
         assert_eq!(a.perm_on("%RETRY%groupA"), Perm::DENY);
         assert_eq!(a.perm_on("%RETRY%groupZ"), Perm::SUB);
+        assert!(!format!("{a:?}").contains("12345678"), "Debug shows the secret");
         let b = &c.accounts["rocketmq2"];
         assert!(b.admin && b.white.matches("192.168.1.20".parse().unwrap()));
         // Absent default perms are DENY, as parsePermFromString(null).

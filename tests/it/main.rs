@@ -12,6 +12,7 @@ mod ffi_more;
 mod fuzz;
 mod gaps;
 mod golden;
+mod hostile_json;
 mod interop;
 mod multi;
 mod namesrv;
