@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod acl;
 pub mod broker;
 pub mod client;
 pub mod common;

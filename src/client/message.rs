@@ -165,7 +165,7 @@ impl std::ops::Deref for MessageExt {
 
 /// Inflate a zlib body, refusing output past `limit` bytes.
 pub(crate) fn inflate(body: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(body.len() * 4);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
     flate2::read::ZlibDecoder::new(body).take(limit as u64 + 1).read_to_end(&mut out)?;
     if out.len() > limit {
         return Err(std::io::Error::other("inflated body exceeds the limit"));

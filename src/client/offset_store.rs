@@ -9,7 +9,7 @@
 use super::api;
 use super::error::{Error, ErrorKind, Result};
 use super::instance::Instance;
-use crate::common::fs::{read_optional, write_atomic};
+use crate::common::fs::{read_optional, write_atomic_with};
 use crate::protocol::body::MessageQueue;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -151,21 +151,23 @@ impl OffsetStore {
     }
 
     fn write_file(&self, file: &Path) -> Result<()> {
-        let mut body = FileBody::default();
-        for (mq, o) in self.table.lock().iter() {
-            body.offset_table.push(Entry {
-                topic: mq.topic.clone(),
-                broker_name: mq.broker_name.clone(),
-                queue_id: mq.queue_id,
-                offset: *o,
+        // The snapshot is taken under the file's save lock: saves land in snapshot order.
+        let snapshot = || {
+            let mut body = FileBody::default();
+            for (mq, o) in self.table.lock().iter() {
+                body.offset_table.push(Entry {
+                    topic: mq.topic.clone(),
+                    broker_name: mq.broker_name.clone(),
+                    queue_id: mq.queue_id,
+                    offset: *o,
+                });
+            }
+            body.offset_table.sort_by(|a, b| {
+                (&a.topic, &a.broker_name, a.queue_id).cmp(&(&b.topic, &b.broker_name, b.queue_id))
             });
-        }
-        body.offset_table.sort_by(|a, b| {
-            (&a.topic, &a.broker_name, a.queue_id).cmp(&(&b.topic, &b.broker_name, b.queue_id))
-        });
-        let bytes = serde_json::to_vec_pretty(&body)
-            .map_err(|e| Error::state(format!("cannot encode offsets: {e}")))?;
-        write_atomic(file, &bytes).map_err(|e| io_err(file, "write", &e))
+            serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)
+        };
+        write_atomic_with(file, snapshot).map_err(|e| io_err(file, "write", &e))
     }
 }
 

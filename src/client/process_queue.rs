@@ -139,7 +139,7 @@ impl ProcessQueue {
         if s.max_offset < 0 {
             return None;
         }
-        Some(s.msgs.keys().next().copied().unwrap_or(s.max_offset + 1))
+        Some(s.msgs.keys().next().copied().unwrap_or(s.max_offset.saturating_add(1)))
     }
 
     /// Orderly: take up to `n` messages in order; none left clears the active flag.

@@ -5,6 +5,21 @@ use crate::protocol::body::{perm, MessageQueue, TopicRouteData};
 
 /// Master broker id.
 pub const MASTER_ID: i64 = 0;
+/// Most queues taken from one route entry: a route from a hostile name server must not make
+/// the client (or the C program hosting librmq) allocate billions of queues (issue 13).
+pub const MAX_QUEUES_PER_BROKER: i32 = 1024;
+/// Most queues taken from one route in all.
+pub const MAX_QUEUES_PER_TOPIC: usize = 65_536;
+
+/// Push queues `0..n` of `broker` (n capped) while the list has room.
+fn push_queues(out: &mut Vec<MessageQueue>, topic: &str, broker: &str, n: i32) {
+    for q in 0..n.clamp(0, MAX_QUEUES_PER_BROKER) {
+        if out.len() >= MAX_QUEUES_PER_TOPIC {
+            return;
+        }
+        out.push(mq(topic, broker, q));
+    }
+}
 
 /// The writable queues of `topic`, ordered by broker name then queue id. Brokers without a master
 /// are skipped. An `orderTopicConf` (`"brokerA:4;brokerB:4"`) takes precedence, as in Apache.
@@ -15,9 +30,7 @@ pub fn publish_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> 
             let mut kv = item.split(':');
             let (Some(b), Some(n)) = (kv.next(), kv.next()) else { continue };
             let n: i32 = n.trim().parse().unwrap_or(0);
-            for q in 0..n {
-                out.push(mq(topic, b.trim(), q));
-            }
+            push_queues(&mut out, topic, b.trim(), n);
         }
         return out;
     }
@@ -34,9 +47,7 @@ pub fn publish_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> 
         if !has_master {
             continue;
         }
-        for q in 0..qd.write_queue_nums.max(0) {
-            out.push(mq(topic, &qd.broker_name, q));
-        }
+        push_queues(&mut out, topic, &qd.broker_name, qd.write_queue_nums);
     }
     out
 }
@@ -48,9 +59,7 @@ pub fn subscribe_queues(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue
         if qd.perm & perm::READ == 0 {
             continue;
         }
-        for q in 0..qd.read_queue_nums.max(0) {
-            out.push(mq(topic, &qd.broker_name, q));
-        }
+        push_queues(&mut out, topic, &qd.broker_name, qd.read_queue_nums);
     }
     out.sort();
     out
@@ -109,5 +118,20 @@ mod tests {
         let q = publish_queues("T", &r);
         assert_eq!(q.len(), 3);
         assert_eq!(q[2].broker_name, "y");
+    }
+
+    #[test]
+    fn hostile_queue_counts_are_capped() {
+        let mut r = route();
+        for qd in &mut r.queue_datas {
+            qd.read_queue_nums = i32::MAX;
+            qd.write_queue_nums = i32::MAX;
+        }
+        assert_eq!(publish_queues("T", &r).len(), 2 * MAX_QUEUES_PER_BROKER as usize);
+        assert_eq!(subscribe_queues("T", &r).len(), 4 * MAX_QUEUES_PER_BROKER as usize);
+        r.order_topic_conf = Some(vec!["b:2147483647"; 100].join(";"));
+        assert_eq!(publish_queues("T", &r).len(), MAX_QUEUES_PER_TOPIC);
+        r.order_topic_conf = Some("b:-5;c:x".into());
+        assert!(publish_queues("T", &r).is_empty());
     }
 }

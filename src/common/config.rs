@@ -30,16 +30,25 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Parse Java-properties text: `key=value` (or `key: value`, `key value`), `#`/`!` comments.
+/// As in Java's `Properties.load`, the key ends at the first `=`, `:`, space, tab or form feed;
+/// whitespace and then one `=` or `:` after it are skipped. Other (multi-byte) whitespace is part
+/// of the key or value. Total: no input panics (issue 13: an UPDATE_BROKER_CONFIG body with
+/// `a\u{3000}b` used to split a character in two).
 pub fn parse_properties(text: &str) -> Vec<(String, String)> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\x0c');
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let idx = line.find(['=', ':']).or_else(|| line.find(char::is_whitespace));
-        let (k, v) = match idx {
-            Some(i) => (&line[..i], &line[i + 1..]),
+        let (k, v) = match line.find(|c: char| c == '=' || c == ':' || is_space(c)) {
+            Some(i) => {
+                let (k, rest) = line.split_at(i);
+                let rest = rest.trim_start_matches(is_space);
+                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
+                (k, rest)
+            }
             None => (line, ""),
         };
         out.push((k.trim().to_string(), v.trim().to_string()));
@@ -204,6 +213,15 @@ mod tests {
         assert_eq!(p[0], ("brokerName".into(), "b1".into()));
         assert_eq!(p[1], ("listenPort".into(), "10911".into()));
         assert_eq!(p[2].1, "SYNC_FLUSH");
+        // Multi-byte whitespace never splits a character; Java's separators only.
+        let p =
+            parse_properties("a\u{3000}b\nk\u{a0}=v\u{2003}\nx \t: y = z\nkey value=1\n\u{3000}\n");
+        let want: Vec<(String, String)> =
+            [("a\u{3000}b", ""), ("k", "v"), ("x", "y = z"), ("key", "value=1")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(p, want);
         let a = parse_args(
             ["-n", "127.0.0.1:9876", "--listenPort=0", "--brokerName", "x", "--standalone"]
                 .map(String::from),

@@ -1,6 +1,6 @@
 //! KV config (namespace → key → value), persisted as `{"configTable":{...}}` (KVConfigManager).
 
-use crate::common::fs::{read_optional, write_atomic};
+use crate::common::fs::{read_optional, write_atomic_with};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,22 +39,26 @@ impl KvStore {
         KvStore { path, table: RwLock::new(table) }
     }
 
-    fn persist(&self, snapshot: BTreeMap<String, BTreeMap<String, String>>) {
-        let body =
-            serde_json::to_vec_pretty(&KvFile { config_table: snapshot }).unwrap_or_default();
-        if let Err(e) = write_atomic(&self.path, &body) {
+    /// Save the table; the snapshot is taken under the file's save lock, so concurrent saves
+    /// land in the order of their snapshots (issue 13).
+    fn persist(&self) {
+        let snapshot = || {
+            let config_table = self.table.read().clone();
+            serde_json::to_vec_pretty(&KvFile { config_table }).map_err(std::io::Error::other)
+        };
+        if let Err(e) = write_atomic_with(&self.path, snapshot) {
             log::error!("cannot persist kv config path={} err={}", self.path.display(), e);
         }
     }
 
     /// Put a value.
     pub fn put(&self, ns: &str, key: &str, value: &str) {
-        let snap = {
-            let mut t = self.table.write();
-            t.entry(ns.to_string()).or_default().insert(key.to_string(), value.to_string());
-            t.clone()
-        };
-        self.persist(snap);
+        self.table
+            .write()
+            .entry(ns.to_string())
+            .or_default()
+            .insert(key.to_string(), value.to_string());
+        self.persist();
     }
 
     /// Get a value.
@@ -64,14 +68,10 @@ impl KvStore {
 
     /// Delete a value.
     pub fn delete(&self, ns: &str, key: &str) {
-        let snap = {
-            let mut t = self.table.write();
-            if let Some(m) = t.get_mut(ns) {
-                m.remove(key);
-            }
-            t.clone()
-        };
-        self.persist(snap);
+        if let Some(m) = self.table.write().get_mut(ns) {
+            m.remove(key);
+        }
+        self.persist();
     }
 
     /// All values of a namespace.

@@ -103,7 +103,8 @@ impl Namesrv {
             }
             rq::QUERY_DATA_VERSION => {
                 let addr = req.str_field("brokerAddr")?;
-                let dv: DataVersion = serde_json::from_slice(&req.body).unwrap_or_default();
+                let dv: DataVersion =
+                    crate::protocol::json::from_strict(&req.body).unwrap_or_default();
                 let (changed, current) = self.routes.query_data_version(addr, &dv);
                 RemotingCommand::success().with("changed", changed).with_body(
                     current.map(|c| serde_json::to_vec(&c).unwrap_or_default()).unwrap_or_default(),

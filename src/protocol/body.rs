@@ -10,9 +10,11 @@ pub fn lenient_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(value_i64(&Value::deserialize(d)?).unwrap_or(0))
 }
 
-/// An i32 given as a number or a numeric string.
+/// An i32 given as a number or a numeric string; a number out of i32 range is an error, not a
+/// truncation (a writeQueueNums of 2^32 + 1 is not 1).
 pub fn lenient_i32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    Ok(value_i64(&Value::deserialize(d)?).unwrap_or(0) as i32)
+    let v = value_i64(&Value::deserialize(d)?).unwrap_or(0);
+    i32::try_from(v).map_err(|_| serde::de::Error::custom(format!("{v} is out of the i32 range")))
 }
 
 /// A bool given as true/false, "true"/"false", 1/0.
@@ -467,6 +469,19 @@ mod tests {
         );
         assert_eq!(TopicRouteData::decode(bare.as_bytes()).unwrap(), r);
         assert_eq!(TopicRouteData::decode(&r.encode(true)).unwrap(), r);
+    }
+
+    #[test]
+    fn out_of_range_i32_is_refused_not_truncated() {
+        let t = |n: &str| {
+            let j = format!(r#"{{"topicName":"T","writeQueueNums":{n}}}"#);
+            super::super::json::from_fastjson::<TopicConfig>(j.as_bytes())
+        };
+        assert_eq!(t("8").unwrap().write_queue_nums, 8);
+        assert_eq!(t("\"-3\"").unwrap().write_queue_nums, -3);
+        for bad in ["4294967297", "-2147483649", "1e300"] {
+            assert!(t(bad).unwrap_err().to_string().contains("out of the i32 range"), "{bad}");
+        }
     }
 
     #[test]

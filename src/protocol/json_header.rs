@@ -12,8 +12,9 @@
 use super::codes::language_name;
 use super::command::{RemotingCommand, SerializeType};
 
-/// Deepest nesting accepted inside a header (Java's headers nest two levels).
-pub const MAX_NESTING: usize = 64;
+/// Deepest nesting accepted inside a header (Java's headers nest two levels): the cap every
+/// parse of peer JSON has.
+pub const MAX_NESTING: usize = super::json::MAX_DEPTH;
 
 /// Why a JSON header did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,10 +3,15 @@
 
 pub mod access;
 pub mod admin_body;
+pub mod batch;
 pub mod body;
 pub mod codes;
 pub mod command;
 pub mod frame;
 pub mod json;
 pub mod json_header;
+pub mod names;
 pub mod record;
+
+#[cfg(test)]
+mod tests_hostile;

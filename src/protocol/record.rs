@@ -27,13 +27,17 @@
 //! | 89+B+T | 2 | PROPLEN (i16) |
 //! | 91+B+T | P | PROPERTIES |
 //!
-//! Batch body item (§3.6): TOTALSIZE i32, MAGIC i32 (0), BODYCRC i32 (0), FLAG i32, BODYLEN i32,
-//! BODY, PROPLEN i16, PROPERTIES.
+//! Client batch bodies (§3.6) live in [`super::batch`] and are re-exported here.
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use crate::common::crc::masked_crc32;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+pub use super::batch::{
+    check_batch_body_size, decode_batch_body, decode_batch_body_capped, encode_batch_body,
+    message_illegal_remark, BatchItem, BATCH_ITEM_OVERHEAD,
+};
 
 /// Magic code of a message record.
 pub const MESSAGE_MAGIC: i32 = 0xDAA320A7u32 as i32;
@@ -223,14 +227,25 @@ enum RecordErrorKind {
         computed: i32,
     },
     Utf8,
+    /// A length over a configured cap (maxMessageSize).
+    TooLarge {
+        len: usize,
+        max: usize,
+    },
 }
 
 impl RecordError {
     fn truncated(what: &'static str, need: usize, have: usize) -> Self {
         RecordError { what, kind: RecordErrorKind::Truncated { need, have } }
     }
-    fn bad_length(what: &'static str, len: i64) -> Self {
+    pub(super) fn bad_length(what: &'static str, len: i64) -> Self {
         RecordError { what, kind: RecordErrorKind::BadLength(len) }
+    }
+    pub(super) fn mismatch(what: &'static str, declared: usize, actual: usize) -> Self {
+        RecordError { what, kind: RecordErrorKind::Mismatch { declared, actual } }
+    }
+    pub(super) fn too_large(what: &'static str, len: usize, max: usize) -> Self {
+        RecordError { what, kind: RecordErrorKind::TooLarge { len, max } }
     }
     /// True when the bytes are an end-of-segment BLANK filler.
     pub fn is_blank(&self) -> bool {
@@ -246,6 +261,11 @@ impl RecordError {
     /// True when the buffer ends before the record does (a torn tail or a short read).
     pub fn is_torn(&self) -> bool {
         matches!(self.kind, RecordErrorKind::Truncated { .. })
+    }
+    /// True when a length exceeded the cap it was checked against (a batch body over
+    /// maxMessageSize, a stored TOTALSIZE over [`max_record_len`]).
+    pub fn is_too_large(&self) -> bool {
+        matches!(self.kind, RecordErrorKind::TooLarge { .. })
     }
     /// True when only the body CRC was wrong.
     pub fn is_crc_mismatch(&self) -> bool {
@@ -274,6 +294,9 @@ impl fmt::Display for RecordError {
                 write!(f, "{w} CRC mismatch: stored {stored}, computed {computed}")
             }
             RecordErrorKind::Utf8 => write!(f, "{w} is not valid UTF-8"),
+            RecordErrorKind::TooLarge { len, max } => {
+                write!(f, "{w} of {len} bytes exceeds the limit of {max} bytes")
+            }
         }
     }
 }
@@ -281,16 +304,16 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 /// Bounds-checked big-endian reader.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
-    pos: usize,
+    pub(super) pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
-    fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], RecordError> {
+    pub(super) fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], RecordError> {
         let end = self.pos.checked_add(n).ok_or_else(|| RecordError::bad_length(what, n as i64))?;
         let s = self
             .buf
@@ -307,16 +330,16 @@ impl<'a> Reader<'a> {
     fn i8(&mut self, what: &'static str) -> Result<i8, RecordError> {
         Ok(i8::from_be_bytes(self.array(what)?))
     }
-    fn i16(&mut self, what: &'static str) -> Result<i16, RecordError> {
+    pub(super) fn i16(&mut self, what: &'static str) -> Result<i16, RecordError> {
         Ok(i16::from_be_bytes(self.array(what)?))
     }
-    fn i32(&mut self, what: &'static str) -> Result<i32, RecordError> {
+    pub(super) fn i32(&mut self, what: &'static str) -> Result<i32, RecordError> {
         Ok(i32::from_be_bytes(self.array(what)?))
     }
     fn i64(&mut self, what: &'static str) -> Result<i64, RecordError> {
         Ok(i64::from_be_bytes(self.array(what)?))
     }
-    fn len_i32(&mut self, what: &'static str) -> Result<usize, RecordError> {
+    pub(super) fn len_i32(&mut self, what: &'static str) -> Result<usize, RecordError> {
         let v = self.i32(what)?;
         usize::try_from(v).map_err(|_| RecordError::bad_length(what, v as i64))
     }
@@ -327,7 +350,8 @@ impl<'a> Reader<'a> {
             IpAddr::V4(Ipv4Addr::from(self.array::<4>(what)?))
         };
         let port = self.i32(what)?;
-        Ok(SocketAddr::new(ip, port as u16))
+        let port = u16::try_from(port).map_err(|_| RecordError::bad_length(what, port.into()))?;
+        Ok(SocketAddr::new(ip, port))
     }
 }
 
@@ -487,6 +511,53 @@ pub fn peek_header(buf: &[u8]) -> Option<RecordHeader> {
         BLANK_MAGIC if size >= BLANK_LEN as i32 => RecordHeader::Blank { size },
         _ => RecordHeader::Invalid,
     })
+}
+
+/// Largest record the store writes for bodies of at most `max_message_size` bytes: the fixed
+/// fields with IPv6 hosts plus the longest topic and properties. A stored TOTALSIZE above it lies.
+pub fn max_record_len(max_message_size: usize) -> usize {
+    encoded_len(max_message_size, MAX_TOPIC_LEN, MAX_PROPERTIES_LEN, true, true)
+}
+
+/// The checked length of the message record at the start of `buf`: message magic, TOTALSIZE at
+/// least [`MIN_RECORD_LEN`], at most `max_total` (see [`max_record_len`]) and within `buf` (the
+/// file's published bytes). For reads that copy a record by its own size field
+/// (VIEW_MESSAGE_BY_ID, issue 13), so a lying size costs neither a huge copy nor a read past the
+/// file.
+pub fn record_span(buf: &[u8], max_total: usize) -> Result<usize, RecordError> {
+    let mut r = Reader::new(buf);
+    let total = r.i32("TOTALSIZE")?;
+    let magic = r.i32("MAGICCODE")?;
+    if magic == BLANK_MAGIC {
+        return Err(RecordError {
+            what: "MAGICCODE",
+            kind: RecordErrorKind::Blank { size: total },
+        });
+    }
+    if magic != MESSAGE_MAGIC {
+        return Err(RecordError { what: "MAGICCODE", kind: RecordErrorKind::BadMagic(magic) });
+    }
+    let len = usize::try_from(total)
+        .ok()
+        .filter(|&n| n >= MIN_RECORD_LEN)
+        .ok_or_else(|| RecordError::bad_length("TOTALSIZE", total.into()))?;
+    if len > max_total {
+        return Err(RecordError::too_large("TOTALSIZE", len, max_total));
+    }
+    if len > buf.len() {
+        return Err(RecordError::truncated("record", len, buf.len()));
+    }
+    Ok(len)
+}
+
+/// [`decode_view`] with TOTALSIZE also capped at `max_total` (see [`max_record_len`]).
+pub fn decode_view_capped(
+    buf: &[u8],
+    check_crc: bool,
+    max_total: usize,
+) -> Result<(RecordView<'_>, usize), RecordError> {
+    let len = record_span(buf, max_total)?;
+    decode_view(buf.get(..len).unwrap_or(buf), check_crc)
 }
 
 /// Decode one record at the start of `buf` without copying its variable-length fields.
@@ -681,54 +752,6 @@ pub fn decode_offset_msg_id(id: &str) -> Option<(SocketAddr, i64)> {
     Some((addr, off))
 }
 
-/// One message of a client batch body (§3.6).
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchItem {
-    /// User flag.
-    pub flag: i32,
-    /// Body.
-    pub body: Vec<u8>,
-    /// The message's own properties.
-    pub properties: String,
-}
-
-/// Decode a batch SEND body. Like Java's decoder, items are read field by field and TOTALSIZE,
-/// MAGIC and BODYCRC are not checked.
-pub fn decode_batch_body(body: &[u8]) -> Result<Vec<BatchItem>, RecordError> {
-    let mut r = Reader::new(body);
-    let mut items = Vec::new();
-    while r.pos < body.len() {
-        let _total = r.i32("batch TOTALSIZE")?;
-        let _magic = r.i32("batch MAGICCODE")?;
-        let _crc = r.i32("batch BODYCRC")?;
-        let flag = r.i32("batch FLAG")?;
-        let body_len = r.len_i32("batch BODYLEN")?;
-        let b = r.bytes(body_len, "batch BODY")?.to_vec();
-        let prop_len = r.i16("batch PROPLEN")?;
-        let prop_len = usize::try_from(prop_len)
-            .map_err(|_| RecordError::bad_length("batch PROPLEN", prop_len.into()))?;
-        let props = r.bytes(prop_len, "batch PROPERTIES")?;
-        let properties = String::from_utf8_lossy(props).into_owned();
-        items.push(BatchItem { flag, body: b, properties });
-    }
-    Ok(items)
-}
-
-/// Encode a batch SEND body (as the Java client does: MAGIC and BODYCRC are 0).
-pub fn encode_batch_body(items: &[BatchItem], out: &mut Vec<u8>) {
-    for it in items {
-        let total = 22 + it.body.len() + it.properties.len();
-        out.extend_from_slice(&(total as i32).to_be_bytes());
-        out.extend_from_slice(&0i32.to_be_bytes());
-        out.extend_from_slice(&0i32.to_be_bytes());
-        out.extend_from_slice(&it.flag.to_be_bytes());
-        out.extend_from_slice(&(it.body.len() as i32).to_be_bytes());
-        out.extend_from_slice(&it.body);
-        out.extend_from_slice(&(it.properties.len() as i16).to_be_bytes());
-        out.extend_from_slice(it.properties.as_bytes());
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
@@ -907,22 +930,40 @@ mod tests {
     }
 
     #[test]
-    fn batch_round_trip() {
-        let items = vec![
-            BatchItem { flag: 1, body: b"one".to_vec(), properties: "TAGS\u{1}A".into() },
-            BatchItem { flag: 0, body: vec![], properties: String::new() },
-            BatchItem { flag: 2, body: vec![9; 1000], properties: "K\u{1}V\u{2}".into() },
-        ];
-        let mut out = Vec::new();
-        encode_batch_body(&items, &mut out);
-        assert_eq!(decode_batch_body(&out).unwrap(), items);
-        let first = 22 + 3 + 6;
-        for i in 1..out.len() {
-            if decode_batch_body(&out[..i]).is_ok() {
-                // only item boundaries decode
-                assert!(i == first || i == first + 22, "{i}");
-            }
+    fn lying_size_field_is_bounded_by_cap_and_buffer() {
+        let mut rec = Vec::new();
+        encode_record(&sample("1.1.1.1:1", "1.2.3.4:5"), &mut rec);
+        let n = rec.len();
+        let cap = max_record_len(4 * 1024 * 1024);
+        assert_eq!(cap, 4 * 1024 * 1024 + MIN_RECORD_LEN + 24 + MAX_TOPIC_LEN + MAX_PROPERTIES_LEN);
+        let mut file = rec.clone();
+        file.extend_from_slice(&[0u8; 64]);
+        assert_eq!(record_span(&file, cap).unwrap(), n);
+        assert_eq!(decode_view_capped(&file, true, cap).unwrap().1, n);
+        for (size, torn, large) in [
+            (i32::MAX, false, true),
+            (n as i32 + 64 + 1, true, false),
+            (cap as i32 + 1, false, true),
+        ] {
+            let mut f = file.clone();
+            f[..4].copy_from_slice(&size.to_be_bytes());
+            let e = record_span(&f, cap).unwrap_err();
+            assert_eq!((e.is_torn(), e.is_too_large()), (torn, large), "size {size}: {e}");
+            assert!(decode_view_capped(&f, false, cap).is_err());
         }
-        assert!(decode_batch_body(&[]).unwrap().is_empty());
+        for size in [-1i32, 0, MIN_RECORD_LEN as i32 - 1] {
+            let mut f = file.clone();
+            f[..4].copy_from_slice(&size.to_be_bytes());
+            assert!(record_span(&f, cap).is_err(), "size {size}");
+        }
+        // A size within the buffer but not matching the fields: decode refuses it.
+        let mut f = file.clone();
+        f[..4].copy_from_slice(&(n as i32 + 8).to_be_bytes());
+        assert_eq!(record_span(&f, cap).unwrap(), n + 8);
+        assert!(decode_view_capped(&f, false, cap).is_err());
+        // A port that does not fit in 16 bits is an error, not a truncation.
+        let mut f = rec.clone();
+        f[POS_BORN_HOST + 4..POS_BORN_HOST + 8].copy_from_slice(&70_000i32.to_be_bytes());
+        assert!(decode_record(&f, false).is_err());
     }
 }

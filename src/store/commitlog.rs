@@ -14,7 +14,7 @@
 //! The rest of the segment stays zero. Global offset = segment start + position. One writer (the
 //! caller holds the store's append lock) appends; readers follow `max_offset` (Release/Acquire).
 
-use super::mmap::{list_segments, segment_name, MappedFile};
+use super::mmap::{list_segments, repair_short_file, segment_name, MappedFile};
 use super::StoreError;
 use crate::common::fs::sync_dir;
 use crate::common::service::Waker;
@@ -93,9 +93,10 @@ impl LoadedLog {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::io("creating the commit log dir", e).with_path(dir))?;
         let mut segs: Vec<MappedFile> = Vec::new();
-        for (start, path) in list_segments(dir)
-            .map_err(|e| StoreError::io("listing the commit log", e).with_path(dir))?
-        {
+        let listed = list_segments(dir)
+            .map_err(|e| StoreError::io("listing the commit log", e).with_path(dir))?;
+        let newest = listed.last().map(|(s, _)| *s);
+        for (start, path) in listed {
             if start % seg_size != 0 {
                 return Err(StoreError::corrupt(
                     "opening the commit log",
@@ -113,6 +114,11 @@ impl LoadedLog {
                     )
                     .with_path(&path));
                 }
+            }
+            if Some(start) == newest {
+                repair_short_file(&path, seg_size as usize).map_err(|e| {
+                    StoreError::io("repairing a short commit log segment", e).with_path(&path)
+                })?;
             }
             let f = MappedFile::open(&path, start, seg_size as usize)
                 .map_err(|e| StoreError::io("mapping a commit log segment", e).with_path(&path))?;

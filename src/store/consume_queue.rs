@@ -16,7 +16,7 @@
 //! `(0, i32::MAX, 0)`. The end of a queue is the first entry with `offset < 0 || size <= 0`.
 //! Only the dispatch thread (and recovery) writes; readers follow `max_offset`.
 
-use super::mmap::{list_segments, segment_name, MappedFile};
+use super::mmap::{list_segments, repair_short_file, segment_name, MappedFile};
 use super::StoreError;
 use crate::common::fs::sync_dir;
 use parking_lot::{Mutex, RwLock};
@@ -107,9 +107,10 @@ impl LoadedQueue {
         file_size: u64,
     ) -> Result<LoadedQueue, StoreError> {
         let mut files: Vec<MappedFile> = Vec::new();
-        for (start, path) in list_segments(dir)
-            .map_err(|e| StoreError::io("listing a consume queue", e).with_path(dir))?
-        {
+        let listed = list_segments(dir)
+            .map_err(|e| StoreError::io("listing a consume queue", e).with_path(dir))?;
+        let newest = listed.last().map(|(s, _)| *s);
+        for (start, path) in listed {
             if start % file_size != 0 {
                 log::warn!("ignoring misnamed consume queue file path={}", path.display());
                 continue;
@@ -122,6 +123,11 @@ impl LoadedQueue {
                         let _ = f.delete();
                     }
                 }
+            }
+            if Some(start) == newest {
+                repair_short_file(&path, file_size as usize).map_err(|e| {
+                    StoreError::io("repairing a short consume queue file", e).with_path(&path)
+                })?;
             }
             let f = MappedFile::open(&path, start, file_size as usize)
                 .map_err(|e| StoreError::io("mapping a consume queue file", e).with_path(&path))?;

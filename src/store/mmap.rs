@@ -49,6 +49,37 @@ fn preallocate(file: &File, size: u64) -> io::Result<()> {
     }
 }
 
+/// Repair the newest file of a directory left shorter than `size` by a kill during its
+/// preallocation (issue 13): appends start only once a file is fully preallocated, so such a file
+/// holds nothing but zeros. If every byte it has is zero, extend it to `size` (preallocated),
+/// fsync it and return `Ok(true)`. A short file holding any data (a changed segment size, or
+/// damage) is left untouched (`Ok(false)`), and opening it then fails as before.
+pub(crate) fn repair_short_file(path: &Path, size: usize) -> io::Result<bool> {
+    use std::io::Read;
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len >= size as u64 {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if buf.get(..n).is_some_and(|b| b.iter().any(|&x| x != 0)) {
+            return Ok(false);
+        }
+    }
+    preallocate(&file, size as u64)?;
+    file.sync_all()?;
+    log::warn!(
+        "repaired file path={} left at {len} of {size} bytes by an interrupted preallocation",
+        path.display()
+    );
+    Ok(true)
+}
+
 /// `fallocate(FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)`: the range reads as zeros afterwards,
 /// in the file and in every mapping of it (the kernel drops those cached pages).
 fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {

@@ -313,3 +313,5 @@ pub(crate) fn valid_topic(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_repair;

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Capture golden request frames from the PyPI ``rocketmq`` 0.4.4 client (librocketmq.so).
 
-Usage: capture_frames.py OUTDIR [--timeout S]
+Usage: capture_frames.py OUTDIR [--timeout S] [--credentials AK SK CHANNEL]
+
+With --credentials every client calls set_session_credentials(AK, SK, CHANNEL)
+first, so the frames carry an ACL signature under that secret key (the golden
+frames of tests/fixtures/acl).
 
 Runs a tiny fake name server and a fake broker in this process (plain sockets,
 127.0.0.1 ephemeral ports only) that speak just enough of the RocketMQ remoting
@@ -365,6 +369,19 @@ def main():
             print(json.dumps({"error": "bad --timeout"}))
             return 2
         del args[i:i + 2]
+    creds = None
+    if "--credentials" in args:
+        i = args.index("--credentials")
+        creds = args[i + 1:i + 4]
+        if len(creds) != 3:
+            print(json.dumps({"error": "--credentials needs AK SK CHANNEL"}))
+            return 2
+        del args[i:i + 4]
+
+    def login(client):
+        if creds:
+            client.set_session_credentials(*creds)
+
     if len(args) != 1 or args[0].startswith("-"):
         print(__doc__, file=sys.stderr)
         print(json.dumps({"error": "usage: capture_frames.py OUTDIR [--timeout S]"}))
@@ -388,6 +405,7 @@ def main():
     # --- producer: one sync send, one batch send, then shutdown -------------
     REC.phase = "producer"
     p = Producer(PRODUCER_GROUP)
+    login(p)
     p.set_namesrv_addr(namesrv)
     p.start()
     m = Message(TOPIC)
@@ -417,6 +435,7 @@ def main():
     REC.phase = "push"
     got = []
     pc = PushConsumer(PUSH_GROUP)
+    login(pc)
     pc.set_namesrv_addr(namesrv)
     pc.set_thread_count(1)
 
@@ -439,6 +458,7 @@ def main():
     # --- pull consumer -------------------------------------------------------
     REC.phase = "pull"
     pl = PullConsumer(PULL_GROUP)
+    login(pl)
     pl.set_namesrv_addr(namesrv)
     pl.start()
     pulled = []

@@ -134,7 +134,7 @@ impl Inner {
             ),
             uniq_ids: m.msg_id.clone(),
             batch: false,
-            reconsume_times: Some(m.reconsume_times + 1),
+            reconsume_times: Some(m.reconsume_times.saturating_add(1)),
             max_reconsume_times: Some(max),
         };
         let route = match inst.route_or_fetch(&topic) {
