@@ -161,7 +161,7 @@ fn drain(s: &mut TcpStream) {
     let _ = s.shutdown(Shutdown::Write);
     let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
     let mut sink = [0u8; 4096];
-    let mut left = 64 * 1024;
+    let mut left: usize = 64 * 1024;
     while left > 0 {
         match s.read(&mut sink) {
             Ok(0) | Err(_) => break,
