@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod broker;
 pub mod client;
 pub mod common;

@@ -278,10 +278,12 @@ pub fn parse(text: &str) -> Result<Exposition, ParseError> {
     Ok(exp)
 }
 
+/// One histogram series while checking: `(le, cumulative count)` buckets, `_count`, has `_sum`.
+type HistogramParts = (Vec<(f64, f64)>, Option<f64>, bool);
+
 fn check_histogram(name: &str, fam: &ParsedFamily) -> Result<(), ParseError> {
     // Group by the label set without `le`.
-    let mut groups: BTreeMap<Vec<(String, String)>, (Vec<(f64, f64)>, Option<f64>, bool)> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<Vec<(String, String)>, HistogramParts> = BTreeMap::new();
     for s in &fam.samples {
         let mut base = s.labels.clone();
         let le = base.remove("le");

@@ -8,3 +8,4 @@ pub mod command;
 pub mod frame;
 pub mod json;
 pub mod record;
+pub mod stats_body;
