@@ -487,7 +487,21 @@ impl Admin {
             msg.set_keys(k);
         }
         let r = match &o.queue {
-            Some(q) => producer.send_to_queue(&msg, &queue_of(&o.topic, q)),
+            Some(q) => {
+                let mq = queue_of(&o.topic, q);
+                // Loads the route, as Apache's send(msg, mq) does, and checks the queue is in it.
+                match producer.fetch_publish_queues(&o.topic) {
+                    Ok(qs) if qs.contains(&mq) => producer.send_to_queue(&msg, &mq),
+                    Ok(_) => {
+                        producer.shutdown();
+                        return Err(Error::not_found(format!(
+                            "topic {} has no writable queue {} on broker {}",
+                            o.topic, q.1, q.0
+                        )));
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             None => producer.send(&msg),
         };
         producer.shutdown();

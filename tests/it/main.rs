@@ -1,6 +1,7 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
 mod admin;
+mod admin_cli;
 mod arch;
 mod bad_input;
 mod cli;

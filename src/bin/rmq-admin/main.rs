@@ -179,7 +179,8 @@ const COMMANDS: &[Cmd] = &[
     ),
 ];
 
-/// Commands that talk to the broker given by `-b` and need no name server.
+/// Commands that can talk to the broker they are given (`-b`, or the host in a message id)
+/// without a name server.
 const BROKER_ONLY: &[&str] = &[
     "brokerStatus",
     "getBrokerConfig",
@@ -224,7 +225,7 @@ fn run(argv: &[String]) -> Res<String> {
         .filter(|s| s.split(';').any(|x| !x.trim().is_empty()));
     let admin = match namesrv {
         Some(ns) => Admin::new(&ns)?,
-        None if BROKER_ONLY.contains(&cmd.name) && o.has('b') => Admin::direct(DEFAULT_TIMEOUT),
+        None if BROKER_ONLY.contains(&cmd.name) => Admin::direct(DEFAULT_TIMEOUT),
         None => {
             return args::usage(format!("{} needs -n NAMESRV_ADDR (or $NAMESRV_ADDR)", cmd.name))
         }
