@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_cli;
+mod admin_lib;
 mod arch;
 mod bad_input;
 mod cli;
@@ -13,6 +14,7 @@ mod ffi_more;
 mod gaps;
 mod golden;
 mod interop;
+mod metrics;
 mod multi;
 mod namesrv;
 mod proto;
