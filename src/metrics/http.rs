@@ -197,6 +197,7 @@ fn serve(mut s: TcpStream, registry: &Registry) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::super::catalog;
     use super::*;

@@ -324,6 +324,7 @@ fn check_histogram(name: &str, fam: &ParsedFamily) -> Result<(), ParseError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

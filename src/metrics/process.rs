@@ -110,6 +110,7 @@ pub fn collect_own(out: &mut Vec<FamilySnapshot>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -148,6 +148,7 @@ impl ConsumeStatsList {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

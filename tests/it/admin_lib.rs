@@ -36,7 +36,7 @@ fn admin_library_typed_results_and_errors() {
         TopicOptions { topic: topic.into(), read_queues: 3, write_queues: 3, ..Default::default() };
     assert_eq!(
         admin.update_topic(&Target::Cluster("LibCluster".into()), &o).unwrap(),
-        [addr.clone()]
+        std::slice::from_ref(&addr)
     );
     assert!(wait_until(Duration::from_secs(20), || admin.topic_route(topic).is_ok()));
     let route = admin.topic_route(topic).unwrap();

@@ -5,6 +5,7 @@ mod admin_cli;
 mod admin_lib;
 mod arch;
 mod bad_input;
+mod bench;
 mod cli;
 mod client;
 mod consume;
