@@ -141,10 +141,12 @@ fn message_commands_tables_json_and_errors() {
     let uniq = j["msgId"].as_str().unwrap().to_string();
     let offset_id = j["offsetMsgId"].as_str().unwrap().to_string();
 
-    // Topic status: four messages over two queues.
-    let st = json(&["topicStatus", "-n", n, "-t", topic]);
-    let total: i64 = st.as_array().unwrap().iter().map(|q| q["maxOffset"].as_i64().unwrap()).sum();
-    assert_eq!(total, 4, "{st}");
+    // Topic status: four messages over two queues (queues are built shortly after SEND_OK).
+    let total = || -> i64 {
+        let st = json(&["topicStatus", "-n", n, "-t", topic]);
+        st.as_array().unwrap().iter().map(|q| q["maxOffset"].as_i64().unwrap()).sum()
+    };
+    assert!(wait_until(Duration::from_secs(20), || total() == 4), "{}", total());
 
     // queryMsgByKey: the index is built by the dispatch thread, shortly after SEND_OK.
     assert!(wait_until(Duration::from_secs(10), || {
@@ -163,6 +165,9 @@ fn message_commands_tables_json_and_errors() {
     );
 
     // queryMsgByUniqueKey and queryMsgById find the message sent to queue 1.
+    assert!(wait_until(Duration::from_secs(10), || {
+        run(&["queryMsgByUniqueKey", "-n", n, "-t", topic, "-i", &uniq]).0 == 0
+    }));
     let detail = ok(&["queryMsgByUniqueKey", "-n", n, "-t", topic, "-i", &uniq]);
     assert!(detail.contains("to-q1") && detail.contains("[key-q1]"), "{detail}");
     let j = json(&["queryMsgByUniqueKey", "-n", n, "-t", topic, "-i", &uniq, "-a"]);

@@ -57,10 +57,14 @@ fn admin_library_typed_results_and_errors() {
             ("SEND_OK", i % 3, (i / 3) as i64)
         );
     }
-    let status = admin.topic_status(topic).unwrap();
-    assert_eq!(
-        status.iter().map(|q| (q.queue_id, q.max_offset)).collect::<Vec<_>>(),
-        [(0, 2), (1, 2), (2, 2)]
+    // The consume queues are built by the dispatch thread, shortly after SEND_OK.
+    let offsets = || -> Vec<(i32, i64)> {
+        admin.topic_status(topic).unwrap().iter().map(|q| (q.queue_id, q.max_offset)).collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || offsets() == [(0, 2), (1, 2), (2, 2)]),
+        "{:?}",
+        offsets()
     );
 
     // Reading back: by key, by queue, with a limit, consuming a count.

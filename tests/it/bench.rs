@@ -30,6 +30,15 @@ fn stored(admin: &Admin, topic: &str) -> i64 {
     admin.topic_status(topic).unwrap().iter().map(|q| q.max_offset - q.min_offset).sum()
 }
 
+/// The consume queues are built by the broker's dispatch thread shortly after SEND_OK, so the
+/// stored count is polled (with a deadline) rather than read once.
+fn stored_is(admin: &Admin, topic: &str, n: i64) -> bool {
+    wait_until(Duration::from_secs(20), || stored(admin, topic) == n) || {
+        eprintln!("{topic}: stored {} of {n}", stored(admin, topic));
+        false
+    }
+}
+
 #[test]
 fn bench_fixed_count_summaries_match_what_the_broker_stored() {
     let dir = TestDir::new("bench");
@@ -61,7 +70,7 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
     ]);
     let p = &j["producer"];
     assert_eq!((p["sent"].as_u64(), p["failed"].as_u64()), (Some(1000), Some(0)), "{j}");
-    assert_eq!(stored(&admin, "BenchSync"), 1000);
+    assert!(stored_is(&admin, "BenchSync", 1000));
     assert_eq!(admin.topic_status("BenchSync").unwrap().len(), 4);
     for k in ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"] {
         assert!(p[k].as_f64().is_some_and(|v| v > 0.0), "{k}: {j}");
@@ -102,7 +111,7 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
         "2",
     ]);
     assert_eq!(j["producer"]["sent"], 600, "{j}");
-    assert_eq!(stored(&admin, "BenchAsync"), 600);
+    assert!(stored_is(&admin, "BenchAsync", 600));
     let j = bench_json(&[
         "producer",
         "-n",
@@ -115,7 +124,7 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
         "300",
     ]);
     assert_eq!(j["producer"]["sent"], 300, "{j}");
-    assert!(wait_until(Duration::from_secs(10), || stored(&admin, "BenchOneway") == 300));
+    assert!(stored_is(&admin, "BenchOneway", 300));
 
     // Both at once, batches of 10 and a pull consumer: what was sent was received and stored.
     let j = bench_json(&[
@@ -138,7 +147,7 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
         (Some(500), Some(500)),
         "{j}"
     );
-    assert_eq!(stored(&admin, "BenchBoth"), 500);
+    assert!(stored_is(&admin, "BenchBoth", 500));
     assert!(j["consumer"]["p99_ms"].as_f64().is_some_and(|v| v > 0.0), "{j}");
 
     // The text summary keeps Apache's Producer.java columns.
@@ -154,7 +163,7 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
             && out.contains("p99.9(ms): "),
         "{out}"
     );
-    assert_eq!(stored(&admin, "BenchText"), 50);
+    assert!(stored_is(&admin, "BenchText", 50));
 
     // Usage errors exit 2, an unreachable name server 1.
     assert_eq!(bench(&["sideways"]).0, 2);
