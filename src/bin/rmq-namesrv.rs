@@ -9,7 +9,8 @@ const HELP: &str = "usage: rmq-namesrv [-c namesrv.properties] [--key=value ...]
 
 Keys (Apache names): listenPort (9876), bindAddress (0.0.0.0), kvConfigPath,
 orderMessageEnable, serverWorkerThreads, maxFrameSize, scanNotActiveBrokerInterval,
-brokerExpiredMillis. Logging level: RMQ_LOG=debug|info|warn|error.
+brokerExpiredMillis, metricsPort (0 = off, the default; -1 = any free port; serves
+GET /metrics in the Prometheus text format). Logging level: RMQ_LOG=debug|info|warn|error.
 Prints `READY role=namesrv listen=ADDR` once listening; stops on SIGTERM/SIGINT.";
 
 fn main() -> ExitCode {
@@ -26,7 +27,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("READY role=namesrv listen={}", h.local_addr());
+    match h.metrics_addr() {
+        Some(m) => println!("READY role=namesrv listen={} metrics={m}", h.local_addr()),
+        None => println!("READY role=namesrv listen={}", h.local_addr()),
+    }
     signals::wait_for_stop();
     h.shutdown();
     ExitCode::SUCCESS

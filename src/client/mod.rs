@@ -45,6 +45,7 @@ pub mod producer;
 pub mod pull;
 pub mod push;
 mod route;
+pub mod rpc;
 pub mod transaction;
 
 pub use crate::protocol::body::MessageQueue;

@@ -1,4 +1,5 @@
-//! Thin libc wrappers that need `unsafe`: file-system usage, the local hour and a futex.
+//! Thin libc wrappers that need `unsafe`: file-system usage, the local hour, a futex and the
+//! clock-tick rate.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -217,6 +218,18 @@ impl Epoll {
             out.push(token);
         }
         Ok(())
+    }
+}
+
+/// Clock ticks per second, the unit of the CPU times in `/proc/<pid>/stat` (USER_HZ); 100 if
+/// unknown.
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf only reads a system value.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
     }
 }
 

@@ -23,6 +23,53 @@ pub struct NamesrvConfig {
     pub scan_interval_millis: u64,
     /// `brokerExpiredMillis` (rmq extension, 120 s).
     pub broker_expire_millis: u64,
+    /// `metricsPort` (rmq extension): where `GET /metrics` is served on `bindAddress`.
+    pub metrics_port: MetricsPort,
+    /// `configBlackList` (Apache's default list): keys UPDATE_NAMESRV_CONFIG may not change,
+    /// `;`-separated, on top of configBlackList, configStorePath, kvConfigPath, rocketmqHome.
+    pub config_black_list: String,
+}
+
+/// Where the `/metrics` endpoint listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsPort {
+    /// `0`: no endpoint (the default).
+    Off,
+    /// `-1`: a free port the system picks (for tests and several servers on one host).
+    Any,
+    /// A fixed port.
+    Port(u16),
+}
+
+impl MetricsPort {
+    /// Parse `0`, `-1` or a port number.
+    pub fn parse(v: &str) -> Result<MetricsPort, String> {
+        match v.trim() {
+            "0" => Ok(MetricsPort::Off),
+            "-1" => Ok(MetricsPort::Any),
+            p => p
+                .parse::<u16>()
+                .map(MetricsPort::Port)
+                .map_err(|_| format!("'{p}' is not a port, 0 (off) or -1 (any free port)")),
+        }
+    }
+
+    /// The port to bind, or None when off.
+    pub fn bind_port(self) -> Option<u16> {
+        match self {
+            MetricsPort::Off => None,
+            MetricsPort::Any => Some(0),
+            MetricsPort::Port(p) => Some(p),
+        }
+    }
+
+    fn as_config(self) -> String {
+        match self {
+            MetricsPort::Off => "0".into(),
+            MetricsPort::Any => "-1".into(),
+            MetricsPort::Port(p) => p.to_string(),
+        }
+    }
 }
 
 impl Default for NamesrvConfig {
@@ -37,7 +84,30 @@ impl Default for NamesrvConfig {
             max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
             scan_interval_millis: 10_000,
             broker_expire_millis: 120_000,
+            metrics_port: MetricsPort::Off,
+            config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
         }
+    }
+}
+
+impl NamesrvConfig {
+    /// Every key with its current value, as GET_NAMESRV_CONFIG answers them.
+    pub fn to_properties(&self) -> Vec<(String, String)> {
+        [
+            ("listenPort", self.listen_port.to_string()),
+            ("bindAddress", self.bind_address.to_string()),
+            ("kvConfigPath", self.kv_config_path.display().to_string()),
+            ("orderMessageEnable", self.order_message_enable.to_string()),
+            ("serverWorkerThreads", self.server_worker_threads.to_string()),
+            ("maxFrameSize", self.max_frame_size.to_string()),
+            ("scanNotActiveBrokerInterval", self.scan_interval_millis.to_string()),
+            ("brokerExpiredMillis", self.broker_expire_millis.to_string()),
+            ("metricsPort", self.metrics_port.as_config()),
+            ("configBlackList", self.config_black_list.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 }
 
@@ -52,6 +122,8 @@ impl ConfigKeys for NamesrvConfig {
             "maxFrameSize" => self.max_frame_size = parse_num(v)?,
             "scanNotActiveBrokerInterval" => self.scan_interval_millis = parse_num(v)?,
             "brokerExpiredMillis" => self.broker_expire_millis = parse_num(v)?,
+            "metricsPort" => self.metrics_port = MetricsPort::parse(v)?,
+            "configBlackList" => self.config_black_list = v.to_string(),
             // Accepted for compatibility, no effect here.
             "rocketmqHome"
             | "configStorePath"

@@ -3,12 +3,15 @@
 
 pub mod config;
 mod kv;
+mod metrics;
+mod ops;
 mod processor;
 pub mod routes;
 
-pub use config::NamesrvConfig;
+pub use config::{MetricsPort, NamesrvConfig};
 
 use crate::common::service::Service;
+use crate::metrics::{MetricsServer, Registry};
 use crate::remoting::{Server, ServerConfig};
 use std::io;
 use std::net::SocketAddr;
@@ -19,6 +22,8 @@ use std::time::Duration;
 pub struct NamesrvHandle {
     server: Server,
     scanner: Service,
+    registry: Arc<Registry>,
+    metrics: Option<MetricsServer>,
 }
 
 impl NamesrvHandle {
@@ -27,8 +32,21 @@ impl NamesrvHandle {
         self.server.local_addr()
     }
 
+    /// The `/metrics` address, when `metricsPort` turned the endpoint on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
+    }
+
+    /// The name server's metric registry (served on `/metrics`).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Stop serving and join every thread.
     pub fn shutdown(&mut self) {
+        if let Some(m) = self.metrics.as_mut() {
+            m.shutdown();
+        }
         self.scanner.stop();
         self.server.shutdown();
     }
@@ -38,12 +56,15 @@ impl NamesrvHandle {
 pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
     let kv = Arc::new(kv::KvStore::open(cfg.kv_config_path.clone()));
     let routes = Arc::new(routes::RouteTable::new(cfg.broker_expire_millis));
-    let table = processor::build_routes(
+    let mut table = processor::build_routes(
         routes.clone(),
         kv,
         cfg.order_message_enable,
         cfg.server_worker_threads,
     );
+    ops::register(&mut table, routes.clone(), cfg.clone());
+    let registry = metrics::registry(routes.clone());
+    let metrics = metrics::start(&cfg, registry.clone())?;
     let bind: SocketAddr = SocketAddr::new(cfg.bind_address, cfg.listen_port);
     let mut scfg = ServerConfig::new("namesrv", bind);
     scfg.max_frame = cfg.max_frame_size;
@@ -55,5 +76,5 @@ pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
             r2.scan_expired();
         }
     })?;
-    Ok(NamesrvHandle { server, scanner })
+    Ok(NamesrvHandle { server, scanner, registry, metrics })
 }

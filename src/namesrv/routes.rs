@@ -290,6 +290,27 @@ impl RouteTable {
     }
 }
 
+/// Operator changes (issue 14): wipeWritePerm / addWritePerm.
+impl RouteTable {
+    /// Take write permission from every queue of `broker_name` (`wipe`), or give every queue
+    /// read and write permission back, as RouteInfoManager.operateWritePermOfBroker does.
+    /// Returns the number of topics touched. A later registration with a changed data version
+    /// replaces these permissions with the broker's own.
+    pub fn set_write_perm(&self, broker_name: &str, wipe: bool) -> usize {
+        use crate::protocol::body::perm;
+        let mut t = self.t.write();
+        let mut n = 0;
+        for qs in t.topic_queue.values_mut() {
+            if let Some(q) = qs.get_mut(broker_name) {
+                q.perm = if wipe { q.perm & !perm::WRITE } else { perm::READ | perm::WRITE };
+                n += 1;
+            }
+        }
+        log::info!("write permission changed broker={broker_name} wipe={wipe} topics={n}");
+        n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,15 @@ pub mod request {
     pub const QUERY_DATA_VERSION: i32 = 322;
     pub const QUERY_TOPIC_CONSUME_BY_WHO: i32 = 300;
     pub const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
+    // Operator codes (issue 14): name server write permissions and config, broker statistics.
+    pub const WIPE_WRITE_PERM_OF_BROKER: i32 = 205;
+    pub const CLEAN_EXPIRED_CONSUMEQUEUE: i32 = 306;
+    pub const VIEW_BROKER_STATS_DATA: i32 = 315;
+    pub const GET_BROKER_CONSUME_STATS: i32 = 317;
+    pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
+    pub const GET_NAMESRV_CONFIG: i32 = 319;
+    pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
+    pub const GET_ALL_PRODUCER_INFO: i32 = 328;
 }
 
 /// Response codes.

@@ -12,6 +12,7 @@ pub mod json;
 pub mod json_header;
 pub mod names;
 pub mod record;
+pub mod stats_body;
 
 #[cfg(test)]
 mod tests_hostile;

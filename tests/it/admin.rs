@@ -73,9 +73,16 @@ fn admin_cli_lag_connections_and_config_against_a_live_broker() {
     );
     let route = admin_ok(&["topicRoute", "-n", &ns, "-t", topic]);
     assert!(
-        route.contains("broker-a") && route.contains("read 4") && route.contains(&addr),
+        route.lines().any(|l| l.starts_with("broker-a") && l.contains(&addr))
+            && route
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["broker-a", "4", "4", "6"]),
         "{route}"
     );
+    let json: serde_json::Value =
+        serde_json::from_str(&admin_ok(&["topicRoute", "-n", &ns, "-t", topic, "--json"])).unwrap();
+    assert_eq!(json["queues"][0]["readQueueNums"], 4, "{json}");
+    assert_eq!(json["brokers"][0]["addr"], addr.as_str(), "{json}");
     let clusters = admin_ok(&["clusterList", "-n", &ns]);
     assert!(
         clusters

@@ -1,8 +1,11 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
 mod admin;
+mod admin_cli;
+mod admin_lib;
 mod arch;
 mod bad_input;
+mod bench;
 mod cli;
 mod client;
 mod compat;
@@ -15,6 +18,7 @@ mod gaps;
 mod golden;
 mod hostile_json;
 mod interop;
+mod metrics;
 mod multi;
 mod namesrv;
 mod proto;

@@ -200,16 +200,18 @@ pub fn small_store_args() -> Vec<String> {
 
 impl Cluster {
     pub fn start(dir: &Path, extra: &[&str]) -> Cluster {
-        let namesrv = Proc::start(
-            NAMESRV_BIN,
-            &[
-                "--listenPort=0".to_string(),
-                "--bindAddress=127.0.0.1".to_string(),
-                format!("--kvConfigPath={}", dir.join("kv.json").display()),
-            ],
-            dir.join("namesrv.log"),
-            1,
-        );
+        Cluster::start_with(dir, &[], extra)
+    }
+
+    /// A cluster whose name server also gets `ns_extra` (e.g. `--metricsPort=-1`).
+    pub fn start_with(dir: &Path, ns_extra: &[&str], extra: &[&str]) -> Cluster {
+        let mut ns_args = vec![
+            "--listenPort=0".to_string(),
+            "--bindAddress=127.0.0.1".to_string(),
+            format!("--kvConfigPath={}", dir.join("kv.json").display()),
+        ];
+        ns_args.extend(ns_extra.iter().map(|s| s.to_string()));
+        let namesrv = Proc::start(NAMESRV_BIN, &ns_args, dir.join("namesrv.log"), 1);
         let ns = namesrv.addr("listen");
         let mut broker_args = vec![
             "-n".to_string(),

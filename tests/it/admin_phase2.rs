@@ -1,0 +1,277 @@
+//! Issue 14, phase 2: what needs the rebuilt broker (issue 12). NOT registered in main.rs yet:
+//! add `mod admin_phase2;` there once the broker serves
+//! - GET_BROKER_RUNTIME_INFO (28) with every key rocketmq-exporter parses,
+//! - VIEW_BROKER_STATS_DATA (315), GET_BROKER_CONSUME_STATS (317),
+//!   CLEAN_EXPIRED_CONSUMEQUEUE (306), GET_ALL_PRODUCER_INFO (328),
+//! - `metricsPort` (`-1` = any free port, `metrics=ADDR` in its READY line) with the families of
+//!   `rmq::metrics::catalog` fed (docs/METRICS.md "What the broker must feed").
+//!
+//! Until then these fail (unknown codes answer 3, unknown key, no endpoint).
+
+use crate::interop::{produce, push_until_committed};
+use crate::metrics::scrape;
+use crate::proto::{self, T};
+use crate::util::{wait_until, Cluster, TestDir};
+use rmq::metrics::catalog;
+use rmq::protocol::body::KvTable;
+use rmq::protocol::codes::{request as rq, response as rs};
+use rmq::protocol::command::RemotingCommand;
+use rmq::protocol::stats_body::BrokerStatsData;
+use rmq::remoting::RemotingClient;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+const ADMIN_BIN: &str = env!("CARGO_BIN_EXE_rmq-admin");
+
+fn admin(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(ADMIN_BIN).args(args).env_remove("NAMESRV_ADDR").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = admin(args);
+    assert_eq!(code, 0, "rmq-admin {args:?}: {err}\n{out}");
+    out
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    serde_json::from_str(&ok(&a)).unwrap()
+}
+
+/// Produce `n` to `topic` (4 queues) and let `group` pull and commit all of it.
+fn produce_and_consume(c: &RemotingClient, addr: &str, topic: &str, group: &str, n: i32) {
+    proto::create_topic(c, addr, topic, 4);
+    for i in 0..n {
+        proto::send_ok(c, addr, topic, i % 4, &format!("p2-{i}"));
+    }
+    assert!(wait_until(Duration::from_secs(10), || (0..4)
+        .map(|q| proto::read_queue(c, addr, topic, q).len() as i32)
+        .sum::<i32>()
+        == n));
+    for q in 0..4 {
+        let msgs = proto::read_queue(c, addr, topic, q);
+        proto::commit_offset(c, addr, group, topic, q, msgs.len() as i64);
+    }
+}
+
+#[test]
+fn broker_consume_stats_stats_all_and_clean_expired_cq() {
+    let dir = TestDir::new("admin-p2");
+    let cluster = Cluster::start(&dir.path, &["--brokerClusterName=P2Cluster"]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let c = RemotingClient::new();
+    produce_and_consume(&c, &addr, "P2Topic", "P2Group", 40);
+    proto::heartbeat(&c, &addr, "127.0.0.1@p2", "P2Group", "P2Topic", None);
+    // Ten more, not consumed: a diff of 10.
+    for i in 0..10 {
+        proto::send_ok(&c, &addr, "P2Topic", i % 4, "late");
+    }
+
+    // brokerConsumeStats (317).
+    let j = json(&["brokerConsumeStats", "-b", &addr]);
+    let rows = j["rows"].as_array().unwrap();
+    let ours: Vec<&Value> =
+        rows.iter().filter(|r| r["group"] == "P2Group" && r["topic"] == "P2Topic").collect();
+    assert_eq!(ours.len(), 4, "{j}");
+    assert_eq!(ours.iter().map(|r| r["diff"].as_i64().unwrap()).sum::<i64>(), 10);
+    assert!(j["totalDiff"].as_i64().unwrap() >= 10, "{j}");
+    let t = ok(&["brokerConsumeStats", "-b", &addr, "-l", "3"]);
+    assert!(t.starts_with("#Topic") && t.contains("Diff Total:"), "{t}");
+    assert!(t.lines().skip(1).filter(|l| l.starts_with("P2Topic")).all(|l| {
+        l.split_whitespace().nth(6).and_then(|d| d.parse::<i64>().ok()).is_some_and(|d| d >= 3)
+    }));
+
+    // VIEW_BROKER_STATS_DATA (315) for every stats name the exporter and statsAll ask for.
+    for (name, key) in [
+        ("BROKER_PUT_NUMS", "P2Cluster".to_string()),
+        ("BROKER_GET_NUMS", "P2Cluster".to_string()),
+        ("TOPIC_PUT_NUMS", "P2Topic".to_string()),
+        ("TOPIC_PUT_SIZE", "P2Topic".to_string()),
+        ("GROUP_GET_NUMS", "P2Topic@P2Group".to_string()),
+        ("GROUP_GET_SIZE", "P2Topic@P2Group".to_string()),
+        ("SNDBCK_PUT_NUMS", "P2Topic@P2Group".to_string()),
+        ("GROUP_GET_LATENCY", "0@P2Topic@P2Group".to_string()),
+    ] {
+        let req = RemotingCommand::request(rq::VIEW_BROKER_STATS_DATA)
+            .with("statsName", name)
+            .with("statsKey", &key);
+        let r = c.invoke(&addr, req, T).unwrap();
+        assert_eq!(r.code, rs::SUCCESS, "{name} {key}: {:?}", r.remark);
+        BrokerStatsData::decode(&r.body).unwrap();
+    }
+    let req = RemotingCommand::request(rq::VIEW_BROKER_STATS_DATA)
+        .with("statsName", "TOPIC_PUT_NUMS")
+        .with("statsKey", "NoSuchTopic");
+    let r = c.invoke(&addr, req, T).unwrap();
+    assert_eq!(r.code, rs::SYSTEM_ERROR);
+    assert_eq!(r.remark.as_deref(), Some("The stats <TOPIC_PUT_NUMS> <NoSuchTopic> not exist"));
+    let put = |topic: &str| {
+        let req = RemotingCommand::request(rq::VIEW_BROKER_STATS_DATA)
+            .with("statsName", "TOPIC_PUT_NUMS")
+            .with("statsKey", topic);
+        BrokerStatsData::decode(&c.invoke(&addr, req, T).unwrap().body).unwrap()
+    };
+    assert!(wait_until(Duration::from_secs(70), || put("P2Topic").stats_minute.sum == 50));
+
+    // statsAll: the topic's row for the group.
+    let j = json(&["statsAll", "-n", &ns, "-t", "P2Topic"]);
+    let row = j.as_array().unwrap().iter().find(|r| r["group"] == "P2Group").unwrap().clone();
+    assert_eq!((row["accumulation"].as_i64(), row["inMsg24h"].as_i64()), (Some(10), Some(50)), "{j}");
+    assert_eq!(row["outMsg24h"].as_i64(), Some(40), "{j}");
+    assert!(row["inTps"].as_f64().unwrap() > 0.0, "{j}");
+    let t = ok(&["statsAll", "-n", &ns, "-a"]);
+    assert!(t.starts_with("#Topic") && t.lines().any(|l| l.starts_with("P2Topic")), "{t}");
+
+    // cleanExpiredCQ (306) on a broker, a cluster, and every broker.
+    assert!(ok(&["cleanExpiredCQ", "-b", &addr]).contains("success"));
+    assert!(ok(&["cleanExpiredCQ", "-n", &ns, "-c", "P2Cluster"]).contains(&addr));
+    assert!(ok(&["cleanExpiredCQ", "-n", &ns]).contains(&addr));
+
+    // GET_ALL_PRODUCER_INFO (328): the producer group of the heartbeat above.
+    proto::heartbeat(&c, &addr, "127.0.0.1@p2p", "P2Group2", "P2Topic", Some("P2Producer"));
+    let r = c.invoke(&addr, RemotingCommand::request(rq::GET_ALL_PRODUCER_INFO), T).unwrap();
+    assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
+    assert!(String::from_utf8_lossy(&r.body).contains("P2Producer"));
+}
+
+/// rocketmq-exporter's BrokerRuntimeStats parse rules, transcribed: the keys it reads with
+/// Long.parseLong / Double.parseDouble, the `*Tps` triples, commitLogDirCapacity's
+/// `Total : <n> <unit>, Free : <n> <unit>.` and putMessageDistributeTime's `[k]:v` pairs.
+fn check_runtime_info(t: &BTreeMap<String, String>) {
+    let long = [
+        "msgPutTotalTodayNow",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+        "queryThreadPoolQueueHeadWaitTimeMills",
+        "msgGetTotalTodayNow",
+        "queryThreadPoolQueueSize",
+        "bootTimestamp",
+        "msgPutTotalYesterdayMorning",
+        "msgGetTotalYesterdayMorning",
+        "pullThreadPoolQueueSize",
+        "commitLogMinOffset",
+        "pullThreadPoolQueueHeadWaitTimeMills",
+        "dispatchMaxBuffer",
+        "pageCacheLockTimeMills",
+        "commitLogMaxOffset",
+        "getMessageEntireTimeMax",
+        "msgPutTotalTodayMorning",
+        "putMessageTimesTotal",
+        "msgGetTotalTodayMorning",
+        "sendThreadPoolQueueSize",
+        "startAcceptSendRequestTimeStamp",
+        "putMessageEntireTimeMax",
+        "earliestMessageTimeStamp",
+        "remainTransientStoreBufferNumbs",
+        "queryThreadPoolQueueCapacity",
+        "dispatchBehindBytes",
+        "putMessageSizeTotal",
+        "sendThreadPoolQueueCapacity",
+        "pullThreadPoolQueueCapacity",
+    ];
+    let get = |k: &str| t.get(k).unwrap_or_else(|| panic!("runtime info lacks {k}"));
+    for k in long {
+        get(k).parse::<i64>().unwrap_or_else(|_| panic!("{k}={} is not a long", get(k)));
+    }
+    get("brokerVersion").parse::<i32>().unwrap();
+    for k in ["consumeQueueDiskRatio", "commitLogDiskRatio", "putMessageAverageSize"] {
+        get(k).parse::<f64>().unwrap_or_else(|_| panic!("{k}={} is not a double", get(k)));
+    }
+    for k in ["putLatency99", "putLatency999"] {
+        get(k).parse::<f64>().unwrap_or_else(|_| panic!("{k}={} is not a double", get(k)));
+    }
+    get("remainHowManyDataToFlush").split(' ').next().unwrap().parse::<f64>().unwrap();
+    for k in ["putTps", "getMissTps", "getTransferedTps", "getTotalTps", "getFoundTps"] {
+        let parts: Vec<&str> = get(k).split(' ').collect();
+        assert_eq!(parts.len(), 3, "{k}={} must have three numbers", get(k));
+        for p in parts {
+            p.parse::<f64>().unwrap_or_else(|_| panic!("{k}: '{p}' is not a double"));
+        }
+    }
+    let cap: Vec<&str> = get("commitLogDirCapacity").split(' ').collect();
+    assert!(cap.len() >= 8 && cap[0] == "Total" && cap[4] == "Free", "{cap:?}");
+    for (n, unit) in [(cap[2], cap[3]), (cap[6], cap[7])] {
+        n.parse::<f64>().unwrap();
+        let u = &unit[..unit.len() - 1];
+        assert!(u == "B" || "KMGTPE".contains(&u[..1]), "unit {unit}");
+    }
+    let dist = get("putMessageDistributeTime");
+    let mut buckets = 0;
+    for part in dist.split(' ') {
+        let (k, v) = part.split_once(':').unwrap_or_else(|| panic!("bad bucket {part}"));
+        assert!(k.starts_with('[') && k.ends_with(']'), "{k}");
+        v.parse::<i32>().unwrap();
+        buckets += 1;
+    }
+    assert_eq!(buckets, 13, "{dist}");
+    for (k, v) in t.iter().filter(|(k, _)| k.starts_with("scheduleMessageOffset_")) {
+        let (a, b) = v.split_once(',').unwrap_or_else(|| panic!("{k}={v}"));
+        a.parse::<i64>().unwrap();
+        b.parse::<i64>().unwrap();
+    }
+}
+
+#[test]
+fn broker_metrics_match_what_the_cpp_client_produced_and_consumed() {
+    let dir = TestDir::new("metrics-broker");
+    let cluster = Cluster::start(&dir.path, &["--metricsPort=-1", "--brokerClusterName=MCluster"]);
+    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
+    let m = cluster.broker.addr("metrics");
+    let c = RemotingClient::new();
+
+    let r = c.invoke(&addr, RemotingCommand::request(rq::GET_BROKER_RUNTIME_INFO), T).unwrap();
+    let kv: KvTable = rmq::protocol::json::from_fastjson(&r.body).unwrap();
+    check_runtime_info(&kv.table);
+
+    // Every family of the catalogue the broker serves, with its type.
+    let e = scrape(&m);
+    for d in catalog::EXPORTER.iter().chain(catalog::BROKER_RUNTIME).chain(catalog::RMQ) {
+        if d.name.starts_with("rmq_namesrv_") || d.name == catalog::HA_REPLICATION_LAG.name {
+            continue;
+        }
+        let f = e.families.get(d.name).unwrap_or_else(|| panic!("{} is not served", d.name));
+        let kind = match d.kind {
+            rmq::metrics::Kind::Counter => "counter",
+            rmq::metrics::Kind::Gauge => "gauge",
+            rmq::metrics::Kind::Histogram => "histogram",
+        };
+        assert_eq!(f.kind, kind, "{}", d.name);
+    }
+    let sends_before = e.sum("rmq_requests_total", &[("code", "310")])
+        + e.sum("rmq_requests_total", &[("code", "10")]);
+
+    // Apache's C++ client produces N and a group consumes all of it.
+    let n = 200u64;
+    let topic = "MetricsTopic";
+    proto::create_topic(&c, &addr, topic, 4);
+    assert!(wait_until(Duration::from_secs(20), || proto::route(&c, &ns, topic).is_some()));
+    produce(&ns, topic, 0, n, &dir.path);
+    let (code, v) = push_until_committed(&ns, &addr, topic, 4, "MetricsGroup", 0, n, &dir.path);
+    assert_eq!(code, 0, "{v}");
+
+    let labels = [("topic", topic)];
+    assert!(wait_until(Duration::from_secs(30), || {
+        let e = scrape(&m);
+        e.sum("rocketmq_producer_offset", &labels) == n as f64
+            && e.sum("rocketmq_consumer_offset", &[("topic", topic), ("group", "MetricsGroup")])
+                == n as f64
+            && e.value("rocketmq_group_diff", &[("topic", topic), ("group", "MetricsGroup")])
+                == Some(0.0)
+    }));
+    let e = scrape(&m);
+    let sends = e.sum("rmq_requests_total", &[("code", "310")])
+        + e.sum("rmq_requests_total", &[("code", "10")]);
+    assert!(sends - sends_before >= n as f64, "send counters moved by {}", sends - sends_before);
+    assert!(e.sum("rmq_requests_total", &[("code", "11")]) > 0.0, "pulls are counted");
+    assert!(e.sum("rmq_store_put_messages_total", &[]) >= n as f64);
+    let count = e.sum("rmq_request_duration_seconds_count", &[("code", "310")])
+        + e.sum("rmq_request_duration_seconds_count", &[("code", "10")]);
+    assert!(count >= n as f64, "every send is in the latency histogram");
+}
