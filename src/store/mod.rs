@@ -18,12 +18,13 @@
 mod checkpoint;
 mod commitlog;
 mod consume_queue;
+mod durability;
 mod error;
-mod group_commit;
-pub use group_commit::OnFlushed;
+pub use durability::{Durable, OnDurable, OnFlushed, WaitFor};
 mod index;
 mod message_store;
 mod mmap;
+mod replica;
 mod retention;
 mod services;
 
