@@ -64,6 +64,8 @@ pub(super) struct Shared {
     pub(super) dispatch_lock: Mutex<()>,
     /// Held by each retention run, and by a slave's truncation or reset of the log.
     pub(super) maint_lock: Mutex<()>,
+    /// Serializes checkpoint writes (the consume-queue flush service and a slave's truncation).
+    pub(super) checkpoint_lock: Mutex<()>,
     /// Bumped after an append when `growth_waiters` > 0; replication streams wait on it as a
     /// futex ([`MessageStore::wait_commit_log_beyond`]).
     pub(super) growth: AtomicU32,
@@ -178,6 +180,7 @@ impl MessageStore {
             stopping: AtomicBool::new(false),
             dispatch_lock: Mutex::new(()),
             maint_lock: Mutex::new(()),
+            checkpoint_lock: Mutex::new(()),
             growth: AtomicU32::new(0),
             growth_waiters: AtomicU32::new(0),
             failed: AtomicBool::new(false),

@@ -268,6 +268,7 @@ impl Shared {
     /// Flush every consume queue, then record in the checkpoint how far the log is both dispatched
     /// and flushed.
     pub(super) fn flush_queues_and_checkpoint(&self) -> io::Result<()> {
+        let _c = self.checkpoint_lock.lock();
         let safe = self.reput_offset.load(Ordering::Acquire).min(self.log.flushed_offset());
         let logics_ts = self.last_dispatch_ts.load(Ordering::Acquire);
         let queues: Vec<Arc<ConsumeQueue>> =
