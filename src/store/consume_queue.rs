@@ -199,8 +199,12 @@ impl LoadedQueue {
 
     /// Build the live queue.
     pub(crate) fn finish(self) -> ConsumeQueue {
-        let min = self.files.first().map_or(0, |f| f.start() / CQ_UNIT) as i64;
         let max = (self.end / CQ_UNIT) as i64;
+        // Leading fillers (a queue created mid-way) hold nothing: the min is the first entry.
+        let mut min = self.files.first().map_or(0, |f| f.start() / CQ_UNIT) as i64;
+        while min < max && self.entry_at_byte(min as u64 * CQ_UNIT).is_some_and(|e| e.is_filler()) {
+            min += 1;
+        }
         let mut max_phys_end = 0i64;
         let mut pos = self.end;
         let first = self.files.first().map_or(0, |f| f.start());
@@ -311,8 +315,10 @@ impl ConsumeQueue {
         if queue_offset < self.max_offset() || e.phys + e.size as i64 <= self.max_phys_end() {
             return Ok(false);
         }
-        if self.files.read().is_empty() && queue_offset > 0 {
-            // First entry of a queue created mid-way: start at the file holding it.
+        let first_mid_way = self.files.read().is_empty() && queue_offset > 0;
+        if first_mid_way {
+            // First entry of a queue created mid-way (a slave that starts at its master's
+            // oldest file): start at the file holding it.
             let start = queue_offset as u64 * CQ_UNIT / self.file_size * self.file_size;
             self.max_offset.store((start / CQ_UNIT) as i64, Ordering::Release);
             self.min_offset.store((start / CQ_UNIT) as i64, Ordering::Release);
@@ -321,6 +327,11 @@ impl ConsumeQueue {
             self.append_raw(CqEntry::FILLER)?;
         }
         self.append_raw(e)?;
+        if first_mid_way {
+            // The fillers before it hold nothing (Apache's putMessagePositionInfo sets
+            // minLogicOffset to the first entry the same way).
+            self.min_offset.store(queue_offset, Ordering::Release);
+        }
         self.max_phys_end.store(e.phys + e.size as i64, Ordering::Release);
         Ok(true)
     }
