@@ -176,7 +176,7 @@ fn the_rmq_slave_follows_an_apache_master() {
     assert!(last_file >= 2 * SEG);
     let end = apache_send(&mut c, &src, last_file, 32 * 1024);
     wait_report(&mut c, end);
-    assert!(wait_until(T, || s.dispatch_behind_bytes() == 0));
+    assert!(wait_until(T, || s.dispatch_behind_bytes() == 0 && src.dispatch_behind_bytes() == 0));
     assert_eq!(s.commit_log_min_offset() as u64, last_file);
     let (a, b) = (log_files(&md.0), log_files(&sd.0));
     assert_eq!(b.as_slice(), &a[a.len() - 1..], "the slave holds the master's last file");
@@ -197,7 +197,7 @@ fn the_rmq_slave_follows_an_apache_master() {
     assert_eq!(Some(p), s.commit_log_record_start_before(end, 1), "its last record's start");
     let end = apache_send(&mut c, &src, p, 1000);
     wait_report(&mut c, end);
-    assert!(wait_until(T, || s.dispatch_behind_bytes() == 0));
+    assert!(wait_until(T, || s.dispatch_behind_bytes() == 0 && src.dispatch_behind_bytes() == 0));
     let (a, b) = (log_files(&md.0), log_files(&sd.0));
     assert_eq!(b.as_slice(), &a[a.len() - b.len()..]);
     for (t, q) in s.queues() {
