@@ -131,7 +131,7 @@ impl Follower {
             ));
         }
         let seg = self.store.commit_log_segment_size();
-        if offset == reported || offset % seg == 0 {
+        if offset == reported || offset.is_multiple_of(seg) {
             if offset == max {
                 return self.stream_from(offset, body);
             }

@@ -203,7 +203,7 @@ fn empty_slave_catches_up_from_the_masters_min_offset_after_retention() {
     c.disk_max_used_space_ratio = 0;
     let m = MessageStore::open(c).unwrap();
     let min = m.commit_log_min_offset();
-    assert!(min > 0 && min as u64 % SEG == 0, "oldest file deleted: min {min}");
+    assert!(min > 0 && (min as u64).is_multiple_of(SEG), "oldest file deleted: min {min}");
     fill(&m, 200, "new");
     assert!(log_files(&md.0).len() >= 3);
     let ha = HaService::start(m.clone(), loopback(), ha_cfg()).unwrap();

@@ -184,8 +184,8 @@ mod tests {
         for _ in 0..2000 {
             let len = (rng.next() % 40) as usize;
             let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-            if rng.next() % 2 == 0 && b.len() >= 12 {
-                b[8] &= 0x00; // plausible sizes too
+            if rng.next().is_multiple_of(2) && b.len() >= 12 {
+                b[8] = 0; // plausible sizes too
             }
             match decode_frame(&b) {
                 Ok(Some((f, used))) => {

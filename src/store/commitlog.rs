@@ -451,7 +451,7 @@ impl CommitLog {
         let seg = match cur {
             Some(seg) if seg.remaining() > 0 => seg,
             _ => {
-                if at % self.seg_size != 0 {
+                if !at.is_multiple_of(self.seg_size) {
                     return Err(RawError::Boundary { at });
                 }
                 let f = Arc::new(self.create_segment(at).map_err(RawError::Io)?);

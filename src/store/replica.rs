@@ -139,7 +139,7 @@ impl MessageStore {
             return Err(StoreError::rejected(WHAT, "the store is not in slave mode"));
         }
         let seg = sh.log.segment_size();
-        if start % seg != 0 {
+        if !start.is_multiple_of(seg) {
             return Err(StoreError::rejected(
                 WHAT,
                 format!("offset {start} is not a multiple of the segment size {seg}"),

@@ -151,7 +151,7 @@ fn truncation_drops_diverged_records_and_replication_continues() {
     copy(&a, &b, 0, 4096);
     b.set_slave_mode(false);
     for i in 0..30 {
-        let mut x = msg("T", (i % 3) as i32, format!("other-{i}").as_bytes(), Some("Z"));
+        let mut x = msg("T", i % 3, format!("other-{i}").as_bytes(), Some("Z"));
         x.properties = crate::protocol::record::encode_properties([("KEYS", "otherkey")]);
         b.put_message(x, false);
     }
