@@ -551,6 +551,14 @@ impl CommitLog {
         Ok(())
     }
 
+    /// Publish the rest of the last segment (its BLANK arrived, its zeros only in part).
+    pub(crate) fn seal_last(&self) {
+        if let Some(seg) = self.segments.read().last() {
+            seg.seal();
+            self.max_offset.store(seg.start() + self.seg_size, Ordering::Release);
+        }
+    }
+
     /// Drop every segment and restart the log empty at `start`, a segment boundary (a slave
     /// that has nothing in common with its master). The caller holds the append lock.
     pub(crate) fn reset_live(&self, start: u64) -> io::Result<()> {

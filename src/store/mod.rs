@@ -11,9 +11,13 @@
 //! | `lock` | `checkpoint` | flock-ed for the store's lifetime |
 //!
 //! Threads (all via `common::service`): `store-flush` (async flush or group commit),
-//! `store-dispatch` (commit log → consume queues and index, arrival listener), `store-cq-flush`
-//! (consume queue and index flush + checkpoint), `store-clean` (`retention`: expired files, full
-//! disk).
+//! `store-flush-answer` and `store-flush-watch` (the durability waiter's callbacks and
+//! deadlines, `durability`), `store-warm` (pages ahead of the log), `store-dispatch` (commit
+//! log → consume queues and index, arrival listener), `store-cq-flush` (consume queue and index
+//! flush + checkpoint), `store-clean` (`retention`: expired files, full disk).
+//!
+//! Replication (`replica`, docs/HA.md): raw reads for a master's HA stream, slave mode with
+//! appends of the master's bytes, live truncation and reset of a slave's log.
 
 mod checkpoint;
 mod commitlog;

@@ -21,10 +21,44 @@ impl MessageStore {
     /// Slave mode on or off. In slave mode puts answer SERVICE_NOT_AVAILABLE (Apache's
     /// checkStoreStatus for BrokerRole.SLAVE) and only [`MessageStore::append_replicated`]
     /// writes the commit log; truncation and reset are allowed only in slave mode.
+    ///
+    /// Leaving slave mode (a slave turned master without a restart) first dispatches what was
+    /// replicated, cuts a record the master had only partly sent, and takes the next queue
+    /// offsets from the consume queues, so puts continue the master's queue offsets.
     pub fn set_slave_mode(&self, on: bool) {
-        if self.shared.slave_mode.swap(on, Ordering::AcqRel) != on {
-            log::info!("store root={} slave_mode={on}", self.shared.root.display());
+        let sh = &self.shared;
+        if on {
+            if !sh.slave_mode.swap(true, Ordering::AcqRel) {
+                log::info!("store root={} slave_mode=true", sh.root.display());
+            }
+            return;
         }
+        let mut a = sh.append.lock();
+        if !sh.slave_mode.load(Ordering::Acquire) {
+            return;
+        }
+        sh.dispatch_available();
+        let (reput, max) = (sh.reput_offset.load(Ordering::Acquire), sh.log.max_offset());
+        if reput < max {
+            log::warn!(
+                "store root={} leaves slave mode with a partly replicated record at {reput}: cutting {} bytes",
+                sh.root.display(),
+                max - reput
+            );
+            let _d = sh.dispatch_lock.lock();
+            if let Err(e) = sh.log.truncate_live(reput) {
+                log::error!(
+                    "cannot cut the partly replicated record root={}: {e}",
+                    sh.root.display()
+                );
+            }
+        } else if reput > max {
+            // The master's BLANK tail arrived only in part: the rest of the segment is zeros.
+            sh.log.seal_last();
+        }
+        *a = next_queue_offsets(sh);
+        sh.slave_mode.store(false, Ordering::Release);
+        log::info!("store root={} slave_mode=false", sh.root.display());
     }
 
     /// True in slave mode.

@@ -335,3 +335,34 @@ fn wait_commit_log_beyond_wakes_on_append_and_times_out() {
     assert_eq!(max, r.wrote_bytes as u64);
     assert!(took < Duration::from_secs(10), "woken by the append: {took:?}");
 }
+
+/// A slave turned master at run time: a record the master had only partly sent is cut, and
+/// puts continue the replicated queue offsets.
+#[test]
+fn leaving_slave_mode_cuts_a_partial_record_and_continues_queue_offsets() {
+    let (md, sd) = (TmpDir::new("leave-m"), TmpDir::new("leave-s"));
+    let m = master_with_messages(&md, 30);
+    let s = slave(&sd, 4096);
+    let max = m.commit_log_max_offset() as u64;
+    let last = m.commit_log_record_start_before(max, 1).unwrap();
+    let mut off = 0;
+    while off < last + 10 {
+        let d = m.commit_log_data(off, (last + 10 - off) as usize).unwrap();
+        s.append_replicated(off, &d).unwrap();
+        off += d.len() as u64;
+    }
+    s.set_slave_mode(false);
+    assert_eq!(s.commit_log_max_offset() as u64, last, "the partial record is cut");
+    wait_dispatched(&m);
+    // The master's last record is T/2's last message: its queue offset is taken again.
+    let expect = m.max_offset_in_queue("T", 2) - 1;
+    let r = s.put_message(msg("T", 2, b"as master", None), false);
+    assert_eq!(r.status, PutStatus::PutOk);
+    assert_eq!((r.phys_offset as u64, r.queue_offset), (last, expect));
+    wait_dispatched(&s);
+    for (t, q) in s.queues() {
+        let got = all(&s, &t, q);
+        let offsets: Vec<i64> = got.iter().map(|x| x.queue_offset).collect();
+        assert_eq!(offsets, (0..got.len() as i64).collect::<Vec<_>>(), "{t}/{q} has no gap");
+    }
+}
