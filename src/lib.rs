@@ -3,6 +3,8 @@
 //! Layers (see `../shared/docs/STYLE.md`): `common` (base), `protocol` (pure bytes <-> values),
 //! `remoting` (transport), `store` (engine), `metrics`, `namesrv` and `broker` (services),
 //! `client`, `admin` (operator operations over the client).
+//! `remoting` (transport), `store` and `ha` (engines), `namesrv` and `broker` (services),
+//! `client`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -11,6 +13,7 @@ pub mod admin;
 pub mod broker;
 pub mod client;
 pub mod common;
+pub mod ha;
 pub mod metrics;
 pub mod namesrv;
 pub mod protocol;

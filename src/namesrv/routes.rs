@@ -1,5 +1,11 @@
 //! The route table (Apache RouteInfoManager): topics → queue data per broker name, broker names →
 //! addresses, clusters → broker names, and broker liveness. One RwLock, never held across I/O.
+//!
+//! Masters and slaves (issue 11): every broker id of a broker name is listed in its
+//! `brokerAddrs`; queue data comes from the master's (brokerId 0) registrations only; a slave's
+//! registration is answered with its master's `haServerAddr` and `masterAddr`; a broker whose
+//! connection closes is removed at once, master or slave (Apache's BrokerHousekeepingService),
+//! and the queue data stays while any id of the name is left, so consumers read from the slave.
 
 use crate::protocol::body::{
     BrokerData, ClusterInfo, DataVersion, QueueData, TopicConfigSerializeWrapper, TopicRouteData,
@@ -65,7 +71,7 @@ impl RouteTable {
         }
     }
 
-    /// Register (or refresh) a broker.
+    /// Register (or refresh) a broker; a slave (id > 0) gets its live master's addresses back.
     pub fn register(&self, r: Registration<'_>) -> RegisterResult {
         let mut t = self.t.write();
         t.cluster_addr.entry(r.cluster.to_string()).or_default().insert(r.name.to_string());
@@ -123,13 +129,14 @@ impl RouteTable {
                 r.addr
             );
         }
+        // A slave learns its master's addresses, as long as the master is registered and live
+        // (Apache's RouteInfoManager.registerBroker, RegisterBrokerResponseHeader).
         let mut res = RegisterResult { ha_server_addr: None, master_addr: None };
         if r.id != 0 {
-            if let Some(master) =
-                t.broker_addr.get(r.name).and_then(|b| b.broker_addrs.get(&0)).cloned()
-            {
-                res.ha_server_addr = t.live.get(&master).map(|l| l.ha_server_addr.clone());
-                res.master_addr = Some(master);
+            let master = t.broker_addr.get(r.name).and_then(|b| b.broker_addrs.get(&0));
+            if let Some((m, live)) = master.and_then(|m| t.live.get(m).map(|l| (m, l))) {
+                res.ha_server_addr = Some(live.ha_server_addr.clone());
+                res.master_addr = Some(m.clone());
             }
         }
         res
@@ -338,6 +345,72 @@ mod tests {
             topics: w,
             conn_id: conn,
         });
+    }
+
+    fn register_as(
+        t: &RouteTable,
+        addr: &str,
+        id: i64,
+        ha: &str,
+        conn: u64,
+        topics: &[(&str, i32)],
+    ) -> RegisterResult {
+        let mut w = TopicConfigSerializeWrapper::default();
+        for (tp, queues) in topics {
+            w.topic_config_table.insert(tp.to_string(), TopicConfig::new(tp, *queues, 6));
+        }
+        t.register(Registration {
+            cluster: "C",
+            addr,
+            name: "bx",
+            id,
+            ha_server_addr: ha,
+            topics: w,
+            conn_id: conn,
+        })
+    }
+
+    #[test]
+    fn master_and_slave_of_one_broker_name() {
+        let t = RouteTable::new(60_000);
+        // A slave registering before its master learns nothing yet.
+        let r = register_as(&t, "s:10911", 1, "s:10912", 2, &[("T", 8)]);
+        assert_eq!((r.master_addr, r.ha_server_addr), (None, None));
+        assert!(t.route("T").is_none(), "queue data comes only from the master");
+        let r = register_as(&t, "m:10911", 0, "m:10912", 1, &[("T", 4), ("U", 2)]);
+        assert_eq!((r.master_addr, r.ha_server_addr), (None, None), "a master gets nothing");
+        let r = register_as(&t, "s:10911", 1, "s:10912", 2, &[("T", 8), ("OnlySlave", 1)]);
+        assert_eq!(r.master_addr.as_deref(), Some("m:10911"));
+        assert_eq!(r.ha_server_addr.as_deref(), Some("m:10912"));
+        let route = t.route("T").unwrap();
+        assert_eq!(route.broker_datas.len(), 1);
+        let addrs = &route.broker_datas[0].broker_addrs;
+        assert_eq!(addrs.get(&0).map(String::as_str), Some("m:10911"));
+        assert_eq!(addrs.get(&1).map(String::as_str), Some("s:10911"));
+        assert_eq!(route.queue_datas.len(), 1);
+        assert_eq!(
+            route.queue_datas[0].write_queue_nums, 4,
+            "the master's queues, not the slave's"
+        );
+        assert!(t.route("OnlySlave").is_none());
+        let ci = t.cluster_info();
+        assert_eq!(ci.broker_addr_table["bx"].broker_addrs.len(), 2, "cluster info shows all ids");
+        // The master's connection closes: it goes at once, the slave keeps serving the queues.
+        t.connection_closed(1);
+        let route = t.route("T").unwrap();
+        assert_eq!(route.broker_datas[0].broker_addrs.keys().copied().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(route.queue_datas[0].write_queue_nums, 4);
+        let r = register_as(&t, "s:10911", 1, "s:10912", 2, &[("T", 8)]);
+        assert_eq!((r.master_addr, r.ha_server_addr), (None, None), "no live master");
+        // The same address under id 0 (a slave turned master) replaces its id-1 entry.
+        register_as(&t, "s:10911", 0, "s:10912", 2, &[("T", 8)]);
+        let route = t.route("T").unwrap();
+        assert_eq!(route.broker_datas[0].broker_addrs.keys().copied().collect::<Vec<_>>(), vec![0]);
+        assert_eq!(route.queue_datas[0].write_queue_nums, 8);
+        // The last id's connection closes: the name and its topics go.
+        t.connection_closed(2);
+        assert!(t.route("T").is_none());
+        assert!(t.cluster_info().broker_addr_table.is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::common::service::Waker;
 use crate::protocol::record::{
     decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC,
 };
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,6 +55,52 @@ pub(crate) enum RoomError {
     CreateFailed,
 }
 
+/// Why replicated bytes could not be appended.
+#[derive(Debug)]
+pub(crate) enum RawError {
+    /// The bytes do not start at the end of the log.
+    Offset {
+        /// Where they start.
+        at: u64,
+        /// The end of the log.
+        max: u64,
+    },
+    /// A new segment would not start at a segment boundary.
+    Boundary {
+        /// Where it would start.
+        at: u64,
+    },
+    /// The bytes run past the end of the current segment.
+    Crosses {
+        /// Where they start.
+        at: u64,
+        /// How many.
+        len: usize,
+        /// Bytes left in the segment.
+        left: usize,
+    },
+    /// Creating or writing a segment failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for RawError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawError::Offset { at, max } => {
+                write!(f, "data at offset {at} does not continue the log, which ends at {max}")
+            }
+            RawError::Boundary { at } => {
+                write!(f, "a new segment cannot start at {at}: not a multiple of the segment size")
+            }
+            RawError::Crosses { at, len, left } => write!(
+                f,
+                "{len} bytes at offset {at} run past the end of the segment ({left} bytes left); are the master and slave segment sizes equal?"
+            ),
+            RawError::Io(e) => write!(f, "segment I/O failed: {e}"),
+        }
+    }
+}
+
 /// The commit log.
 pub(crate) struct CommitLog {
     dir: PathBuf,
@@ -73,6 +119,9 @@ pub(crate) struct CommitLog {
     warm_waker: OnceLock<Waker>,
     /// SYNC_FLUSH: segments append with `pwrite` and flush with `fdatasync`.
     write_through: bool,
+    /// Held by `flush` and by live truncation, so a flush never publishes a flushed offset past
+    /// a cut it raced with.
+    flush_lock: Mutex<()>,
 }
 
 /// Segments opened from disk, before recovery hands them to a [`CommitLog`].
@@ -230,12 +279,18 @@ impl CommitLog {
             warm_enabled: AtomicBool::new(true),
             warm_waker: OnceLock::new(),
             write_through,
+            flush_lock: Mutex::new(()),
         }
     }
 
-    /// First offset still stored.
+    /// First offset still stored (the end of the log when no segment is left).
     pub(crate) fn min_offset(&self) -> u64 {
-        self.segments.read().first().map_or(0, |s| s.start())
+        self.segments.read().first().map_or_else(|| self.max_offset(), |s| s.start())
+    }
+
+    /// Segment size.
+    pub(crate) fn segment_size(&self) -> u64 {
+        self.seg_size
     }
 
     /// End of the published data.
@@ -335,26 +390,17 @@ impl CommitLog {
             }
             None => self.max_offset(),
         };
-        let path = self.dir.join(segment_name(next_start));
-        let created = if self.fail_create.load(Ordering::Acquire) {
-            Err(io::Error::from_raw_os_error(libc::ENOSPC))
-        } else {
-            MappedFile::create(&path, next_start, self.seg_size as usize)
-                .and_then(|f| sync_dir(&self.dir).map(|()| f))
-        };
-        match created {
+        match self.create_segment(next_start) {
             Ok(f) => {
-                f.set_write_through(self.write_through);
-                log::info!(
-                    "commit log rolled to new segment offset={next_start} path={}",
-                    path.display()
-                );
                 self.segments.write().push(Arc::new(f));
                 self.wake_warmer();
                 Ok(next_start)
             }
             Err(e) => {
-                log::error!("cannot create commit log segment path={}: {e}", path.display());
+                log::error!(
+                    "cannot create commit log segment path={}: {e}",
+                    self.dir.join(segment_name(next_start)).display()
+                );
                 Err(RoomError::CreateFailed)
             }
         }
@@ -369,14 +415,174 @@ impl CommitLog {
         if seg.append(data).is_none() {
             return false;
         }
-        let end = at + data.len() as u64;
+        self.published_to(at + data.len() as u64);
+        true
+    }
+
+    /// Publish the log up to `end` and keep the warm-up service ahead of it.
+    fn published_to(&self, end: u64) {
         self.max_offset.store(end, Ordering::Release);
         if end + WARM_LOW > self.warmed.load(Ordering::Relaxed)
             && !self.warm_pending.load(Ordering::Relaxed)
         {
             self.wake_warmer();
         }
-        true
+    }
+
+    fn create_segment(&self, start: u64) -> io::Result<MappedFile> {
+        let path = self.dir.join(segment_name(start));
+        if self.fail_create.load(Ordering::Acquire) {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        let f = MappedFile::create(&path, start, self.seg_size as usize)?;
+        sync_dir(&self.dir)?;
+        f.set_write_through(self.write_through);
+        log::info!("commit log rolled to new segment offset={start} path={}", path.display());
+        Ok(f)
+    }
+
+    /// Append bytes copied from a master at `at`, which must be the end of the log (a slave's
+    /// replication; the caller holds the append lock). The bytes may end inside a record; they
+    /// may not run past the end of a segment. A new segment starts when the current one is
+    /// full (or there is none) and `at` is a segment boundary.
+    pub(crate) fn append_raw(&self, at: u64, data: &[u8]) -> Result<(), RawError> {
+        let max = self.max_offset();
+        if at != max {
+            return Err(RawError::Offset { at, max });
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let cur = self.segments.read().last().cloned();
+        let seg = match cur {
+            Some(seg) if seg.remaining() > 0 => seg,
+            _ => {
+                if !at.is_multiple_of(self.seg_size) {
+                    return Err(RawError::Boundary { at });
+                }
+                let f = Arc::new(self.create_segment(at).map_err(RawError::Io)?);
+                self.segments.write().push(f.clone());
+                self.wake_warmer();
+                f
+            }
+        };
+        if data.len() > seg.remaining() {
+            return Err(RawError::Crosses { at, len: data.len(), left: seg.remaining() });
+        }
+        if seg.append(data).is_none() {
+            return Err(RawError::Io(io::Error::other("segment write failed")));
+        }
+        self.published_to(at + data.len() as u64);
+        Ok(())
+    }
+
+    /// Copy of at most `max` published bytes from `off`, never past the end of its segment
+    /// (replication; the BLANK tail of a full segment included). `None` below the first
+    /// segment or past the end of the log; empty at the end of the log.
+    pub(crate) fn read_raw(&self, off: u64, max: usize) -> Option<Vec<u8>> {
+        if off < self.min_offset() || off > self.max_offset() {
+            return None;
+        }
+        let Some(seg) = self.segment_for(off) else { return Some(Vec::new()) };
+        let rest = seg.read_from((off - seg.start()) as usize);
+        Some(rest.get(..max.min(rest.len())).unwrap_or(&[]).to_vec())
+    }
+
+    /// Start of the record (or BLANK) holding byte `off - 1`, then `steps - 1` records further
+    /// back, never before that segment's start. `hint` is a known record start (the dispatch
+    /// position) a single step may scan from. `None` when `off` is not in `(min, max]`.
+    pub(crate) fn record_start_before(&self, off: u64, steps: u32, hint: u64) -> Option<u64> {
+        if off <= self.min_offset() || off > self.max_offset() {
+            return None;
+        }
+        let seg = self.segment_for(off - 1)?;
+        let start = seg.start();
+        let data = seg.read_from(0);
+        let mut pos = if steps <= 1 && hint >= start && hint < off { hint - start } else { 0 };
+        let keep = steps.clamp(1, 1 << 16) as usize;
+        let mut ring = std::collections::VecDeque::with_capacity(keep.min(1024));
+        while start + pos < off {
+            if ring.len() == keep {
+                ring.pop_front();
+            }
+            ring.push_back(start + pos);
+            match peek_header(data.get(pos as usize..).unwrap_or(&[])) {
+                Some(RecordHeader::Message { total_size }) => pos += total_size as u64,
+                _ => break,
+            }
+        }
+        Some(ring.front().copied().unwrap_or(start))
+    }
+
+    /// End of the record starting at `off` (the segment's end for a BLANK); `None` without a
+    /// readable header there.
+    pub(crate) fn record_end(&self, off: u64) -> Option<u64> {
+        let seg = self.segment_for(off)?;
+        let rest = seg.read_from((off - seg.start()) as usize);
+        match peek_header(rest)? {
+            RecordHeader::Message { total_size } => Some(off + total_size as u64),
+            RecordHeader::Blank { .. } => Some(seg.start() + self.seg_size),
+            RecordHeader::Invalid => None,
+        }
+    }
+
+    /// Cut the live log at `to` (`min <= to <= max`): later segments are unlinked and the
+    /// segment holding `to` is replaced by a copy of its bytes before `to`
+    /// ([`MappedFile::copy_prefix`]). Readers keep the segments they hold. The caller holds the
+    /// append lock and keeps the dispatcher away.
+    pub(crate) fn truncate_live(&self, to: u64) -> io::Result<()> {
+        let _f = self.flush_lock.lock();
+        let mut gone = Vec::new();
+        {
+            let mut segs = self.segments.write();
+            while segs.last().is_some_and(|s| s.start() >= to) {
+                gone.extend(segs.pop());
+            }
+            if let Some(last) = segs.last_mut() {
+                let keep = (to - last.start()) as usize;
+                if keep < last.published() {
+                    *last = Arc::new(last.copy_prefix(keep)?);
+                }
+            }
+        }
+        for seg in &gone {
+            if let Err(e) = std::fs::remove_file(seg.path()) {
+                log::warn!("cannot delete commit log segment path={}: {e}", seg.path().display());
+            }
+        }
+        sync_dir(&self.dir)?;
+        self.max_offset.store(to, Ordering::Release);
+        self.flushed_offset.fetch_min(to, Ordering::AcqRel);
+        self.warmed.store(to, Ordering::Release);
+        Ok(())
+    }
+
+    /// Publish the rest of the last segment (its BLANK arrived, its zeros only in part).
+    pub(crate) fn seal_last(&self) {
+        if let Some(seg) = self.segments.read().last() {
+            seg.seal();
+            self.max_offset.store(seg.start() + self.seg_size, Ordering::Release);
+        }
+    }
+
+    /// Drop every segment and restart the log empty at `start`, a segment boundary (a slave
+    /// that has nothing in common with its master). The caller holds the append lock.
+    pub(crate) fn reset_live(&self, start: u64) -> io::Result<()> {
+        let _f = self.flush_lock.lock();
+        let gone = std::mem::take(&mut *self.segments.write());
+        for seg in &gone {
+            if let Err(e) = std::fs::remove_file(seg.path()) {
+                log::warn!("cannot delete commit log segment path={}: {e}", seg.path().display());
+            }
+        }
+        sync_dir(&self.dir)?;
+        self.max_offset.store(start, Ordering::Release);
+        self.flushed_offset.store(start, Ordering::Release);
+        self.warmed.store(start, Ordering::Release);
+        let seg = Arc::new(self.create_segment(start)?);
+        self.segments.write().push(seg);
+        self.wake_warmer();
+        Ok(())
     }
 
     /// Install the warm-up service's waker.
@@ -424,6 +630,7 @@ impl CommitLog {
 
     /// msync every segment with unflushed data; returns the new flushed offset.
     pub(crate) fn flush(&self) -> io::Result<u64> {
+        let _f = self.flush_lock.lock();
         let target = self.max_offset();
         let from = self.flushed_offset();
         let segs: Vec<Arc<MappedFile>> = {

@@ -205,8 +205,12 @@ impl LoadedQueue {
 
     /// Build the live queue.
     pub(crate) fn finish(self) -> ConsumeQueue {
-        let min = self.files.first().map_or(0, |f| f.start() / CQ_UNIT) as i64;
         let max = (self.end / CQ_UNIT) as i64;
+        // Leading fillers (a queue created mid-way) hold nothing: the min is the first entry.
+        let mut min = self.files.first().map_or(0, |f| f.start() / CQ_UNIT) as i64;
+        while min < max && self.entry_at_byte(min as u64 * CQ_UNIT).is_some_and(|e| e.is_filler()) {
+            min += 1;
+        }
         let mut max_phys_end = 0i64;
         let mut pos = self.end;
         let first = self.files.first().map_or(0, |f| f.start());
@@ -317,8 +321,10 @@ impl ConsumeQueue {
         if queue_offset < self.max_offset() || e.phys + e.size as i64 <= self.max_phys_end() {
             return Ok(false);
         }
-        if self.files.read().is_empty() && queue_offset > 0 {
-            // First entry of a queue created mid-way: start at the file holding it.
+        let first_mid_way = self.files.read().is_empty() && queue_offset > 0;
+        if first_mid_way {
+            // First entry of a queue created mid-way (a slave that starts at its master's
+            // oldest file): start at the file holding it.
             let start = queue_offset as u64 * CQ_UNIT / self.file_size * self.file_size;
             self.max_offset.store((start / CQ_UNIT) as i64, Ordering::Release);
             self.min_offset.store((start / CQ_UNIT) as i64, Ordering::Release);
@@ -327,8 +333,72 @@ impl ConsumeQueue {
             self.append_raw(CqEntry::FILLER)?;
         }
         self.append_raw(e)?;
+        if first_mid_way {
+            // The fillers before it hold nothing (Apache's putMessagePositionInfo sets
+            // minLogicOffset to the first entry the same way).
+            self.min_offset.store(queue_offset, Ordering::Release);
+        }
         self.max_phys_end.store(e.phys + e.size as i64, Ordering::Release);
         Ok(true)
+    }
+
+    /// Drop the entries of records at commit-log offsets `>= phys` (a live truncation of the
+    /// commit log on a slave). The file holding the new end is replaced by a copy of its entries
+    /// before it ([`MappedFile::copy_prefix`]), later files are deleted; readers keep the files
+    /// they hold. Returns how many entries went.
+    pub(crate) fn truncate_from_phys(&self, phys: u64) -> io::Result<i64> {
+        let _g = self.write_lock.lock();
+        let old_max = self.max_offset();
+        let first = self.files.read().first().map_or(old_max, |f| (f.start() / CQ_UNIT) as i64);
+        let mut end = old_max;
+        while end > first {
+            match self.entry(end - 1) {
+                Some(e) if !e.is_filler() && e.phys >= phys as i64 => end -= 1,
+                _ => break,
+            }
+        }
+        if end == old_max {
+            return Ok(0);
+        }
+        self.max_offset.store(end, Ordering::Release);
+        let end_byte = end as u64 * CQ_UNIT;
+        let mut gone = Vec::new();
+        {
+            let mut files = self.files.write();
+            while files.len() > 1 && files.last().is_some_and(|f| f.start() >= end_byte) {
+                gone.extend(files.pop());
+            }
+            if let Some(last) = files.last_mut() {
+                let keep = end_byte.saturating_sub(last.start()) as usize;
+                if keep < last.published() {
+                    *last = Arc::new(last.copy_prefix(keep)?);
+                }
+            }
+        }
+        for f in &gone {
+            if let Err(e) = std::fs::remove_file(f.path()) {
+                log::warn!("cannot delete consume queue file path={}: {e}", f.path().display());
+            }
+        }
+        sync_dir(&self.dir)?;
+        let mut max_phys_end = 0;
+        let mut at = end;
+        while at > first {
+            at -= 1;
+            match self.entry(at) {
+                Some(e) if e.is_filler() => continue,
+                Some(e) => {
+                    max_phys_end = e.phys + e.size as i64;
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.max_phys_end.store(max_phys_end, Ordering::Release);
+        if self.min_offset() > end {
+            self.min_offset.store(end, Ordering::Release);
+        }
+        Ok(old_max - end)
     }
 
     /// Entries from `from` to the end of its file (or of the queue), at most `max_n`.

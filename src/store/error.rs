@@ -18,6 +18,7 @@ enum StoreErrorKind {
     Locked,
     Config(String),
     Corrupt(String),
+    Rejected(String),
 }
 
 impl StoreError {
@@ -40,6 +41,10 @@ impl StoreError {
     /// Files on disk that cannot be used.
     pub(crate) fn corrupt(what: &'static str, why: impl Into<String>) -> Self {
         StoreError { what, path: None, kind: StoreErrorKind::Corrupt(why.into()) }
+    }
+    /// A replication request the store cannot carry out as asked (wrong offset, wrong mode).
+    pub(crate) fn rejected(what: &'static str, why: impl Into<String>) -> Self {
+        StoreError { what, path: None, kind: StoreErrorKind::Rejected(why.into()) }
     }
     /// Attach the file or directory concerned.
     pub(crate) fn with_path(mut self, p: &Path) -> Self {
@@ -66,6 +71,7 @@ impl fmt::Display for StoreError {
             ),
             StoreErrorKind::Config(why) => write!(f, "invalid store config: {why}"),
             StoreErrorKind::Corrupt(why) => write!(f, "cannot use store files while {}{at}: {why}", self.what),
+            StoreErrorKind::Rejected(why) => write!(f, "cannot {}{at}: {why}", self.what),
         }
     }
 }

@@ -577,6 +577,60 @@ impl Index {
         doomed.len()
     }
 
+    /// Remove the entries at commit-log offsets `>= phys` while the store runs (a slave's
+    /// truncation): newest files first, each entry unlinked from its slot; files left empty go.
+    /// A file whose chains do not match its entries is dropped whole (its keys are no longer
+    /// found by QUERY_MESSAGE; nothing else depends on them).
+    pub(crate) fn truncate_live(&self, phys: u64) {
+        let mut files = self.files.write();
+        while let Some((path, f)) = files.last() {
+            let h = f.header();
+            if h.end_phy < phys as i64 && h.index_count > 1 {
+                break;
+            }
+            let keep = if h.index_count <= 1 {
+                // An empty newest file carries its predecessor's end offset: drop it only if
+                // that end is cut too.
+                h.end_phy < phys as i64
+            } else {
+                match f.truncate_from(phys) {
+                    Ok(true) => f.header().index_count > 1,
+                    Ok(false) => {
+                        log::warn!("index file path={} is damaged; dropping it", path.display());
+                        false
+                    }
+                    Err(e) => {
+                        log::warn!("cannot truncate index file path={}: {e}", path.display());
+                        false
+                    }
+                }
+            };
+            if keep {
+                break;
+            }
+            let path = path.clone();
+            files.pop();
+            if let Err(e) = std::fs::remove_file(&path) {
+                log::warn!("cannot delete index file path={}: {e}", path.display());
+            }
+        }
+        let _ = sync_dir(&self.dir);
+        let last = files.iter().rev().map(|(_, f)| f.header()).find(|h| h.index_count > 1);
+        self.last_indexed.store(last.map_or(-1, |h| h.end_phy), Ordering::Release);
+    }
+
+    /// Delete every index file (a slave's reset).
+    pub(crate) fn clear(&self) {
+        let gone = std::mem::take(&mut *self.files.write());
+        for (path, _) in gone {
+            if let Err(e) = std::fs::remove_file(&path) {
+                log::warn!("cannot delete index file path={}: {e}", path.display());
+            }
+        }
+        let _ = sync_dir(&self.dir);
+        self.last_indexed.store(-1, Ordering::Release);
+    }
+
     /// Number of index files (tests).
     #[cfg(test)]
     pub(crate) fn file_count(&self) -> usize {

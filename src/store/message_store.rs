@@ -9,11 +9,11 @@
 use super::checkpoint::{Checkpoint, DirLock};
 use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
-use super::group_commit::{GroupCommit, WaitEnd};
+use super::durability::{WaitEnd, Waiters};
 use super::index::Index;
 use super::{
-    valid_topic, ArrivalListener, FlushDiskType, GetResult, GetStatus, OnFlushed, PutMessage,
-    PutResult, PutStatus, QueryResult, StoreConfig, StoreError,
+    valid_topic, ArrivalListener, GetResult, GetStatus, PutMessage, PutResult, PutStatus,
+    QueryResult, StoreConfig, StoreError,
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
@@ -24,7 +24,7 @@ use crate::protocol::record::{
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -39,8 +39,8 @@ pub(super) struct Shared {
     pub(super) log: CommitLog,
     pub(super) queues: RwLock<QueueTable>,
     pub(super) index: Index,
-    /// Next queue offset per topic and queue; guarded with the append itself.
-    append: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// Next queue offset per topic and queue; guarded with the append itself (the append lock).
+    pub(super) append: Mutex<HashMap<String, HashMap<i32, i64>>>,
     /// Commit-log offset up to which records were dispatched.
     pub(super) reput_offset: AtomicU64,
     pub(super) listener: RwLock<Option<ArrivalListener>>,
@@ -51,7 +51,25 @@ pub(super) struct Shared {
     pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
     /// SYNC_FLUSH writers waiting for the flush that covers their data.
-    pub(super) group: GroupCommit,
+    pub(super) flushes: Waiters,
+    /// SYNC_MASTER writers waiting for a slave to acknowledge their data.
+    pub(super) replicas: Waiters,
+    /// Highest commit-log offset a slave acknowledged (reported by the HA service).
+    pub(super) replica_acked: AtomicU64,
+    /// Slave mode: puts are refused; only replication appends (`replica.rs`) write the log.
+    pub(super) slave_mode: AtomicBool,
+    /// Set when shutdown starts: waiters registered from then on are answered at once.
+    pub(super) stopping: AtomicBool,
+    /// Held by each dispatch pass, and by a slave's truncation or reset of the log.
+    pub(super) dispatch_lock: Mutex<()>,
+    /// Held by each retention run, and by a slave's truncation or reset of the log.
+    pub(super) maint_lock: Mutex<()>,
+    /// Serializes checkpoint writes (the consume-queue flush service and a slave's truncation).
+    pub(super) checkpoint_lock: Mutex<()>,
+    /// Bumped after an append when `growth_waiters` > 0; replication streams wait on it as a
+    /// futex ([`MessageStore::wait_commit_log_beyond`]).
+    pub(super) growth: AtomicU32,
+    pub(super) growth_waiters: AtomicU32,
     /// Set after a failed flush: writes are refused from then on.
     pub(super) failed: AtomicBool,
     /// Disk usage above diskSpaceWarningLevelRatio: writes are refused while set.
@@ -65,10 +83,10 @@ pub(super) struct Shared {
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
 /// it) to stop its threads, flush and mark a clean exit.
 pub struct MessageStore {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     services: Mutex<Vec<Service>>,
     lock: Mutex<Option<DirLock>>,
-    closed: AtomicBool,
+    pub(super) closed: AtomicBool,
 }
 
 fn io_err<'a>(what: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
@@ -140,7 +158,7 @@ impl MessageStore {
             valid_end,
             crashed,
         )?;
-        let write_through = cfg.flush_disk_type == FlushDiskType::Sync;
+        let write_through = cfg.flush_disk_type == super::FlushDiskType::Sync;
         let log = CommitLog::new(&log_dir, seg_size, loaded, valid_end, write_through);
 
         let shared = Arc::new(Shared {
@@ -155,7 +173,16 @@ impl MessageStore {
             dispatch_waker: OnceLock::new(),
             dispatch_idle: AtomicBool::new(false),
             flush_waker: OnceLock::new(),
-            group: GroupCommit::default(),
+            flushes: Waiters::default(),
+            replicas: Waiters::default(),
+            replica_acked: AtomicU64::new(0),
+            slave_mode: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            dispatch_lock: Mutex::new(()),
+            maint_lock: Mutex::new(()),
+            checkpoint_lock: Mutex::new(()),
+            growth: AtomicU32::new(0),
+            growth_waiters: AtomicU32::new(0),
             failed: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
@@ -218,50 +245,6 @@ impl MessageStore {
         }))
     }
 
-    /// In SYNC_FLUSH mode, call `f(true)` once the data of a successful put `r` (made without
-    /// waiting) is flushed, or `f(false)` if that takes longer than syncFlushTimeout or a flush
-    /// fails; `f` runs on the store's responder thread (so a blocking socket write cannot hold up
-    /// the next flush), or the timeout watcher's. Otherwise, or if it is flushed already,
-    /// `f(true)` runs now. A broker answers SYNC_FLUSH sends this way instead of holding a worker per send
-    /// (Apache's asyncPutMessage), so group commits are not capped by the worker count.
-    pub fn when_flushed(&self, r: &PutResult, f: OnFlushed) {
-        let sh = &self.shared;
-        let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
-        if sh.cfg.flush_disk_type != FlushDiskType::Sync || sh.log.flushed_offset() >= end {
-            return f(true);
-        }
-        if sh.failed.load(Ordering::Acquire) {
-            return f(false);
-        }
-        let deadline = Instant::now() + Duration::from_millis(sh.cfg.sync_flush_timeout_ms);
-        if sh.group.register_call(end, deadline, f) {
-            if let Some(w) = sh.flush_waker.get() {
-                w.wake();
-            }
-        }
-        // A store shut down since the check above has no flush thread left to run `f`.
-        if self.closed.load(Ordering::Acquire) {
-            sh.group.wake_all(sh.log.flushed_offset());
-        }
-    }
-
-    /// Flush now and run every [`MessageStore::when_flushed`] callback the flush covers (a
-    /// broker calls this before it closes its connections, so parked sends get their answer).
-    pub fn flush_waiters(&self) {
-        let sh = &self.shared;
-        if sh.cfg.flush_disk_type != FlushDiskType::Sync || sh.group.pending() == 0 {
-            return;
-        }
-        match sh.log.flush() {
-            Ok(flushed) => {
-                sh.group.complete(flushed);
-            }
-            Err(e) => log::error!("commit log flush failed root={}: {e}", sh.root.display()),
-        }
-        // Answered before this returns (the caller closes its connections next).
-        sh.group.run_answers();
-    }
-
     /// Append one message. `wait_for_flush` only matters in SYNC_FLUSH mode.
     pub fn put_message(&self, m: PutMessage, wait_for_flush: bool) -> PutResult {
         self.put_messages(vec![m], wait_for_flush)
@@ -272,6 +255,10 @@ impl MessageStore {
     pub fn put_messages(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
         let sh = &self.shared;
         if self.closed.load(Ordering::Acquire) || sh.failed.load(Ordering::Acquire) {
+            return PutResult::failed(PutStatus::ServiceNotAvailable);
+        }
+        if sh.slave_mode.load(Ordering::Acquire) {
+            log::debug!("put refused: the store is a slave's");
             return PutResult::failed(PutStatus::ServiceNotAvailable);
         }
         if sh.disk_full.load(Ordering::Acquire) {
@@ -359,7 +346,7 @@ impl MessageStore {
             .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
             .collect();
         let mut status = PutStatus::PutOk;
-        if sh.cfg.flush_disk_type == FlushDiskType::Sync && wait_for_flush {
+        if sh.cfg.flush_disk_type == super::FlushDiskType::Sync && wait_for_flush {
             let end = phys + buf.len() as u64;
             if !sh.wait_flushed(end, Duration::from_millis(sh.cfg.sync_flush_timeout_ms)) {
                 log::warn!("sync flush timed out topic={topic} queue={queue_id} offset={phys}");
@@ -613,6 +600,7 @@ impl MessageStore {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.shared.stopping.store(true, Ordering::Release);
         // Stop the writers' wake-ups first, then the services (dispatch drains on its way out).
         let mut services = std::mem::take(&mut *self.services.lock());
         for s in services.iter_mut() {
@@ -623,8 +611,9 @@ impl MessageStore {
         let _g = sh.append.lock();
         sh.dispatch_available();
         let flushed = sh.flush_all();
-        // Wake any group-commit waiter: the flush service is gone.
-        sh.group.wake_all(sh.log.flushed_offset());
+        // Wake any waiter: the flush service and the HA service are gone.
+        sh.flushes.wake_all(sh.log.flushed_offset());
+        sh.replicas.wake_all(sh.replica_acked.load(Ordering::Acquire));
         let clean = match flushed {
             Ok(()) => sh.dispatch_behind() == 0,
             Err(e) => {
@@ -651,6 +640,7 @@ impl MessageStore {
     #[cfg(test)]
     pub(crate) fn crash(&self) {
         self.closed.store(true, Ordering::Release);
+        self.shared.stopping.store(true, Ordering::Release);
         let mut services = std::mem::take(&mut *self.services.lock());
         // Service::stop on dispatch is fine: it only loses nothing durable.
         for s in services.iter_mut() {
@@ -706,10 +696,11 @@ impl Drop for MessageStore {
 }
 
 impl Shared {
-    /// Wake the dispatch thread if it is idle (after an append was published).
+    /// After an append was published: wake the dispatch thread if it is idle, and replication
+    /// streams waiting for the log to grow.
     pub(super) fn wake_dispatch(&self) {
-        // Pairs with the fence in the dispatch loop: either it sees the new max offset, or we
-        // see its idle flag.
+        // Pairs with the fences in the dispatch loop and in `wait_commit_log_beyond`: either
+        // they see the new max offset, or we see their idle flag or waiter count.
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.dispatch_idle.load(Ordering::Relaxed)
             && self.dispatch_idle.swap(false, Ordering::AcqRel)
@@ -717,6 +708,10 @@ impl Shared {
             if let Some(w) = self.dispatch_waker.get() {
                 w.wake();
             }
+        }
+        if self.growth_waiters.load(Ordering::Relaxed) > 0 {
+            self.growth.fetch_add(1, Ordering::SeqCst);
+            crate::common::sys::futex_wake_all(&self.growth);
         }
     }
 
@@ -726,14 +721,14 @@ impl Shared {
             return true;
         }
         let deadline = Instant::now() + timeout;
-        if self.group.register(end) {
+        if self.flushes.register(end) {
             if let Some(w) = self.flush_waker.get() {
                 w.wake();
             }
         }
         let flushed = || self.log.flushed_offset();
         let failed = || self.failed.load(Ordering::Acquire);
-        self.group.wait(end, deadline, flushed, failed) == WaitEnd::Flushed
+        self.flushes.wait(end, deadline, flushed, failed) == WaitEnd::Flushed
     }
 
     /// Bytes not yet dispatched.

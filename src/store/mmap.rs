@@ -350,6 +350,36 @@ impl MappedFile {
         Ok(())
     }
 
+    /// Replace this file on disk by a copy of its first `keep` published bytes followed by zeros
+    /// (a live truncation: readers of this mapping keep the old inode and its bytes, so no
+    /// published byte is ever rewritten). The copy is written under a temporary name, synced and
+    /// renamed over the file; the caller syncs the directory. The new file is published up to
+    /// `keep` and shares nothing with this one.
+    pub(crate) fn copy_prefix(&self, keep: usize) -> io::Result<MappedFile> {
+        let bytes = self.read(0, keep).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "cannot keep more bytes than published")
+        })?;
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".truncating");
+        let tmp = PathBuf::from(tmp);
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&tmp)?;
+        let written = preallocate(&file, self.size as u64)
+            .and_then(|()| file.write_all_at(bytes, 0))
+            .and_then(|()| file.sync_data())
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let f = Self::map(&self.path, file, self.start, self.size, keep)?;
+        f.set_write_through(self.write_through.load(Ordering::Acquire));
+        Ok(f)
+    }
+
     /// Unmap and delete the file.
     pub(crate) fn delete(self) -> io::Result<()> {
         let path = self.path.clone();
@@ -472,6 +502,32 @@ mod tests {
         assert_eq!(f.append(b"Z"), Some(2));
         assert_eq!(list_segments(&dir).unwrap(), vec![(0, p.clone())]);
         f.delete().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn copy_prefix_replaces_the_file_and_leaves_old_readers_alone() {
+        let dir = std::env::temp_dir().join(format!("rmq-mmap-copy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(segment_name(4096));
+        let f = MappedFile::create(&p, 4096, 4096).unwrap();
+        f.append(b"abcdefgh").unwrap();
+        let old = f.read(0, 8).unwrap();
+        let g = f.copy_prefix(3).unwrap();
+        assert_eq!(g.start(), 4096);
+        assert_eq!(g.published(), 3);
+        assert_eq!(g.read_from(0), b"abc");
+        assert_eq!(old, b"abcdefgh", "the old mapping keeps its bytes");
+        assert!(f.copy_prefix(9).is_err(), "more than published");
+        assert_eq!(g.append(b"XY"), Some(3));
+        g.flush().unwrap();
+        let on_disk = std::fs::read(&p).unwrap();
+        assert_eq!(on_disk.len(), 4096);
+        assert_eq!(&on_disk[..6], b"abcXY\0");
+        assert!(on_disk[5..].iter().all(|&b| b == 0));
+        assert_eq!(list_segments(&dir).unwrap(), vec![(4096, p.clone())], "no temporary left");
+        drop((f, g));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -11,19 +11,24 @@
 //! | `lock` | `checkpoint` | flock-ed for the store's lifetime |
 //!
 //! Threads (all via `common::service`): `store-flush` (async flush or group commit),
-//! `store-dispatch` (commit log → consume queues and index, arrival listener), `store-cq-flush`
-//! (consume queue and index flush + checkpoint), `store-clean` (`retention`: expired files, full
-//! disk).
+//! `store-flush-answer` and `store-flush-watch` (the durability waiter's callbacks and
+//! deadlines, `durability`), `store-warm` (pages ahead of the log), `store-dispatch` (commit
+//! log → consume queues and index, arrival listener), `store-cq-flush` (consume queue and index
+//! flush + checkpoint), `store-clean` (`retention`: expired files, full disk).
+//!
+//! Replication (`replica`, docs/HA.md): raw reads for a master's HA stream, slave mode with
+//! appends of the master's bytes, live truncation and reset of a slave's log.
 
 mod checkpoint;
 mod commitlog;
 mod consume_queue;
+mod durability;
 mod error;
-mod group_commit;
-pub use group_commit::OnFlushed;
+pub use durability::{Durable, OnDurable, OnFlushed, WaitFor};
 mod index;
 mod message_store;
 mod mmap;
+mod replica;
 mod retention;
 mod services;
 

@@ -90,6 +90,7 @@ impl Shared {
 
     /// One retention run.
     pub(crate) fn clean_once(&self) -> CleanReport {
+        let _m = self.maint_lock.lock();
         let (used, force, space) = self.check_disk();
         let now = now_millis();
         let timely = is_delete_hour(&self.cfg.delete_when, local_hour(now));

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PAGE: u64 = 4096;
+/// SYNC_FLUSH: how long unwaited-for data may stay unflushed.
+const IDLE_FLUSH: Duration = Duration::from_millis(10);
 
 /// Spawn the store's services.
 pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
@@ -54,14 +56,22 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
             let mut window = Duration::ZERO;
             let mut last = Instant::now();
             loop {
-                sh.group.gather(want);
-                let pending = sh.group.pending();
+                sh.flushes.gather(want);
+                let pending = sh.flushes.pending();
                 if pending > 0 && (pending >= want || last.elapsed() >= window) {
                     let t0 = Instant::now();
                     let (woken, left) = sh.flush_commit_log();
                     last = Instant::now();
                     window = (2 * (last - t0)).min(Duration::from_millis(1));
                     want = (woken + left).max(1);
+                    continue;
+                }
+                // Data nobody waits for (sends without WAIT, a slave's replicated bytes) is
+                // flushed 10 ms after the last flush, as Apache's GroupCommitService flushes on
+                // every 10 ms round.
+                if pending == 0 && sh.log.dirty_bytes() > 0 && last.elapsed() >= IDLE_FLUSH {
+                    sh.flush_commit_log();
+                    last = Instant::now();
                     continue;
                 }
                 let wait = if pending > 0 {
@@ -95,27 +105,32 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
     };
     let _ = shared.flush_waker.set(flush.waker());
     out.push(flush);
-    if shared.cfg.flush_disk_type == FlushDiskType::Sync {
-        // Fails the flush callbacks past syncFlushTimeout even while a flush hangs (Apache's
-        // FlushDiskWatcher); parked writer threads time out by themselves.
-        let sh = shared.clone();
-        let period = Duration::from_millis((sh.cfg.sync_flush_timeout_ms / 4).clamp(1, 100));
-        out.push(Service::spawn("store-flush-watch", move |ctx| {
-            while ctx.wait(period) {
-                sh.group.expire(Instant::now());
-            }
-        })?);
-        // Runs the callbacks of completed flushes (responses to sends), off the flush thread.
-        let sh = shared.clone();
-        let answer = Service::spawn("store-flush-answer", move |ctx| {
-            while ctx.wait(Duration::from_secs(1)) {
-                sh.group.run_answers();
-            }
-            sh.group.run_answers();
-        })?;
-        shared.group.set_answer_waker(answer.waker());
-        out.push(answer);
-    }
+    // Fails the waiting callbacks past their deadline (syncFlushTimeout, or the replica
+    // timeout) even while a flush hangs (Apache's FlushDiskWatcher); parked writer threads time
+    // out by themselves. Replica waits exist in both flush modes.
+    let sh = shared.clone();
+    let period = Duration::from_millis((sh.cfg.sync_flush_timeout_ms / 4).clamp(1, 100));
+    out.push(Service::spawn("store-flush-watch", move |ctx| {
+        while ctx.wait(period) {
+            let now = Instant::now();
+            sh.flushes.expire(now);
+            sh.replicas.expire(now);
+        }
+    })?);
+    // Runs the callbacks of completed waits (responses to sends), off the flush thread and off
+    // the HA service's threads.
+    let sh = shared.clone();
+    let answer = Service::spawn("store-flush-answer", move |ctx| {
+        while ctx.wait(Duration::from_secs(1)) {
+            sh.flushes.run_answers();
+            sh.replicas.run_answers();
+        }
+        sh.flushes.run_answers();
+        sh.replicas.run_answers();
+    })?;
+    shared.flushes.set_answer_waker(answer.waker());
+    shared.replicas.set_answer_waker(answer.waker());
+    out.push(answer);
 
     let sh = shared.clone();
     let warm = Service::spawn("store-warm", move |ctx| {
@@ -149,7 +164,7 @@ impl Shared {
             std::thread::sleep(Duration::from_millis(delay));
         }
         match self.log.flush() {
-            Ok(flushed) => self.group.complete(flushed),
+            Ok(flushed) => self.flushes.complete(flushed),
             Err(e) => {
                 if !self.failed.swap(true, Ordering::AcqRel) {
                     log::error!(
@@ -157,7 +172,7 @@ impl Shared {
                         self.root.display()
                     );
                 }
-                self.group.wake_all(self.log.flushed_offset());
+                self.flushes.wake_all(self.log.flushed_offset());
                 (0, 0)
             }
         }
@@ -220,6 +235,7 @@ impl Shared {
     /// records were looked at. Only one thread calls this at a time (dispatch service, or open and
     /// shutdown when the service is not running).
     pub(super) fn dispatch_available(&self) -> u64 {
+        let _d = self.dispatch_lock.lock();
         let listener = self.listener.read().clone();
         let mut off = self.reput_offset.load(Ordering::Acquire);
         let mut n = 0;
@@ -252,6 +268,7 @@ impl Shared {
     /// Flush every consume queue, then record in the checkpoint how far the log is both dispatched
     /// and flushed.
     pub(super) fn flush_queues_and_checkpoint(&self) -> io::Result<()> {
+        let _c = self.checkpoint_lock.lock();
         let safe = self.reput_offset.load(Ordering::Acquire).min(self.log.flushed_offset());
         let logics_ts = self.last_dispatch_ts.load(Ordering::Acquire);
         let queues: Vec<Arc<ConsumeQueue>> =

@@ -472,3 +472,6 @@ mod retention;
 
 #[path = "tests_index.rs"]
 mod index;
+
+#[path = "tests_replica.rs"]
+mod replica;

@@ -1,25 +1,65 @@
-//! Group commit (SYNC_FLUSH): writers that appended wait until a flush covers their data; one
-//! flush thread flushes everything appended so far and wakes the writers it covered.
+//! The durability waiter: sends that wait until an offset of the store reaches their end offset.
+//! Two offsets are waited on, each by one [`Waiters`] list, with the same threads and callbacks:
+//! - the flush offset (SYNC_FLUSH group commit): one flush thread flushes everything appended so
+//!   far and completes the waiters it covered (Apache's CommitLog.GroupCommitService);
+//! - the replica-ack offset (SYNC_MASTER): the HA service reports how far a slave has
+//!   acknowledged and completes the waiters it covered (Apache's HAService.GroupTransferService).
 //!
-//! A waiter is a blocked thread or a callback (Apache's GroupCommitService swaps two request lists
-//! and completes each request's future). Blocked threads wait on one futex word that the flush
-//! thread bumps and wakes with a single system call:
+//! [`MessageStore::when_durable`](super::MessageStore::when_durable) parks a send on one or both:
+//! a send that needs both sits in the flush list first and moves to the replica list once
+//! flushed, with the replica deadline it got when it was stored. Each list has its own timeout
+//! and its own failure outcome ([`Durable::FlushTimeout`], [`Durable::ReplicaTimeout`]).
+//!
+//! A waiter is a blocked thread or a callback (Apache swaps two request lists and completes each
+//! request's future). Blocked threads wait on one futex word that the completing thread bumps
+//! and wakes with a single system call:
 //! - a condvar `notify_all` hands the waiters its mutex one after another, so on 2 vCPUs 64
 //!   writers came back one context switch at a time;
 //! - one unpark per thread (a futex wake each) let the kernel send an inter-processor interrupt
 //!   per wake-up: 81k-106k msg/s against 137k-141k with the shared word (store bench, 64 writer
 //!   threads).
 
+use super::message_store::Shared;
+use super::{FlushDiskType, MessageStore, PutResult};
 use crate::common::service::Waker;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Called once the data is flushed (`true`), or when its deadline passed or a flush failed
 /// (`false`). Runs on the store's responder thread (or the watcher's): it should be quick, such
 /// as sending a response.
 pub type OnFlushed = Box<dyn FnOnce(bool) + Send>;
+
+/// What a stored send waits for before it is answered
+/// ([`MessageStore::when_durable`](super::MessageStore::when_durable)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaitFor {
+    /// Wait until the data is flushed (SYNC_FLUSH; ignored under ASYNC_FLUSH), at most
+    /// syncFlushTimeout.
+    pub flush: bool,
+    /// Wait until a slave acknowledged the data (SYNC_MASTER), at most this long (Apache's
+    /// slaveTimeout, 3 s).
+    pub replica: Option<std::time::Duration>,
+}
+
+/// How a wait for durability ended; under both conditions a replica failure wins, as Apache's
+/// asyncPutMessage combines its two futures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// Everything waited for happened.
+    Ok,
+    /// The flush did not finish within syncFlushTimeout, or failed (FLUSH_DISK_TIMEOUT, 10).
+    FlushTimeout,
+    /// No slave acknowledged the data within the replica timeout (FLUSH_SLAVE_TIMEOUT, 12).
+    ReplicaTimeout,
+}
+
+/// Called once with the outcome of [`MessageStore::when_durable`](super::MessageStore::when_durable),
+/// on the store's responder thread, the watcher's, or the caller's when nothing had to be waited
+/// for. It should be quick, such as sending a response.
+pub type OnDurable = Box<dyn FnOnce(Durable) + Send>;
 
 /// Who waits: a parked thread, or a callback (the broker's send path, which answers the
 /// request from the flush instead of holding a worker thread).
@@ -29,7 +69,7 @@ enum Who {
 }
 
 impl Who {
-    fn finish(self, flushed: bool, g: &GroupCommit) {
+    fn finish(self, flushed: bool, g: &Waiters) {
         match self {
             Who::Thread => g.wake_threads(),
             Who::Call(_, f) => f(flushed),
@@ -37,14 +77,15 @@ impl Who {
     }
 }
 
-/// Writers waiting for a flush.
+/// Writers waiting for one offset (the flush offset or the replica-ack offset) to reach theirs.
 #[derive(Default)]
-pub(super) struct GroupCommit {
+pub(super) struct Waiters {
     waiters: Mutex<Vec<(u64, Who)>>,
-    /// The flush thread waits for this many waiters before flushing (see [`GroupCommit::gather`]).
+    /// The flush thread waits for this many waiters before flushing (see [`Waiters::gather`];
+    /// unused by the replica list).
     want: AtomicUsize,
-    /// Callbacks of completed flushes, for the responder thread: a callback writes to a socket,
-    /// which can block, and must not hold up the next flush.
+    /// Callbacks of completed waits, for the responder thread: a callback writes to a socket,
+    /// which can block, and must not hold up the next flush (or the replication reader).
     answers: Mutex<Vec<OnFlushed>>,
     answer_waker: OnceLock<Waker>,
     /// Bumped after each flush that covered a parked thread; parked threads wait on it as a
@@ -63,7 +104,7 @@ pub(super) enum WaitEnd {
     Failed,
 }
 
-impl GroupCommit {
+impl Waiters {
     /// Register the calling thread as waiting for the log to be flushed to `end`. Returns true if
     /// the flush thread should be woken: the list was empty, or it now holds as many waiters as
     /// the flush thread is gathering.
@@ -72,7 +113,7 @@ impl GroupCommit {
     }
 
     /// Register a callback for when the log is flushed to `end`, or `deadline` passes. Returns
-    /// whether to wake the flush thread, as [`GroupCommit::register`].
+    /// whether to wake the flush thread, as [`Waiters::register`].
     pub(super) fn register_call(&self, end: u64, deadline: Instant, f: OnFlushed) -> bool {
         self.push(end, Who::Call(deadline, f))
     }
@@ -94,7 +135,7 @@ impl GroupCommit {
     }
 
     /// Park until `flushed()` reaches `end`, `failed()` holds or `deadline` passes. Call after
-    /// [`GroupCommit::register`]; the flush thread unparks the waiter after each flush covering it.
+    /// [`Waiters::register`]; the flush thread unparks the waiter after each flush covering it.
     pub(super) fn wait(
         &self,
         end: u64,
@@ -147,7 +188,7 @@ impl GroupCommit {
     }
 
     /// Hand the callbacks of completed flushes to the thread this waker wakes (which calls
-    /// [`GroupCommit::run_answers`]); without one, `complete` runs them itself.
+    /// [`Waiters::run_answers`]); without one, `complete` runs them itself.
     pub(super) fn set_answer_waker(&self, w: Waker) {
         let _ = self.answer_waker.set(w);
     }
@@ -199,6 +240,122 @@ impl GroupCommit {
     }
 }
 
+/// The outcome of a wait for both conditions: a replica failure wins (Apache's asyncPutMessage
+/// sets the replica status after the flush status).
+fn combine(flushed: bool, replicated: bool) -> Durable {
+    match (flushed, replicated) {
+        (_, false) => Durable::ReplicaTimeout,
+        (false, true) => Durable::FlushTimeout,
+        (true, true) => Durable::Ok,
+    }
+}
+
+impl MessageStore {
+    /// In SYNC_FLUSH mode, call `f(true)` once the data of a successful put `r` (made without
+    /// waiting) is flushed, or `f(false)` if that takes longer than syncFlushTimeout or a flush
+    /// fails; `f` runs on the store's responder thread (so a blocking socket write cannot hold up
+    /// the next flush), or the timeout watcher's. Otherwise, or if it is flushed already,
+    /// `f(true)` runs now. A broker answers SYNC_FLUSH sends this way instead of holding a worker
+    /// per send (Apache's asyncPutMessage), so group commits are not capped by the worker count.
+    pub fn when_flushed(&self, r: &PutResult, f: OnFlushed) {
+        let sh = &self.shared;
+        let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
+        if sh.cfg.flush_disk_type != FlushDiskType::Sync || sh.log.flushed_offset() >= end {
+            return f(true);
+        }
+        if sh.failed.load(Ordering::Acquire) {
+            return f(false);
+        }
+        let deadline = Instant::now() + Duration::from_millis(sh.cfg.sync_flush_timeout_ms);
+        if sh.flushes.register_call(end, deadline, f) {
+            if let Some(w) = sh.flush_waker.get() {
+                w.wake();
+            }
+        }
+        // A store shut down since the check above has no flush thread left to run `f`.
+        if self.closed.load(Ordering::Acquire) {
+            sh.flushes.wake_all(sh.log.flushed_offset());
+        }
+    }
+
+    /// Call `f` once the data of a successful put `r` (made without waiting) is as durable as
+    /// `need` asks: flushed (SYNC_FLUSH), acknowledged by a slave (SYNC_MASTER, reported through
+    /// [`MessageStore::notify_replica_ack`]), or both. `f` gets [`Durable::Ok`],
+    /// [`Durable::FlushTimeout`] after syncFlushTimeout (or a failed flush), or
+    /// [`Durable::ReplicaTimeout`] after `need.replica`'s timeout, counted from this call. It
+    /// runs on the store's responder or watcher thread, or here when nothing has to be waited
+    /// for. Whether a slave is there at all (SLAVE_NOT_AVAILABLE) is the caller's question to
+    /// ask first (`ha::HaService::in_sync_slave_available`).
+    pub fn when_durable(&self, r: &PutResult, need: WaitFor, f: OnDurable) {
+        let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
+        let sh = self.shared.clone();
+        let replica = need.replica.map(|t| Instant::now() + t);
+        let then = move |flushed: bool| match replica {
+            None => f(if flushed { Durable::Ok } else { Durable::FlushTimeout }),
+            Some(deadline) => {
+                sh.wait_replica(end, deadline, Box::new(move |ok| f(combine(flushed, ok))))
+            }
+        };
+        if need.flush {
+            self.when_flushed(r, Box::new(then));
+        } else {
+            then(true);
+        }
+    }
+
+    /// A slave acknowledged the commit log up to `offset` (the HA service calls this): replica
+    /// waits up to there complete. The acknowledged offset only grows.
+    pub fn notify_replica_ack(&self, offset: u64) {
+        let sh = &self.shared;
+        if offset > sh.replica_acked.fetch_max(offset, Ordering::AcqRel) {
+            sh.replicas.complete(offset);
+        }
+    }
+
+    /// Highest commit-log offset a slave acknowledged since the store opened.
+    pub fn replica_acked_offset(&self) -> u64 {
+        self.shared.replica_acked.load(Ordering::Acquire)
+    }
+
+    /// Flush now and run every [`MessageStore::when_flushed`] callback the flush covers, then
+    /// answer every replica wait with what the slaves acknowledged so far (a broker calls this
+    /// before it closes its connections, so parked sends get their answer).
+    pub fn flush_waiters(&self) {
+        let sh = &self.shared;
+        if sh.cfg.flush_disk_type == FlushDiskType::Sync && sh.flushes.pending() > 0 {
+            match sh.log.flush() {
+                Ok(flushed) => {
+                    sh.flushes.complete(flushed);
+                }
+                Err(e) => log::error!("commit log flush failed root={}: {e}", sh.root.display()),
+            }
+            // Answered before this returns (the caller closes its connections next); callbacks
+            // that also wait for a slave move to the replica list here.
+            sh.flushes.run_answers();
+        }
+        sh.replicas.wake_all(sh.replica_acked.load(Ordering::Acquire));
+    }
+}
+
+impl Shared {
+    /// Call `f(true)` once a slave acknowledged `end`, `f(false)` at `deadline`.
+    fn wait_replica(&self, end: u64, deadline: Instant, f: OnFlushed) {
+        if self.replica_acked.load(Ordering::Acquire) >= end {
+            return f(true);
+        }
+        self.replicas.register_call(end, deadline, f);
+        // An acknowledgement that landed before the registration completes it here; a store
+        // shutting down answers at once.
+        let acked = self.replica_acked.load(Ordering::Acquire);
+        if acked >= end {
+            self.replicas.complete(acked);
+        }
+        if self.stopping.load(Ordering::Acquire) {
+            self.replicas.wake_all(acked);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,7 +365,7 @@ mod tests {
 
     #[test]
     fn waiters_wake_when_a_flush_covers_them_and_not_before() {
-        let g = Arc::new(GroupCommit::default());
+        let g = Arc::new(Waiters::default());
         let flushed = Arc::new(AtomicU64::new(0));
         let handles: Vec<_> = [10u64, 20, 30]
             .into_iter()
@@ -238,7 +395,7 @@ mod tests {
 
     #[test]
     fn register_asks_for_a_wake_on_the_first_and_the_gathered_count() {
-        let g = GroupCommit::default();
+        let g = Waiters::default();
         g.gather(3);
         assert!(g.register(1), "first waiter");
         assert!(!g.register(2));
@@ -251,7 +408,7 @@ mod tests {
 
     #[test]
     fn callbacks_run_on_flush_expiry_and_wake_all() {
-        let g = GroupCommit::default();
+        let g = Waiters::default();
         let (tx, rx) = crossbeam_channel::unbounded();
         let far = Instant::now() + Duration::from_secs(60);
         for (end, deadline) in [(10, far), (20, Instant::now()), (30, far), (40, far)] {
@@ -270,7 +427,7 @@ mod tests {
 
     #[test]
     fn wait_times_out_and_sees_failure() {
-        let g = GroupCommit::default();
+        let g = Waiters::default();
         g.register(5);
         let t0 = Instant::now();
         let r = g.wait(5, t0 + Duration::from_millis(50), || 0, || false);
