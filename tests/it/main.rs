@@ -15,6 +15,7 @@ mod golden;
 mod interop;
 mod multi;
 mod namesrv;
+mod netns;
 mod proto;
 mod query;
 mod restart;
