@@ -21,6 +21,7 @@ mod interop;
 mod metrics;
 mod multi;
 mod namesrv;
+mod netns;
 mod proto;
 mod query;
 mod restart;

@@ -77,9 +77,16 @@ pub struct Proc {
 impl Proc {
     /// Start `bin` with `args`, wait for its READY line (the last one it prints).
     pub fn start(bin: &str, args: &[String], log: PathBuf, expect_ready: usize) -> Proc {
+        let mut cmd = Command::new(bin);
+        cmd.args(args);
+        Proc::start_command(cmd, bin, log, expect_ready)
+    }
+
+    /// [`Proc::start`] for a prepared command (a binary run through a wrapper such as
+    /// `ip netns exec`, which must exec it in place so that the child's PID is the binary's).
+    pub fn start_command(mut cmd: Command, bin: &str, log: PathBuf, expect_ready: usize) -> Proc {
         let logf = fs::File::create(&log).unwrap();
-        let mut child = Command::new(bin)
-            .args(args)
+        let mut child = cmd
             .env("RMQ_LOG", std::env::var("RMQ_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(logf))
