@@ -9,7 +9,7 @@ use crate::protocol::codes::flag;
 use crate::protocol::command::{RemotingCommand, SerializeType};
 use crate::protocol::frame;
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -39,6 +39,8 @@ pub struct Connection {
     local: SocketAddr,
     sink: Sink,
     out: Mutex<OutQueue>,
+    /// Notified when a writer leaves the queue empty ([`Connection::drain_output`] waits).
+    emptied: Condvar,
     limits: OutboundLimits,
     closed: AtomicBool,
     waiters: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
@@ -107,6 +109,7 @@ impl Connection {
             local,
             sink,
             out: Mutex::new(OutQueue::default()),
+            emptied: Condvar::new(),
             limits,
             closed: AtomicBool::new(false),
             waiters: Mutex::new(HashMap::new()),
@@ -235,6 +238,7 @@ impl Connection {
                 if q.frames.is_empty() {
                     q.writing = false;
                     q.stalled_since = None;
+                    self.emptied.notify_all();
                     return;
                 }
                 q.take_batch()
@@ -385,6 +389,25 @@ impl Connection {
         cmd.flag |= flag::ONEWAY;
         cmd.flag &= !flag::RESPONSE;
         self.send(&cmd).map_err(|e| RemotingError::send(&self.peer.to_string(), e))
+    }
+
+    /// Before a graceful close: write what is queued (also what waits for the reader's batch),
+    /// waiting at most until `deadline` for the peer to take it.
+    pub fn drain_output(self: &Arc<Self>, deadline: Instant) {
+        self.cork.store(false, Ordering::Release);
+        let mut q = self.out.lock();
+        if !q.writing && !q.frames.is_empty() {
+            q.writing = true;
+            drop(q);
+            self.write_queue();
+            q = self.out.lock();
+        }
+        while (q.writing || !q.frames.is_empty()) && !self.is_closed() {
+            if self.emptied.wait_until(&mut q, deadline).timed_out() {
+                log::debug!("closing with {} bytes unwritten peer={}", q.bytes, self.peer);
+                break;
+            }
+        }
     }
 
     /// Close both directions; queued frames are dropped and outstanding requests fail with

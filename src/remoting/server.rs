@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Server settings.
 #[derive(Clone, Debug)]
@@ -185,6 +185,11 @@ impl Server {
             return;
         }
         let conns: Vec<_> = self.shared.conns.lock().live.drain().collect();
+        // Answers queued during the drain (parked pulls, flushed sends) reach their peers first.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for (_, (c, _)) in &conns {
+            c.drain_output(deadline);
+        }
         for (_, (c, h)) in conns {
             c.close();
             if let Some(h) = h {
