@@ -141,8 +141,8 @@ fn referenced_modules(src: &str) -> BTreeSet<String> {
 const OUTSIDE: &[(&str, &[&str])] = &[
     ("src/bin/rmq-broker.rs", &["broker", "namesrv", "common"]),
     ("src/bin/rmq-namesrv.rs", &["namesrv", "common"]),
-    ("src/bin/rmq-admin.rs", &["admin", "client", "protocol", "remoting", "common"]),
-    ("src/bin/rmq-bench.rs", &["admin", "client", "protocol", "remoting", "common"]),
+    ("src/bin/rmq-admin", &["admin", "common"]),
+    ("src/bin/rmq-bench", &["admin", "client", "metrics", "protocol", "remoting", "common"]),
     ("ffi/src", &["client"]),
 ];
 

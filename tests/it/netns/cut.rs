@@ -73,14 +73,15 @@ fn two_masters_on_their_own_hosts_one_cut_off_mid_stream_loses_no_acknowledged_m
     );
     admin(&["updateTopic", "-c", CLUSTER, "-t", TOPIC, "-r", "4", "-w", "4"]).unwrap();
     assert!(
-        wait_until(Duration::from_secs(20), || admin(&["topicRoute", "-t", TOPIC]).is_ok_and(
-            |o| {
+        wait_until(Duration::from_secs(20), || {
+            admin(&["topicRoute", "-t", TOPIC, "--json"]).is_ok_and(|o| {
+                let v: serde_json::Value = serde_json::from_str(&o).unwrap_or_default();
+                let queues = v["queues"].as_array().cloned().unwrap_or_default();
                 ["broker-a", "broker-b"].iter().all(|b| {
-                    o.lines()
-                        .any(|l| l.starts_with("queues") && l.contains(b) && l.contains("write 4"))
+                    queues.iter().any(|q| q["brokerName"] == *b && q["writeQueueNums"] == 4)
                 })
-            }
-        )),
+            })
+        }),
         "the topic is routed to both masters"
     );
 
