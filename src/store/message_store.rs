@@ -45,9 +45,9 @@ pub(super) struct Shared {
     pub(super) reput_offset: AtomicU64,
     pub(super) listener: RwLock<Option<ArrivalListener>>,
     pub(super) dispatch_waker: OnceLock<Waker>,
-    /// Set by the dispatch thread before a long wait; the first writer after that wakes it.
-    /// While it is busy it polls every millisecond instead, so writers do not pay a wake-up
-    /// (a futex call) per message (Apache's ReputMessageService sleeps 1 ms between rounds).
+    /// Set by the dispatch thread before it parks; the first writer after that wakes it. While
+    /// it is busy it goes from round to round without a wake-up, so writers that append during
+    /// a round pay nothing (Apache's ReputMessageService instead sleeps 1 ms between rounds).
     pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
     /// SYNC_FLUSH writers waiting for the flush that covers their data.

@@ -24,17 +24,31 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 
     let sh = shared.clone();
     let dispatch = Service::spawn("store-dispatch", move |ctx| {
+        // Each round dispatches everything appended so far; a round that found work is
+        // followed at once by another (no polling interval, no yield). Only when a round finds
+        // nothing does the thread park, and the first append after that wakes it.
+        // A round that finds bytes it cannot dispatch yet (a slave's partly received record, or
+        // unreadable data) waits 10 ms before it looks again instead of spinning.
+        let mut stalled = false;
         loop {
-            let wait = if sh.dispatch_available() > 0 {
-                Duration::from_millis(1)
-            } else {
-                sh.dispatch_idle.store(true, Ordering::Relaxed);
-                std::sync::atomic::fence(Ordering::SeqCst);
-                if sh.dispatch_behind() > 0 {
-                    sh.dispatch_idle.store(false, Ordering::Relaxed);
-                    continue;
+            if sh.dispatch_available() > 0 {
+                stalled = false;
+                if ctx.is_stopped() {
+                    break;
                 }
+                continue;
+            }
+            sh.dispatch_idle.store(true, Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            let wait = if sh.dispatch_behind() == 0 {
                 Duration::from_millis(1000)
+            } else if !stalled {
+                // An append landed between the round and the flag: look again at once.
+                stalled = true;
+                sh.dispatch_idle.store(false, Ordering::Relaxed);
+                continue;
+            } else {
+                Duration::from_millis(10)
             };
             if !ctx.wait(wait) {
                 break;
