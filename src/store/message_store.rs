@@ -17,6 +17,7 @@ use super::{
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
+use crate::protocol::command::BodyRef;
 use crate::protocol::record::{
     decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
     MAX_PROPERTIES_LEN,
@@ -378,6 +379,38 @@ impl MessageStore {
         max_bytes: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetResult {
+        let log = &self.shared.log;
+        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| log.read(o, n))
+    }
+
+    /// [`MessageStore::get_messages`] without copying: each message is a range of the mapped
+    /// commit log, held alive by its handle, for a writer to send from where it lies.
+    pub fn get_message_refs(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: i32,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult<BodyRef> {
+        let log = &self.shared.log;
+        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| {
+            log.read_shared(o, n)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn get_with<M: AsRef<[u8]>>(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: i32,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+        read: impl Fn(u64, usize) -> Option<M>,
+    ) -> GetResult<M> {
         let mut r = GetResult {
             status: GetStatus::NoMatchedLogicQueue,
             next_begin_offset: 0,
@@ -436,9 +469,9 @@ impl MessageStore {
             if !filter(e.tags) {
                 continue;
             }
-            match self.shared.log.read(e.phys as u64, e.size as usize) {
+            match read(e.phys as u64, e.size as usize) {
                 Some(rec) => {
-                    bytes += rec.len();
+                    bytes += rec.as_ref().len();
                     r.messages.push(rec);
                     r.status = GetStatus::Found;
                 }
