@@ -115,6 +115,8 @@ impl SendProcessor {
     }
 
     /// Store a send without waiting for the flush. `Err` is an early refusal.
+    // The refusal is the response itself, built once on a path that ends the request.
+    #[allow(clippy::result_large_err)]
     fn store_send(
         &self,
         ctx: &ReqCtx,
