@@ -86,7 +86,7 @@ bench() {
 # rmq-bench's producer summary, flattened (its sent count includes the warm-up second, as the
 # broker CPU measured around it does)
 rust_load() {
-    "$BENCH" "$@" --json --quiet | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["producer"]))'
+    "$BENCH" producer "$@" --json --quiet | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["producer"]))'
 }
 
 echo "commit $(git rev-parse --short HEAD), broker $BIN/rmq-broker, $(nproc) cores, $(uname -sr), 1 KiB bodies, ${SECS}s per producer load"

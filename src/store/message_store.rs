@@ -341,7 +341,8 @@ impl MessageStore {
             sh.last_store_ts.store(now, Ordering::Release);
             (phys, first_qo.unwrap_or(0), now)
         };
-        sh.wake_dispatch();
+        sh.wake_growth();
+        sh.dispatch_inline();
         let msg_ids = parts
             .iter()
             .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
@@ -729,8 +730,9 @@ impl Drop for MessageStore {
 }
 
 impl Shared {
-    /// After an append was published: wake the dispatch thread if it is idle, and replication
-    /// streams waiting for the log to grow.
+    /// After an append was published: wake the dispatch thread if it is idle (a put dispatches
+    /// inline first, [`Shared::dispatch_inline`]), and replication streams waiting for the log
+    /// to grow.
     pub(super) fn wake_dispatch(&self) {
         // Pairs with the fences in the dispatch loop and in `wait_commit_log_beyond`: either
         // they see the new max offset, or we see their idle flag or waiter count.
@@ -742,6 +744,12 @@ impl Shared {
                 w.wake();
             }
         }
+        self.wake_growth();
+    }
+
+    /// Wake replication streams waiting for the log to grow.
+    pub(super) fn wake_growth(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.growth_waiters.load(Ordering::Relaxed) > 0 {
             self.growth.fetch_add(1, Ordering::SeqCst);
             crate::common::sys::futex_wake_all(&self.growth);
