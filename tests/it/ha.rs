@@ -259,6 +259,34 @@ fn ha_async_master_and_slave_hold_identical_logs_queues_and_offsets() {
         "slave has {:?}",
         query()
     );
+    // A subscription group and the delay offsets (a message delayed by level 1, 1 s, delivered
+    // by the master) reach the slave too.
+    let group = serde_json::json!({"groupName": "CG_ha_group", "retryMaxTimes": 5});
+    let r = call(
+        &c,
+        &ma,
+        RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(group.to_string().into_bytes()),
+    );
+    assert_eq!(r.code, rs::SUCCESS);
+    let delayed = send_req(topic, 0, b"delayed").with("properties", "DELAY\u{1}1\u{2}");
+    assert_eq!(call(&c, &ma, delayed).code, rs::SUCCESS);
+    let table = |addr: &str, code: i32| -> String {
+        String::from_utf8_lossy(&call(&c, addr, RemotingCommand::request(code)).body).into_owned()
+    };
+    let delay_offsets = |addr: &str| table(addr, rq::GET_ALL_DELAY_OFFSET);
+    assert!(wait_until(Duration::from_secs(10), || delay_offsets(&ma).contains("1:1")));
+    assert!(
+        wait_until(Duration::from_secs(10), || delay_offsets(&sa) == delay_offsets(&ma)),
+        "slave delay offsets {} master {}",
+        delay_offsets(&sa),
+        delay_offsets(&ma)
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        let v: serde_json::Value =
+            serde_json::from_str(&table(&sa, rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).unwrap();
+        v["subscriptionGroupTable"]["CG_ha_group"]["retryMaxTimes"] == 5
+    }));
     drop((slave, master, ns));
 }
 
