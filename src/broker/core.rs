@@ -10,6 +10,7 @@ use super::hold::PullHold;
 use super::live::LiveConfig;
 use super::locks::LockManager;
 use super::offsets::OffsetManager;
+use super::replication::Replication;
 use super::topics::TopicManager;
 use super::tps::{GroupGets, StoreStats};
 use crate::common::service::Waker;
@@ -51,6 +52,8 @@ pub struct Core {
     pub group_gets: GroupGets,
     /// When the broker started (ms).
     pub boot_timestamp: i64,
+    /// Master/slave replication (HA service or slave client), started by `broker::start`.
+    pub repl: Replication,
     register_waker: Mutex<Option<Waker>>,
 }
 
@@ -167,6 +170,7 @@ pub fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Core>>
         tps: StoreStats::default(),
         group_gets: GroupGets::default(),
         boot_timestamp: crate::common::time::now_millis(),
+        repl: Replication::default(),
         register_waker: Mutex::new(None),
     }))
 }
