@@ -219,6 +219,13 @@ pub struct BrokerConfig {
     pub transaction_check_interval: u64,
     /// `rejectTransactionMessage` (false): refuse half messages with NO_PERMISSION.
     pub reject_transaction_message: bool,
+    /// `aclEnable` (false): check every request against plain_acl.yml (Apache's ACL 1.0).
+    pub acl_enable: bool,
+    /// `plainAclFile` (rmq extension): the ACL file; unset, `${rocketmqHome}/conf/plain_acl.yml`.
+    pub plain_acl_file: Option<PathBuf>,
+    /// `rocketmqHome`: Apache's home directory (default: the `ROCKETMQ_HOME` environment
+    /// variable); only the default ACL file path uses it.
+    pub rocketmq_home: Option<PathBuf>,
 }
 
 /// Apache's default `messageDelayLevel` (MessageStoreConfig).
@@ -316,6 +323,11 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: 60_000,
             reject_transaction_message: false,
+            acl_enable: false,
+            plain_acl_file: None,
+            rocketmq_home: std::env::var_os("ROCKETMQ_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 }
@@ -415,9 +427,11 @@ impl ConfigKeys for BrokerConfig {
                 self.transaction_check_interval = parse_num::<u64>(v)?.max(10)
             }
             "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(v)?,
+            "aclEnable" => self.acl_enable = parse_bool(v)?,
+            "plainAclFile" => self.plain_acl_file = Some(PathBuf::from(non_empty(v)?)),
+            "rocketmqHome" => self.rocketmq_home = Some(PathBuf::from(non_empty(v)?)),
             // Accepted for compatibility; not used by rmq yet.
-            "rocketmqHome"
-            | "haListenPort"
+            "haListenPort"
             | "storePathIndex"
             | "storeCheckpoint"
             | "abortFile"
@@ -464,6 +478,14 @@ fn non_empty(v: &str) -> Result<String, String> {
 }
 
 impl BrokerConfig {
+    /// The ACL file: `plainAclFile`, else `${rocketmqHome}/conf/plain_acl.yml` (Apache's
+    /// default); `None` when neither is set.
+    pub fn acl_file(&self) -> Option<PathBuf> {
+        self.plain_acl_file
+            .clone()
+            .or_else(|| self.rocketmq_home.as_ref().map(|h| h.join("conf").join("plain_acl.yml")))
+    }
+
     /// Name server addresses as a list.
     pub fn namesrv_list(&self) -> Vec<String> {
         self.namesrv_addr

@@ -12,6 +12,7 @@ use super::locks::LockManager;
 use super::offsets::OffsetManager;
 use super::topics::TopicManager;
 use super::tps::{GroupGets, StoreStats};
+use crate::acl::SharedAcl;
 use crate::common::service::Waker;
 use crate::protocol::body::{perm, MessageQueue, TopicConfig};
 use crate::remoting::RemotingClient;
@@ -19,7 +20,7 @@ use crate::store::{MessageStore, StoreConfig};
 use parking_lot::Mutex;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Shared broker state.
 pub struct Core {
@@ -51,6 +52,9 @@ pub struct Core {
     pub group_gets: GroupGets,
     /// When the broker started (ms).
     pub boot_timestamp: i64,
+    /// The ACL in force when `aclEnable` is on (set once at start), for checks a processor
+    /// makes itself (END_TRANSACTION's real topic).
+    pub acl: OnceLock<SharedAcl>,
     register_waker: Mutex<Option<Waker>>,
 }
 
@@ -167,6 +171,7 @@ pub fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Core>>
         tps: StoreStats::default(),
         group_gets: GroupGets::default(),
         boot_timestamp: crate::common::time::now_millis(),
+        acl: OnceLock::new(),
         register_waker: Mutex::new(None),
     }))
 }
