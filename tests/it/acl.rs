@@ -279,3 +279,71 @@ fn acl_enabled_without_a_file_refuses_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("missing.yml"), "{err}");
 }
+
+/// Run tests/python/acl_cpp.py (Apache's C++ client) with `args`; its last-line JSON.
+fn cpp(args: &[&str], home: &Path) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/acl_cpp.py");
+    let child = Command::new(crate::interop::python())
+        .arg(script)
+        .args(args)
+        .env("HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let (code, v) = crate::interop::finish(child, &args, Duration::from_secs(120));
+    assert_eq!(code, 0, "acl_cpp.py {args:?}: {v}");
+    v
+}
+
+#[test]
+fn acl_apache_cpp_client_signs_and_is_refused_as_apache() {
+    let dir = TestDir::new("acl-cpp");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let ns = cluster.namesrv_addr();
+    let home = dir.path.as_path();
+    let produce = |topic: &str, group: &str, creds: &[&str]| {
+        let mut a = vec!["produce", "--namesrv", &ns, "--topic", topic, "--group", group];
+        a.extend(["--count", "5"]);
+        a.extend(creds);
+        cpp(&a, home)
+    };
+    let good = ["--ak", AK, "--sk", SK];
+    // The right account produces and consumes.
+    let v = produce(TOPIC, "PG_acl_cpp", &good);
+    assert_eq!((v["ok"].as_u64(), v["failed"].as_u64()), (Some(5), Some(0)), "{v}");
+    let mut a = vec!["push", "--namesrv", &ns, "--topic", TOPIC, "--group", "GID_acl_cpp"];
+    a.extend(["--count", "5"]);
+    a.extend(good);
+    let v = cpp(&a, home);
+    assert_eq!(v["received"].as_u64(), Some(5), "{v}");
+    // A wrong secret, no credentials and a DENY topic are refused.
+    for (topic, creds, why) in [
+        (
+            TOPIC,
+            &["--ak", AK, "--sk", "rmq-acl-secret-2"][..],
+            "Check signature failed for accessKey=rmq-acl-ak",
+        ),
+        (TOPIC, &["--ak", "nobody-here", "--sk", SK][..], "No acl config for nobody-here"),
+        // Without credentials the C++ client still sends an empty AccessKey (and signs), which
+        // Apache answers so too.
+        (TOPIC, &[][..], "No acl config for "),
+        (DENIED, &good[..], "No default permission for topic:TopicAclDeny"),
+    ] {
+        let v = produce(topic, "PG_acl_cpp_bad", creds);
+        assert_eq!((v["ok"].as_u64(), v["failed"].as_u64()), (Some(0), Some(5)), "{why}: {v}");
+        // The C++ client's exception text says only "No route info"; its log has the remark.
+        let logs = cpp_logs(&dir.path.join("logs/rocketmq-cpp"));
+        assert!(logs.contains(&format!("remark:{ACL_EXC}{why}, error code:1")), "{why}: {v}");
+    }
+}
+
+/// Every C++ client log under `dir`, concatenated.
+fn cpp_logs(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        out.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()));
+    }
+    out
+}
