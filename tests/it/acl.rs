@@ -282,8 +282,17 @@ fn acl_enabled_without_a_file_refuses_to_start() {
 
 /// Run tests/python/acl_cpp.py (Apache's C++ client) with `args`; its last-line JSON.
 fn cpp(args: &[&str], home: &Path) -> serde_json::Value {
+    cpp_with(args, home, None)
+}
+
+/// [`cpp`], with `pythonpath` (the binding on rmq's librocketmq.so) when given.
+fn cpp_with(args: &[&str], home: &Path, pythonpath: Option<&Path>) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/acl_cpp.py");
-    let child = Command::new(crate::interop::python())
+    let mut cmd = Command::new(crate::interop::python());
+    if let Some(p) = pythonpath {
+        cmd.env("PYTHONPATH", p);
+    }
+    let child = cmd
         .arg(script)
         .args(args)
         .env("HOME", home)
@@ -346,4 +355,55 @@ fn cpp_logs(dir: &Path) -> String {
         out.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()));
     }
     out
+}
+
+/// librocketmq.so (compat) under Apache's own PyPI binding: SetProducerSessionCredentials and
+/// SetPushConsumerSessionCredentials sign, so the right account produces and consumes, and a
+/// wrong secret is refused.
+#[test]
+fn acl_compat_library_signs_with_session_credentials() {
+    let dir = TestDir::new("acl-compat");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let ns = cluster.namesrv_addr();
+    let path = crate::compat::python::v1_pythonpath();
+    let home = dir.path.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |args: &[&str]| cpp_with(args, &home, Some(&path));
+    let base = ["--namesrv", ns.as_str(), "--topic", TOPIC, "--count", "5"];
+    let mut a = vec!["produce", "--group", "PG_acl_compat", "--ak", AK, "--sk", SK];
+    a.extend(base);
+    let v = run(&a);
+    assert_eq!((v["ok"].as_u64(), v["failed"].as_u64()), (Some(5), Some(0)), "{v}");
+    let mut a = vec!["push", "--group", "GID_acl_compat", "--ak", AK, "--sk", SK];
+    a.extend(base);
+    let v = run(&a);
+    assert_eq!(v["received"].as_u64(), Some(5), "{v}");
+    let mut a = vec!["produce", "--group", "PG_acl_compat_bad", "--ak", AK, "--sk", "wrong-secret"];
+    a.extend(base);
+    let v = run(&a);
+    assert_eq!((v["ok"].as_u64(), v["failed"].as_u64()), (Some(0), Some(5)), "{v}");
+    assert!(v["errors"].to_string().contains("Check signature failed"), "{v}");
+}
+
+/// Our Python binding on librmq: rmq_*_set_session_credentials sign the producer's, push
+/// consumer's and pull consumer's requests; a wrong secret is refused with Apache's remark.
+#[test]
+fn acl_python_binding_on_librmq_signs() {
+    let dir = TestDir::new("acl-py");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let ns = cluster.namesrv_addr();
+    let out = crate::ffi::run_ok(
+        crate::ffi::python::py_cmd("tests/python/acl_rmq.py")
+            .args(["--namesrv", &ns, "--topic", TOPIC, "--ak", AK, "--sk", SK])
+            .args(["--bad-sk", "rmq-acl-wrong", "--count", "5"]),
+        Duration::from_secs(120),
+    );
+    let v = crate::ffi::python::last_json(&out);
+    assert_eq!(
+        (v["sent"].as_u64(), v["pushed"].as_u64(), v["pulled"].as_u64()),
+        (Some(5), Some(5), Some(5)),
+        "{v}"
+    );
+    let bad = v["bad_error"].as_str().unwrap_or_default();
+    assert!(bad.contains(&format!("Check signature failed for accessKey={AK}")), "{v}");
 }
