@@ -91,6 +91,45 @@ fn call(c: &RemotingClient, addr: &str, req: RemotingCommand) -> (i32, String) {
     (r.code, r.remark.unwrap_or_default())
 }
 
+/// (code, remark) of `req` sent to `addr` over a fresh connection from source address `src`.
+fn call_from(src: [u8; 4], addr: &str, req: &RemotingCommand) -> (i32, String) {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    let dst: std::net::SocketAddrV4 = addr.parse().unwrap();
+    let sin = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(ip) },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the addresses outlive them.
+    let mut stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let stream = std::net::TcpStream::from_raw_fd(fd);
+        let local = sin(src, 0);
+        let rc = libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(rc, 0, "bind {src:?}: {}", std::io::Error::last_os_error());
+        let remote = sin(dst.ip().octets(), dst.port());
+        let rc = libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(rc, 0, "connect {addr}: {}", std::io::Error::last_os_error());
+        stream
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(&rmq::protocol::frame::encode_to_vec(req)).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some((resp, _)) = rmq::protocol::frame::decode(&buf, 1 << 24).unwrap() {
+            return (resp.code, resp.remark.unwrap_or_default());
+        }
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "the broker closed the connection without an answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
 fn fast(cfg: &mut ClientConfig, name: &str) {
     cfg.instance_name = name.to_string();
     cfg.client_ip = "127.0.0.1".into();
@@ -227,6 +266,17 @@ fn acl_rust_client_admin_whitelists_and_reload() {
     // its (empty) perms would deny.
     let (code, remark) = call(&signed(WHITE_AK, "not-its-secret"), &broker, offset.clone());
     assert_eq!(code, 0, "{remark}");
+    // From 127.0.0.2, outside that whitelist, the same request must verify and does not.
+    let mut unsigned = offset.clone();
+    Credentials::new(WHITE_AK, "not-its-secret").sign(&mut unsigned);
+    let (code, remark) = call_from([127, 0, 0, 2], &broker, &unsigned);
+    assert_eq!(
+        (code, remark.as_str()),
+        (1, "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=rmq-acl-white")
+    );
+    let mut right = offset.clone();
+    Credentials::new(WHITE_AK, "rmq-acl-white-secret").sign(&mut right);
+    assert_eq!(call_from([127, 0, 0, 2], &broker, &right).0, 0, "signed, it passes from anywhere");
 
     // Hot reload: loopback in globalWhiteRemoteAddresses admits the anonymous producer; the
     // file back without it refuses it again.
