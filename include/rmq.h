@@ -712,6 +712,21 @@ rmq_status rmq_producer_new(const char *group, const char *namesrv_addr, struct 
 rmq_status rmq_producer_set_instance_name(struct rmq_producer *p, const char *name);
 
 /**
+ * Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+ * client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+ * plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+ * none). A broker with `aclEnable=false` ignores them. Before start only.
+ *
+ * # Safety
+ * `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+ * NUL-terminated string.
+ */
+rmq_status rmq_producer_set_session_credentials(struct rmq_producer *p,
+                                                const char *access_key,
+                                                const char *secret_key,
+                                                const char *channel);
+
+/**
  * Set the timeout of one send attempt in milliseconds (default 3000; must be > 0). Before start.
  */
 rmq_status rmq_producer_set_send_timeout_ms(struct rmq_producer *p, uint32_t ms);
@@ -862,6 +877,21 @@ rmq_status rmq_pull_consumer_new(const char *group,
 rmq_status rmq_pull_consumer_set_instance_name(struct rmq_pull_consumer *c, const char *name);
 
 /**
+ * Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+ * client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+ * plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+ * none). A broker with `aclEnable=false` ignores them. Before start only.
+ *
+ * # Safety
+ * `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+ * NUL-terminated string.
+ */
+rmq_status rmq_pull_consumer_set_session_credentials(struct rmq_pull_consumer *c,
+                                                     const char *access_key,
+                                                     const char *secret_key,
+                                                     const char *channel);
+
+/**
  * Set the message model: an RMQ_MESSAGE_MODEL_* value (default clustering). Before start.
  */
 rmq_status rmq_pull_consumer_set_message_model(struct rmq_pull_consumer *c, uint32_t message_model);
@@ -1009,6 +1039,21 @@ rmq_status rmq_push_consumer_new(const char *group,
  * `name` is NULL or a NUL-terminated string.
  */
 rmq_status rmq_push_consumer_set_instance_name(struct rmq_push_consumer *c, const char *name);
+
+/**
+ * Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+ * client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+ * plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+ * none). A broker with `aclEnable=false` ignores them. Before start only.
+ *
+ * # Safety
+ * `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+ * NUL-terminated string.
+ */
+rmq_status rmq_push_consumer_set_session_credentials(struct rmq_push_consumer *c,
+                                                     const char *access_key,
+                                                     const char *secret_key,
+                                                     const char *channel);
 
 /**
  * Set the message model: an RMQ_MESSAGE_MODEL_* value (default clustering). Before start.
@@ -1227,6 +1272,21 @@ rmq_status rmq_transaction_producer_new(const char *group,
  */
 rmq_status rmq_transaction_producer_set_instance_name(struct rmq_transaction_producer *p,
                                                       const char *name);
+
+/**
+ * Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+ * client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+ * plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+ * none). A broker with `aclEnable=false` ignores them. Before start only.
+ *
+ * # Safety
+ * `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+ * NUL-terminated string.
+ */
+rmq_status rmq_transaction_producer_set_session_credentials(struct rmq_transaction_producer *p,
+                                                            const char *access_key,
+                                                            const char *secret_key,
+                                                            const char *channel);
 
 /**
  * Set the timeout of one send attempt in milliseconds (default 3000; must be > 0). Before start.

@@ -212,6 +212,14 @@ public:
         detail::check(rmq_producer_set_instance_name(p_, name.c_str()));
         return *this;
     }
+    /// Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+    /// `channel`: the OnsChannel field Apache's C++ client sends, empty for none). Before start.
+    Producer &set_session_credentials(const std::string &access_key, const std::string &secret_key,
+                                   const std::string &channel = "") {
+        detail::check(rmq_producer_set_session_credentials(p_, access_key.c_str(), secret_key.c_str(),
+                           channel.empty() ? nullptr : channel.c_str()));
+        return *this;
+    }
     void start() { detail::check(rmq_producer_start(p_)); }
     void shutdown() { detail::check(rmq_producer_shutdown(p_)); }
 
@@ -322,6 +330,14 @@ public:
         detail::check(rmq_transaction_producer_set_instance_name(p_, name.c_str()));
         return *this;
     }
+    /// Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+    /// `channel`: the OnsChannel field Apache's C++ client sends, empty for none). Before start.
+    TransactionProducer &set_session_credentials(const std::string &access_key, const std::string &secret_key,
+                                   const std::string &channel = "") {
+        detail::check(rmq_transaction_producer_set_session_credentials(p_, access_key.c_str(), secret_key.c_str(),
+                           channel.empty() ? nullptr : channel.c_str()));
+        return *this;
+    }
     void start() { detail::check(rmq_transaction_producer_start(p_)); }
     void shutdown() { detail::check(rmq_transaction_producer_shutdown(p_)); }
 
@@ -376,6 +392,14 @@ public:
     /// Shuts down (waiting for running callbacks) before the listener is destroyed.
     ~PushConsumer() { rmq_push_consumer_destroy(c_); }
 
+    /// Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+    /// `channel`: the OnsChannel field Apache's C++ client sends, empty for none). Before start.
+    PushConsumer &set_session_credentials(const std::string &access_key, const std::string &secret_key,
+                                   const std::string &channel = "") {
+        detail::check(rmq_push_consumer_set_session_credentials(c_, access_key.c_str(), secret_key.c_str(),
+                           channel.empty() ? nullptr : channel.c_str()));
+        return *this;
+    }
     PushConsumer &set_message_model(rmq_message_model m) {
         detail::check(rmq_push_consumer_set_message_model(c_, m));
         return *this;
@@ -444,6 +468,14 @@ public:
     PullConsumer &operator=(PullConsumer &&) = delete;
     ~PullConsumer() { rmq_pull_consumer_destroy(c_); }
 
+    /// Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+    /// `channel`: the OnsChannel field Apache's C++ client sends, empty for none). Before start.
+    PullConsumer &set_session_credentials(const std::string &access_key, const std::string &secret_key,
+                                   const std::string &channel = "") {
+        detail::check(rmq_pull_consumer_set_session_credentials(c_, access_key.c_str(), secret_key.c_str(),
+                           channel.empty() ? nullptr : channel.c_str()));
+        return *this;
+    }
     void start() { detail::check(rmq_pull_consumer_start(c_)); }
     void shutdown() { detail::check(rmq_pull_consumer_shutdown(c_)); }
 

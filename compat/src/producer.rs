@@ -10,7 +10,7 @@ use crate::args::{str_arg, UserData};
 use crate::handle::Handle;
 use crate::logfile;
 use crate::message_ext::{CMessageExt, Lease};
-use crate::settings::{env_namesrv, resolve_namesrv, version_ptr, Credentials};
+use crate::settings::{credentials, env_namesrv, resolve_namesrv, version_ptr};
 use crate::status::{Fail, OrCode, Result, NULL_POINTER, PRODUCER_START_FAILED};
 use crate::types::{E_COMMIT_TRANSACTION, E_ROLLBACK_TRANSACTION};
 use parking_lot::Mutex;
@@ -77,7 +77,6 @@ impl Running {
 struct Settings {
     opts: ProducerOptions,
     domain: String,
-    credentials: Option<Credentials>,
     trace: bool,
 }
 
@@ -143,12 +142,7 @@ fn create(group: *const c_char, kind: Kind, checker: Option<Checker>) -> *mut CP
         Ok(CProducer::into_handle(ProducerObj {
             kind,
             checker,
-            settings: Mutex::new(Settings {
-                opts,
-                domain: String::new(),
-                credentials: None,
-                trace: false,
-            }),
+            settings: Mutex::new(Settings { opts, domain: String::new(), trace: false }),
             running: Mutex::new(None),
         }))
     })
@@ -336,7 +330,7 @@ pub unsafe extern "C" fn SetProducerInstanceName(
     })
 }
 
-/// Store ACL credentials (see the header: not yet used to sign requests).
+/// Sign every request with ACL credentials (settings::credentials). Before start.
 ///
 /// # Safety
 /// Each argument is NULL or a NUL-terminated string.
@@ -356,8 +350,7 @@ pub unsafe extern "C" fn SetProducerSessionCredentials(
                 str_arg(onsChannel, "onsChannel")?,
             )
         };
-        s.credentials =
-            Some(Credentials { access_key: a.into(), secret_key: k.into(), channel: c.into() });
+        s.opts.config.credentials = Some(credentials(a, k, c));
         Ok(())
     })
 }

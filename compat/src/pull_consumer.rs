@@ -7,7 +7,7 @@ use crate::args::{fixed_str, str_arg};
 use crate::handle::Handle;
 use crate::logfile;
 use crate::message_ext::Lease;
-use crate::settings::{env_namesrv, resolve_namesrv, version_array, version_ptr, Credentials};
+use crate::settings::{credentials, env_namesrv, resolve_namesrv, version_array, version_ptr};
 use crate::status::{
     Fail, OrCode, Result, NULL_POINTER, PULLCONSUMER_FETCH_MQ_FAILED, PULLCONSUMER_START_FAILED,
 };
@@ -35,8 +35,6 @@ pub struct CPullConsumer {
 struct Settings {
     opts: PullConsumerOptions,
     domain: String,
-    #[allow(dead_code)] // stored until request signing exists (settings.rs)
-    credentials: Option<Credentials>,
 }
 
 /// The object behind a `CPullConsumer` handle.
@@ -78,7 +76,7 @@ pub unsafe extern "C" fn CreatePullConsumer(groupId: *const c_char) -> *mut CPul
         let mut opts = PullConsumerOptions::new(g, "");
         opts.config.namesrv_addr = env_namesrv();
         Ok(CPullConsumer::into_handle(PullObj {
-            settings: Mutex::new(Settings { opts, domain: String::new(), credentials: None }),
+            settings: Mutex::new(Settings { opts, domain: String::new() }),
             group: Mutex::new(crate::args::c_string(g)),
             running: Mutex::new(None),
         }))
@@ -215,7 +213,7 @@ pub unsafe extern "C" fn SetPullConsumerNameServerDomain(
     })
 }
 
-/// Store ACL credentials (not yet used to sign requests).
+/// Sign every request with ACL credentials (settings::credentials). Before start.
 ///
 /// # Safety
 /// Each argument is NULL or a NUL-terminated string.
@@ -235,8 +233,7 @@ pub unsafe extern "C" fn SetPullConsumerSessionCredentials(
                 str_arg(channel, "channel")?,
             )
         };
-        s.credentials =
-            Some(Credentials { access_key: a.into(), secret_key: k.into(), channel: c.into() });
+        s.opts.config.credentials = Some(credentials(a, k, c));
         Ok(())
     })
 }

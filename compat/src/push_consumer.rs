@@ -14,7 +14,7 @@ use crate::boundary::{not_in_own_callback, CallbackScope};
 use crate::handle::Handle;
 use crate::logfile;
 use crate::message_ext::{CMessageExt, Lease};
-use crate::settings::{env_namesrv, resolve_namesrv, version_array, version_ptr, Credentials};
+use crate::settings::{credentials, env_namesrv, resolve_namesrv, version_array, version_ptr};
 use crate::status::{Fail, OrCode, Result, NULL_POINTER, PUSHCONSUMER_START_FAILED};
 use crate::types::{BROADCASTING, CLUSTERING, E_CONSUME_SUCCESS};
 use parking_lot::{Mutex, RwLock};
@@ -50,8 +50,6 @@ struct Settings {
     opts: PushConsumerOptions,
     domain: String,
     subs: Vec<(String, String)>,
-    #[allow(dead_code)] // stored until request signing exists (settings.rs)
-    credentials: Option<Credentials>,
     #[allow(dead_code)] // accepted, no trace messages are sent
     trace: bool,
     /// Which Register* was called last (decides the consume mode at start).
@@ -103,7 +101,6 @@ pub unsafe extern "C" fn CreatePushConsumer(groupId: *const c_char) -> *mut CPus
                 opts,
                 domain: String::new(),
                 subs: Vec::new(),
-                credentials: None,
                 trace: false,
                 orderly: false,
             }),
@@ -454,7 +451,7 @@ pub unsafe extern "C" fn SetPushConsumerInstanceName(
     })
 }
 
-/// Store ACL credentials (not yet used to sign requests).
+/// Sign every request with ACL credentials (settings::credentials). Before start.
 ///
 /// # Safety
 /// Each argument is NULL or a NUL-terminated string.
@@ -474,8 +471,7 @@ pub unsafe extern "C" fn SetPushConsumerSessionCredentials(
                 str_arg(channel, "channel")?,
             )
         };
-        s.credentials =
-            Some(Credentials { access_key: a.into(), secret_key: k.into(), channel: c.into() });
+        s.opts.config.credentials = Some(credentials(a, k, c));
         Ok(())
     })
 }

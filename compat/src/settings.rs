@@ -1,6 +1,7 @@
-//! What producers and consumers share: name-server resolution at start, stored session
+//! What producers and consumers share: name-server resolution at start, session
 //! credentials, and the version string of the Show*Version functions.
 
+use rmq::client::Credentials;
 use std::ffi::c_char;
 
 /// The text Show*Version returns (Apache's returns its own SDK version string).
@@ -27,17 +28,13 @@ pub(crate) const fn version_array() -> [c_char; 256] {
     a
 }
 
-/// Session credentials given with Set*SessionCredentials. Stored per handle.
-///
-/// TODO(ACL, issue 12): sign requests with them once the client has a credentials option
-/// (`rmq::client` has none yet); until then they are kept and not sent, so a broker that
-/// enforces ACL refuses this library's requests.
-#[derive(Clone, Default)]
-#[allow(dead_code)]
-pub(crate) struct Credentials {
-    pub(crate) access_key: String,
-    pub(crate) secret_key: String,
-    pub(crate) channel: String,
+/// The credentials of Set*SessionCredentials: every request of the handle is then signed with
+/// Apache's ACL algorithm, with `onsChannel` as the `OnsChannel` field as Apache's C++ client
+/// sends it (an empty channel sends none).
+pub(crate) fn credentials(access_key: &str, secret_key: &str, channel: &str) -> Credentials {
+    let mut c = Credentials::new(access_key, secret_key);
+    c.channel = (!channel.is_empty()).then(|| channel.to_string());
+    c
 }
 
 /// The name servers to use at start: a domain's list when a domain is set (Apache's

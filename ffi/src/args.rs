@@ -27,6 +27,32 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> FfiResult<&'a 
     })
 }
 
+/// The arguments of every `*_set_session_credentials`: access key and secret key (both
+/// NUL-terminated UTF-8, not empty) and an optional channel (NULL or empty: none sent).
+///
+/// # Safety
+/// Each pointer is NULL or points to a NUL-terminated string valid for the call.
+pub(crate) unsafe fn credentials_args(
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    channel: *const c_char,
+) -> FfiResult<rmq::client::Credentials> {
+    // SAFETY: caller contract above.
+    let ak = unsafe { str_arg(access_key, "access_key") }?;
+    // SAFETY: caller contract above.
+    let sk = unsafe { str_arg(secret_key, "secret_key") }?;
+    if ak.is_empty() || sk.is_empty() {
+        return Err(Fail::arg("access_key and secret_key must not be empty"));
+    }
+    let mut c = rmq::client::Credentials::new(ak, sk);
+    if !channel.is_null() {
+        // SAFETY: caller contract above.
+        let ch = unsafe { str_arg(channel, "channel") }?;
+        c.channel = (!ch.is_empty()).then(|| ch.to_string());
+    }
+    Ok(c)
+}
+
 /// The `(group, namesrv_addr)` pair every client constructor takes: both NUL-terminated UTF-8,
 /// the group not empty.
 ///

@@ -1,7 +1,7 @@
 //! `rmq_pull_consumer`: the application pulls from queues at offsets it chooses and commits offsets
 //! itself.
 
-use crate::args::{group_and_namesrv, out_arg, str_arg, write_out};
+use crate::args::{credentials_args, group_and_namesrv, out_arg, str_arg, write_out};
 use crate::consumer_common::model;
 use crate::handle::Handle;
 use crate::queue::{rmq_message_queue, write_queues};
@@ -137,6 +137,34 @@ pub unsafe extern "C" fn rmq_pull_consumer_set_instance_name(
         let mut state = obj.state.lock();
         match &mut *state {
             State::Configuring(o) => o.config.instance_name = name.to_string(),
+            _ => return Err(Fail::state("settings can only change before rmq_pull_consumer_start")),
+        }
+        Ok(())
+    }
+}
+
+/// Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+/// client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+/// plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+/// none). A broker with `aclEnable=false` ignores them. Before start only.
+///
+/// # Safety
+/// `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rmq_pull_consumer_set_session_credentials(
+    c: *mut rmq_pull_consumer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    channel: *const c_char,
+) -> rmq_status {
+    ffi_status! {
+        // SAFETY: caller contract above.
+        let creds = unsafe { credentials_args(access_key, secret_key, channel) }?;
+        let obj = rmq_pull_consumer::get(c)?;
+        let mut state = obj.state.lock();
+        match &mut *state {
+            State::Configuring(o) => o.config.credentials = Some(creds),
             _ => return Err(Fail::state("settings can only change before rmq_pull_consumer_start")),
         }
         Ok(())

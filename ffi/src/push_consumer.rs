@@ -1,6 +1,6 @@
 //! `rmq_push_consumer`: librmq pulls from the broker and calls the application's callback.
 
-use crate::args::{group_and_namesrv, out_arg, str_arg, write_out, UserData};
+use crate::args::{credentials_args, group_and_namesrv, out_arg, str_arg, write_out, UserData};
 use crate::boundary::{not_in_own_callback, CallbackScope};
 use crate::consumer_common::{consume_from, model};
 use crate::handle::Handle;
@@ -156,6 +156,31 @@ pub unsafe extern "C" fn rmq_push_consumer_set_instance_name(
         let name = unsafe { str_arg(name, "name") }?;
         configure(c, |o, _, _| {
             o.config.instance_name = name.to_string();
+            Ok(())
+        })
+    }
+}
+
+/// Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+/// client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+/// plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+/// none). A broker with `aclEnable=false` ignores them. Before start only.
+///
+/// # Safety
+/// `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rmq_push_consumer_set_session_credentials(
+    c: *mut rmq_push_consumer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    channel: *const c_char,
+) -> rmq_status {
+    ffi_status! {
+        // SAFETY: caller contract above.
+        let creds = unsafe { credentials_args(access_key, secret_key, channel) }?;
+        configure(c, |o, _, _| {
+            o.config.credentials = Some(creds);
             Ok(())
         })
     }

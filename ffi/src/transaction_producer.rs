@@ -3,7 +3,7 @@
 //! commits, rolls back or leaves the message for the broker's check-back according to its result.
 //! The check callback answers the broker's later questions about undecided transactions.
 
-use crate::args::{group_and_namesrv, out_arg, str_arg, write_out, UserData};
+use crate::args::{credentials_args, group_and_namesrv, out_arg, str_arg, write_out, UserData};
 use crate::boundary::{not_in_own_callback, CallbackScope};
 use crate::handle::Handle;
 use crate::message::rmq_message;
@@ -190,6 +190,31 @@ pub unsafe extern "C" fn rmq_transaction_producer_set_instance_name(
         let name = unsafe { str_arg(name, "name") }?;
         configure(p, |o| {
             o.config.instance_name = name.to_string();
+            Ok(())
+        })
+    }
+}
+
+/// Sign every request with ACL session credentials (Apache's `setSessionCredentials`, the C++
+/// client's `Set*SessionCredentials`): `access_key` and `secret_key` of an account in the broker's
+/// plain_acl.yml, and `channel`, the `OnsChannel` field Apache's C++ client sends (NULL or "":
+/// none). A broker with `aclEnable=false` ignores them. Before start only.
+///
+/// # Safety
+/// `access_key` and `secret_key` are NULL or NUL-terminated strings; `channel` is NULL or a
+/// NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rmq_transaction_producer_set_session_credentials(
+    p: *mut rmq_transaction_producer,
+    access_key: *const c_char,
+    secret_key: *const c_char,
+    channel: *const c_char,
+) -> rmq_status {
+    ffi_status! {
+        // SAFETY: caller contract above.
+        let creds = unsafe { credentials_args(access_key, secret_key, channel) }?;
+        configure(p, |o| {
+            o.config.credentials = Some(creds);
             Ok(())
         })
     }

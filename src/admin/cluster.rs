@@ -204,6 +204,7 @@ impl Admin {
         let group = format!("rmq_admin_rt_{}", std::process::id());
         let mut po = ProducerOptions::new(&group, self.namesrv_addr());
         po.config.instance_name = format!("rmq-admin-rt-{}", now_millis());
+        po.config.credentials = self.credentials();
         po.retry_times = 0;
         po.send_timeout = self.timeout();
         let producer = Producer::new(po)?;

@@ -219,6 +219,7 @@ impl Admin {
             PullConsumerOptions::new(group.unwrap_or(TOOLS_CONSUMER_GROUP), self.namesrv_addr());
         o.config.instance_name = format!("rmq-admin-{}-{}", std::process::id(), now_millis());
         o.config.request_timeout = self.timeout();
+        o.config.credentials = self.credentials();
         let c = PullConsumer::new(o)?;
         c.start()?;
         Ok(c)
@@ -476,6 +477,7 @@ impl Admin {
         let group = format!("rmq_admin_{}_{}", std::process::id(), now_millis());
         let mut po = ProducerOptions::new(&group, self.namesrv_addr());
         po.config.instance_name = group.clone();
+        po.config.credentials = self.credentials();
         po.send_timeout = self.timeout().max(Duration::from_secs(3));
         let producer = Producer::new(po)?;
         producer.start()?;

@@ -61,6 +61,7 @@ pub enum Target {
 pub struct Admin {
     rpc: Rpc,
     namesrv_addr: String,
+    creds: parking_lot::RwLock<Option<crate::client::Credentials>>,
 }
 
 impl Admin {
@@ -80,13 +81,34 @@ impl Admin {
         if list.is_empty() {
             return Err(Error::invalid("no name server address given (-n or $NAMESRV_ADDR)"));
         }
-        Ok(Admin { namesrv_addr: list.join(";"), rpc: Rpc::new(list, timeout) })
+        Ok(Admin {
+            namesrv_addr: list.join(";"),
+            rpc: Rpc::new(list, timeout),
+            creds: Default::default(),
+        })
     }
 
     /// An admin for commands that name their broker (`-b`) and need no name server; anything
     /// that does need one fails with [`ErrorKind::InvalidArgument`].
     pub fn direct(timeout: Duration) -> Admin {
-        Admin { namesrv_addr: String::new(), rpc: Rpc::new(Vec::new(), timeout) }
+        Admin {
+            namesrv_addr: String::new(),
+            rpc: Rpc::new(Vec::new(), timeout),
+            creds: Default::default(),
+        }
+    }
+
+    /// Sign every request with the ACL account `access_key` / `secret_key` (rmq-admin's
+    /// `--accessKey`/`--secretKey`).
+    pub fn set_credentials(&self, access_key: &str, secret_key: &str) {
+        let c = crate::client::Credentials::new(access_key, secret_key);
+        self.rpc.set_credentials(&c);
+        *self.creds.write() = Some(c);
+    }
+
+    /// The credentials for the producers and consumers an admin command makes.
+    pub(crate) fn credentials(&self) -> Option<crate::client::Credentials> {
+        self.creds.read().clone()
     }
 
     /// The name servers.

@@ -242,6 +242,13 @@ pub struct BrokerConfig {
     /// `slaveSyncInterval` (rmq extension, ms, 10000): how often a slave copies its master's
     /// topics, consumer offsets, delay offsets and subscription groups (Apache: a fixed 10 s).
     pub slave_sync_interval: u64,
+    /// `aclEnable` (false): check every request against plain_acl.yml (Apache's ACL 1.0).
+    pub acl_enable: bool,
+    /// `plainAclFile` (rmq extension): the ACL file; unset, `${rocketmqHome}/conf/plain_acl.yml`.
+    pub plain_acl_file: Option<PathBuf>,
+    /// `rocketmqHome`: Apache's home directory (default: the `ROCKETMQ_HOME` environment
+    /// variable); only the default ACL file path uses it.
+    pub rocketmq_home: Option<PathBuf>,
 }
 
 /// Apache's default `messageDelayLevel` (MessageStoreConfig).
@@ -348,6 +355,11 @@ impl Default for BrokerConfig {
             slave_read_enable: false,
             slave_timeout: 3_000,
             slave_sync_interval: 10_000,
+            acl_enable: false,
+            plain_acl_file: None,
+            rocketmq_home: std::env::var_os("ROCKETMQ_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 }
@@ -469,8 +481,10 @@ impl ConfigKeys for BrokerConfig {
             "slaveReadEnable" => self.slave_read_enable = parse_bool(v)?,
             "slaveTimeout" => self.slave_timeout = at_least(parse_num(v)?, 1)?,
             "slaveSyncInterval" => self.slave_sync_interval = at_least(parse_num(v)?, 100)?,
+            "aclEnable" => self.acl_enable = parse_bool(v)?,
+            "plainAclFile" => self.plain_acl_file = Some(PathBuf::from(non_empty(v)?)),
+            "rocketmqHome" => self.rocketmq_home = Some(PathBuf::from(non_empty(v)?)),
             // Accepted for compatibility; not used by rmq yet.
-            "rocketmqHome"
             | "storePathIndex"
             | "storeCheckpoint"
             | "abortFile"
@@ -533,6 +547,14 @@ fn non_empty(v: &str) -> Result<String, String> {
 }
 
 impl BrokerConfig {
+    /// The ACL file: `plainAclFile`, else `${rocketmqHome}/conf/plain_acl.yml` (Apache's
+    /// default); `None` when neither is set.
+    pub fn acl_file(&self) -> Option<PathBuf> {
+        self.plain_acl_file
+            .clone()
+            .or_else(|| self.rocketmq_home.as_ref().map(|h| h.join("conf").join("plain_acl.yml")))
+    }
+
     /// Name server addresses as a list.
     pub fn namesrv_list(&self) -> Vec<String> {
         self.namesrv_addr

@@ -13,6 +13,7 @@ use super::offsets::OffsetManager;
 use super::replication::Replication;
 use super::topics::TopicManager;
 use super::tps::{GroupGets, StoreStats};
+use crate::acl::SharedAcl;
 use crate::common::service::Waker;
 use crate::protocol::body::{perm, MessageQueue, TopicConfig};
 use crate::remoting::RemotingClient;
@@ -20,7 +21,7 @@ use crate::store::{MessageStore, StoreConfig};
 use parking_lot::Mutex;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Shared broker state.
 pub struct Core {
@@ -54,6 +55,9 @@ pub struct Core {
     pub boot_timestamp: i64,
     /// Master/slave replication (HA service or slave client), started by `broker::start`.
     pub repl: Replication,
+    /// The ACL in force when `aclEnable` is on (set once at start), for checks a processor
+    /// makes itself (END_TRANSACTION's real topic).
+    pub acl: OnceLock<SharedAcl>,
     register_waker: Mutex<Option<Waker>>,
 }
 
@@ -171,6 +175,7 @@ pub fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Core>>
         group_gets: GroupGets::default(),
         boot_timestamp: crate::common::time::now_millis(),
         repl: Replication::default(),
+        acl: OnceLock::new(),
         register_waker: Mutex::new(None),
     }))
 }

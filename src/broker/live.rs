@@ -28,7 +28,7 @@ pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBl
 
 /// Keys read only at start: the ports, the store's layout and flushing, the pools, the
 /// identity, the system topics. Every other key takes effect at once.
-pub const RESTART_KEYS: [&str; 43] = [
+pub const RESTART_KEYS: [&str; 45] = [
     "brokerClusterName",
     "brokerName",
     "brokerId",
@@ -72,6 +72,8 @@ pub const RESTART_KEYS: [&str; 43] = [
     "maxHashSlotNum",
     "maxIndexNum",
     "messageDelayLevel",
+    "aclEnable",
+    "plainAclFile",
 ];
 
 /// Every key with its current value, in Apache's names. Unset optional paths are left out, so
@@ -142,6 +144,7 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("slaveReadEnable", c.slave_read_enable.to_string()),
         ("slaveTimeout", c.slave_timeout.to_string()),
         ("slaveSyncInterval", c.slave_sync_interval.to_string()),
+        ("aclEnable", c.acl_enable.to_string()),
     ];
     if let Some(ms) = c.file_reserved_time_millis {
         v.push(("fileReservedTimeMillis", ms.to_string()));
@@ -155,6 +158,12 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
     }
     if let Some(p) = &c.store_path_commit_log {
         v.push(("storePathCommitLog", p.display().to_string()));
+    }
+    if let Some(p) = &c.plain_acl_file {
+        v.push(("plainAclFile", p.display().to_string()));
+    }
+    if let Some(p) = &c.rocketmq_home {
+        v.push(("rocketmqHome", p.display().to_string()));
     }
     if let Some(p) = &c.broker_config_path {
         v.push(("brokerConfigPath", p.display().to_string()));

@@ -13,6 +13,7 @@
 //! - `replication`: the master's HA service or the slave's client (issue 11, docs/HA.md).
 //! - `txn`, `delay`, `tps`: what several of those share.
 
+mod acl;
 pub mod clients;
 pub mod config;
 pub mod core;
@@ -49,6 +50,7 @@ pub struct BrokerHandle {
     services: Vec<Service>,
     hold_stop: Option<crossbeam_channel::Sender<()>>,
     hold_thread: Option<JoinHandle<()>>,
+    _acl: Option<crate::acl::AclWatcher>,
     stopped: bool,
 }
 
@@ -120,12 +122,17 @@ pub fn start(cfg: BrokerConfig) -> io::Result<BrokerHandle> {
     start_with_hooks(cfg, Vec::new())
 }
 
-/// [`start`], with `hooks` around every request on both ports (in order).
+/// [`start`], with `hooks` around every request on both ports (in order). With
+/// `aclEnable=true` the ACL hook runs first.
 pub fn start_with_hooks(
     cfg: BrokerConfig,
-    hooks: Vec<Arc<dyn RequestHook>>,
+    mut hooks: Vec<Arc<dyn RequestHook>>,
 ) -> io::Result<BrokerHandle> {
     cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let acl_watcher = acl::start(&cfg)?;
+    if let Some(w) = &acl_watcher {
+        hooks.insert(0, Arc::new(acl::AclHook { acl: w.shared() }));
+    }
     let main_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, cfg.listen_port))?;
     let main_port = main_listener.local_addr()?.port();
     let fast_port = if cfg.listen_port == 0 { 0 } else { cfg.listen_port.saturating_sub(2) };
@@ -133,6 +140,9 @@ pub fn start_with_hooks(
     let core = core::open(&cfg, SocketAddr::new(cfg.broker_ip1, main_port))?;
     // Before any port serves: a slave's store refuses puts from the first request on.
     core.repl.start(&core)?;
+    if let Some(w) = &acl_watcher {
+        let _ = core.acl.set(w.shared());
+    }
     let mut services = Vec::new();
     let c = core.clone();
     let schedule = Service::spawn("broker-schedule", move |ctx| services::schedule::run(&c, ctx))?;
@@ -195,6 +205,7 @@ pub fn start_with_hooks(
         services,
         hold_stop: Some(stop_tx),
         hold_thread: Some(hold_thread),
+        _acl: acl_watcher,
         stopped: false,
     })
 }

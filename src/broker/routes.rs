@@ -13,6 +13,7 @@ use super::processor::query::QueryProcessor;
 use super::processor::send::SendProcessor;
 use super::processor::stats::StatsProcessor;
 use super::processor::txn::EndTransactionProcessor;
+use crate::acl::resources as res;
 use crate::protocol::codes::request as rq;
 use crate::remoting::{Handler, RequestHook, Routes};
 use std::sync::Arc;
@@ -41,51 +42,50 @@ pub(crate) fn build(
     // A send never waits for the disk on its thread (SYNC_FLUSH sends are answered from the
     // group commit), so the reader runs it itself while the send pool is idle (BENCHMARKS.md,
     // rmq-bench producer).
-    r.route(&[rq::SEND_MESSAGE, rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE], send, sender.clone())
-        .inline();
-    r.route(&[rq::CONSUMER_SEND_MSG_BACK], send, sender);
-    r.route(&[rq::END_TRANSACTION], send, Arc::new(EndTransactionProcessor { c: c() }));
+    // `.resources` names what ACL checks for each code (acl::resources has the table);
+    // `.admin()` marks the codes only an admin account may call.
+    r.route(&[rq::SEND_MESSAGE], send, sender.clone()).inline().resources(res::send);
+    r.route(&[rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE], send, sender.clone())
+        .inline()
+        .resources(res::send_v2);
+    r.route(&[rq::CONSUMER_SEND_MSG_BACK], send, sender).resources(res::send_back);
+    r.route(&[rq::END_TRANSACTION], send, Arc::new(EndTransactionProcessor { c: c() }))
+        .resources(res::end_transaction);
     // Apache serves no pulls on the fast port.
-    r.route(&[rq::PULL_MESSAGE], pull_pool, pull).main_port_only();
-    r.route(
-        &[
-            rq::HEART_BEAT,
-            rq::UNREGISTER_CLIENT,
-            rq::GET_CONSUMER_LIST_BY_GROUP,
-            rq::CHECK_CLIENT_CONFIG,
-        ],
-        client,
-        Arc::new(ClientProcessor { c: c() }),
-    );
+    r.route(&[rq::PULL_MESSAGE], pull_pool, pull).main_port_only().resources(res::pull);
+    let clients: Arc<dyn Handler> = Arc::new(ClientProcessor { c: c() });
+    r.route(&[rq::HEART_BEAT], client, clients.clone()).resources(res::heart_beat);
+    r.route(&[rq::UNREGISTER_CLIENT], client, clients.clone()).resources(res::unregister_client);
+    r.route(&[rq::GET_CONSUMER_LIST_BY_GROUP], client, clients.clone())
+        .resources(res::consumer_list);
+    r.route(&[rq::CHECK_CLIENT_CONFIG], client, clients);
+    let offsets: Arc<dyn Handler> = Arc::new(OffsetProcessor { c: c() });
+    r.route(&[rq::UPDATE_CONSUMER_OFFSET], client, offsets.clone()).resources(res::update_offset);
     r.route(
         &[
             rq::QUERY_CONSUMER_OFFSET,
-            rq::UPDATE_CONSUMER_OFFSET,
             rq::GET_MAX_OFFSET,
             rq::GET_MIN_OFFSET,
             rq::SEARCH_OFFSET_BY_TIMESTAMP,
             rq::GET_EARLIEST_MSG_STORETIME,
         ],
         client,
-        Arc::new(OffsetProcessor { c: c() }),
+        offsets,
     );
     r.route(&[rq::LOCK_BATCH_MQ, rq::UNLOCK_BATCH_MQ], client, Arc::new(LockProcessor { c: c() }));
+    let admins: Arc<dyn Handler> = Arc::new(AdminProcessor { c: c() });
+    r.route(&res::ADMIN_CODES, admin, admins.clone()).admin();
     r.route(
         &[
-            rq::UPDATE_AND_CREATE_TOPIC,
-            rq::DELETE_TOPIC_IN_BROKER,
             rq::GET_ALL_TOPIC_CONFIG,
             rq::GET_ALL_CONSUMER_OFFSET,
-            rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
             rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
-            rq::DELETE_SUBSCRIPTIONGROUP,
             rq::GET_ALL_DELAY_OFFSET,
             rq::GET_BROKER_CONFIG,
-            rq::UPDATE_BROKER_CONFIG,
             rq::INVOKE_BROKER_TO_RESET_OFFSET,
         ],
         admin,
-        Arc::new(AdminProcessor { c: c() }),
+        admins,
     );
     r.route(
         &[
@@ -100,11 +100,9 @@ pub(crate) fn build(
         admin,
         Arc::new(StatsProcessor { c: c() }),
     );
-    r.route(
-        &[rq::QUERY_MESSAGE, rq::VIEW_MESSAGE_BY_ID],
-        admin,
-        Arc::new(QueryProcessor { c: c() }),
-    );
+    let query: Arc<dyn Handler> = Arc::new(QueryProcessor { c: c() });
+    r.route(&[rq::QUERY_MESSAGE], admin, query.clone()).resources(res::query_message);
+    r.route(&[rq::VIEW_MESSAGE_BY_ID], admin, query);
     for h in hooks {
         r.hook(h);
     }

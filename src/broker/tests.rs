@@ -315,3 +315,28 @@ fn a_config_update_takes_effect_on_registration_at_once() {
     assert_eq!((ns1.perms(), ns2.perms()), (vec![6, 4], vec![4]));
     t.broker.remote.shutdown();
 }
+
+/// The route table carries ACL's resource function for exactly the codes `acl::resources`
+/// covers, and the admin flag for exactly Apache's admin codes.
+#[test]
+fn route_acl_meta_matches_the_acl_tables() {
+    use crate::acl::resources::{for_code, is_admin_code, ADMIN_CODES};
+    let t = TestBroker::open("ASYNC_FLUSH");
+    let codes = t.routes.codes();
+    for &c in &ADMIN_CODES {
+        assert!(codes.contains(&c), "admin code {c} is routed");
+    }
+    for c in codes {
+        let (_, _, _, meta) = t.routes.describe(c).unwrap();
+        assert_eq!(meta.resources.is_some(), for_code(c).is_some(), "resources of code {c}");
+        assert_eq!(meta.admin, is_admin_code(c), "admin flag of code {c}");
+        if let (Some(f), Some(g)) = (meta.resources, for_code(c)) {
+            let cmd = RemotingCommand::request(c)
+                .with("topic", "T")
+                .with("b", "T")
+                .with("group", "G")
+                .with("consumerGroup", "G");
+            assert_eq!(f(&cmd), g(&cmd), "resources of code {c}");
+        }
+    }
+}

@@ -77,7 +77,13 @@ impl Instance {
             ));
         }
         let client_id = cfg.client_id();
-        let key = format!("{}|{}", client_id, cfg.namesrv_list().join(";"));
+        // Clients with other credentials get an instance of their own (its requests are signed
+        // with them).
+        // (never logged: it holds the secret key).
+        let creds = cfg.credentials.as_ref().map_or(String::new(), |c| {
+            format!("{}|{}|{:?}|{:?}", c.access_key, c.secret_key, c.security_token, c.channel)
+        });
+        let key = format!("{}|{}|{}", client_id, cfg.namesrv_list().join(";"), creds);
         let mut reg = REGISTRY.lock();
         reg.retain(|(_, w)| w.strong_count() > 0);
         if let Some(i) = reg.iter().find(|(k, _)| *k == key).and_then(|(_, w)| w.upgrade()) {
@@ -97,6 +103,7 @@ impl Instance {
             rebalance_now: AtomicBool::new(false),
             heartbeat_now: AtomicBool::new(false),
         });
+        cfg.install_signer(&inst.remoting);
         let weak = Arc::downgrade(&inst);
         inst.remoting.set_request_handler(Arc::new(move |conn, req| {
             weak.upgrade().and_then(|i| i.handle_server_request(conn, req))

@@ -49,7 +49,7 @@ pub mod rpc;
 pub mod transaction;
 
 pub use crate::protocol::body::MessageQueue;
-pub use config::ClientConfig;
+pub use config::{ClientConfig, Credentials};
 pub use consumer::{
     AllocateAveragely, AllocateStrategy, ConsumeFrom, ConsumeStatus, MessageModel, OrderlyStatus,
     PushConsumerOptions,

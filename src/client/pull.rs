@@ -164,6 +164,8 @@ impl PullConsumer {
         if opts.group.is_empty() {
             return Err(Error::invalid("the consumer group is empty"));
         }
+        let pulls = RemotingClient::new();
+        opts.config.install_signer(&pulls);
         let (stop_tx, stop_rx) = bounded(0);
         Ok(PullConsumer {
             inner: Arc::new(Inner {
@@ -171,7 +173,7 @@ impl PullConsumer {
                 state: Mutex::new(State::Created),
                 subs: Arc::new(Mutex::new(BTreeMap::new())),
                 poll: Mutex::new(PollState::default()),
-                pulls: RemotingClient::new(),
+                pulls,
                 stop_tx: Mutex::new(Some(stop_tx)),
                 stop_rx,
             }),

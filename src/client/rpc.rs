@@ -22,6 +22,11 @@ impl Rpc {
         Rpc { remoting: RemotingClient::new(), namesrvs, timeout }
     }
 
+    /// Sign every request with `creds` (ACL).
+    pub fn set_credentials(&self, creds: &super::config::Credentials) {
+        creds.install(&self.remoting);
+    }
+
     /// The name servers, in the order they are tried.
     pub fn namesrvs(&self) -> &[String] {
         &self.namesrvs

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (autotests = false) so two cores link once.
 
+mod acl;
 mod admin;
 mod admin_cli;
 mod admin_lib;

@@ -189,6 +189,7 @@ FUNCTIONS = {
     # producer
     "rmq_producer_new": (_st, [c_char_p, c_char_p, _out_h]),
     "rmq_producer_set_instance_name": (_st, [_h, c_char_p]),
+    "rmq_producer_set_session_credentials": (_st, [_h, c_char_p, c_char_p, c_char_p]),
     "rmq_producer_set_send_timeout_ms": (_st, [_h, c_uint32]),
     "rmq_producer_set_retry_times": (_st, [_h, c_uint32]),
     "rmq_producer_set_compress_threshold": (_st, [_h, c_uint32]),
@@ -207,6 +208,7 @@ FUNCTIONS = {
     # transaction producer
     "rmq_transaction_producer_new": (_st, [c_char_p, c_char_p, TransactionCheckCallback, c_void_p, _out_h]),
     "rmq_transaction_producer_set_instance_name": (_st, [_h, c_char_p]),
+    "rmq_transaction_producer_set_session_credentials": (_st, [_h, c_char_p, c_char_p, c_char_p]),
     "rmq_transaction_producer_set_send_timeout_ms": (_st, [_h, c_uint32]),
     "rmq_transaction_producer_set_heartbeat_interval_ms": (_st, [_h, c_uint32]),
     "rmq_transaction_producer_start": (_st, [_h]),
@@ -216,6 +218,7 @@ FUNCTIONS = {
     # push consumer
     "rmq_push_consumer_new": (_st, [c_char_p, c_char_p, _out_h]),
     "rmq_push_consumer_set_instance_name": (_st, [_h, c_char_p]),
+    "rmq_push_consumer_set_session_credentials": (_st, [_h, c_char_p, c_char_p, c_char_p]),
     "rmq_push_consumer_set_message_model": (_st, [_h, c_uint32]),
     "rmq_push_consumer_set_consume_from": (_st, [_h, c_uint32, c_int64]),
     "rmq_push_consumer_set_thread_count": (_st, [_h, c_uint32]),
@@ -230,6 +233,7 @@ FUNCTIONS = {
     # pull consumer
     "rmq_pull_consumer_new": (_st, [c_char_p, c_char_p, _out_h]),
     "rmq_pull_consumer_set_instance_name": (_st, [_h, c_char_p]),
+    "rmq_pull_consumer_set_session_credentials": (_st, [_h, c_char_p, c_char_p, c_char_p]),
     "rmq_pull_consumer_set_message_model": (_st, [_h, c_uint32]),
     "rmq_pull_consumer_start": (_st, [_h]),
     "rmq_pull_consumer_shutdown": (_st, [_h]),

@@ -308,6 +308,12 @@ class Producer(_Handle):
             raise
         self._started = False
 
+    def set_session_credentials(self, access_key, secret_key, channel=None):
+        """Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+        channel: the OnsChannel field Apache's C++ client sends, default none). Before start."""
+        ch = None if channel is None else _b(channel, "channel")
+        _check(N.rmq_producer_set_session_credentials(self._handle(), _b(access_key, "access_key"), _b(secret_key, "secret_key"), ch))
+
     def start(self):
         if not self._started:
             _check(N.rmq_producer_start(self._handle()))
@@ -465,6 +471,12 @@ class TransactionProducer(_Handle):
             raise
         self._started = False
 
+    def set_session_credentials(self, access_key, secret_key, channel=None):
+        """Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+        channel: the OnsChannel field Apache's C++ client sends, default none). Before start."""
+        ch = None if channel is None else _b(channel, "channel")
+        _check(N.rmq_transaction_producer_set_session_credentials(self._handle(), _b(access_key, "access_key"), _b(secret_key, "secret_key"), ch))
+
     def start(self):
         if not self._started:
             _check(N.rmq_transaction_producer_start(self._handle()))
@@ -562,6 +574,12 @@ class PushConsumer(_Handle):
         setter = N.rmq_push_consumer_set_orderly_callback if orderly else N.rmq_push_consumer_set_message_callback
         _check(setter(h, _MESSAGE_CB, self._token))
 
+    def set_session_credentials(self, access_key, secret_key, channel=None):
+        """Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+        channel: the OnsChannel field Apache's C++ client sends, default none). Before start."""
+        ch = None if channel is None else _b(channel, "channel")
+        _check(N.rmq_push_consumer_set_session_credentials(self._handle(), _b(access_key, "access_key"), _b(secret_key, "secret_key"), ch))
+
     def start(self):
         if not self._started:
             _check(N.rmq_push_consumer_start(self._handle()))
@@ -597,6 +615,12 @@ class PullConsumer(_Handle):
             self.close()
             raise
         self._started = False
+
+    def set_session_credentials(self, access_key, secret_key, channel=None):
+        """Sign every request with ACL credentials (an account of the broker's plain_acl.yml;
+        channel: the OnsChannel field Apache's C++ client sends, default none). Before start."""
+        ch = None if channel is None else _b(channel, "channel")
+        _check(N.rmq_pull_consumer_set_session_credentials(self._handle(), _b(access_key, "access_key"), _b(secret_key, "secret_key"), ch))
 
     def start(self):
         if not self._started:

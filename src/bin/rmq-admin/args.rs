@@ -56,11 +56,21 @@ pub struct Opts {
     pub command: String,
     values: BTreeMap<char, String>,
     pub namesrv: Option<String>,
+    /// `--accessKey` / `--secretKey`: sign every request (ACL).
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
     pub json: bool,
     pub help: bool,
 }
 
 impl Opts {
+    /// Sign `admin`'s requests with `--accessKey`/`--secretKey`, when given.
+    pub fn sign(&self, admin: &rmq::admin::Admin) {
+        if let (Some(ak), Some(sk)) = (&self.access_key, &self.secret_key) {
+            admin.set_credentials(ak, sk);
+        }
+    }
+
     /// The value of `-c`, if given.
     pub fn get(&self, c: char) -> Option<&str> {
         self.values.get(&c).map(String::as_str)
@@ -111,6 +121,8 @@ pub fn parse(command: &str, args: &[String], opts: &[Opt]) -> Res<Opts> {
         command: command.to_string(),
         values: BTreeMap::new(),
         namesrv: None,
+        access_key: None,
+        secret_key: None,
         json: false,
         help: false,
     };
@@ -134,12 +146,17 @@ pub fn parse(command: &str, args: &[String], opts: &[Opt]) -> Res<Opts> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            if name == "namesrvAddr" {
+            if let Some(slot) = match name {
+                "namesrvAddr" => Some(&mut o.namesrv),
+                "accessKey" => Some(&mut o.access_key),
+                "secretKey" => Some(&mut o.secret_key),
+                _ => None,
+            } {
                 let v = match v {
                     Some(v) => v,
-                    None => it.next().cloned().ok_or_else(|| needs_value("namesrvAddr"))?,
+                    None => it.next().cloned().ok_or_else(|| needs_value(name))?,
                 };
-                o.namesrv = Some(v);
+                *slot = Some(v);
                 continue;
             }
             (opts.iter().find(|s| s.long == name), v)
@@ -165,6 +182,9 @@ pub fn parse(command: &str, args: &[String], opts: &[Opt]) -> Res<Opts> {
             }
         };
         o.values.insert(spec.short, value);
+    }
+    if o.access_key.is_some() != o.secret_key.is_some() {
+        return usage("--accessKey and --secretKey go together");
     }
     if !o.help {
         for s in opts.iter().filter(|s| s.required) {
@@ -195,7 +215,7 @@ pub fn help(name: &str, summary: &str, opts: &[Opt]) -> String {
             out.push_str(&format!(" [-{}{v}]", s.short));
         }
     }
-    out.push_str(" [-n NAMESRV_ADDR] [--json]\n\n");
+    out.push_str(" [-n NAMESRV_ADDR] [--accessKey AK --secretKey SK] [--json]\n\n");
     out.push_str(summary);
     out.push_str("\n\nOptions:\n");
     for s in opts {
@@ -206,6 +226,10 @@ pub fn help(name: &str, summary: &str, opts: &[Opt]) -> String {
     out.push_str(&format!(
         "{:<36} {}\n",
         "  -n, --namesrvAddr ADDR", "name servers, ';'-separated (default: $NAMESRV_ADDR)"
+    ));
+    out.push_str(&format!(
+        "{:<36} {}\n",
+        "  --accessKey AK --secretKey SK", "sign requests for a broker with aclEnable=true"
     ));
     out.push_str(&format!("{:<36} {}\n", "  --json", "print the result as JSON"));
     out.push_str(&format!("{:<36} {}\n", "  -h, --help", "this text"));

@@ -194,6 +194,7 @@ pub const BROKER_CONSUME_STATS: &[Opt] = &[
 pub fn broker_consume_stats(_a: &Admin, o: &Opts) -> Res<Out> {
     let timeout = std::time::Duration::from_millis(o.num_or('t', 50_000u64)?);
     let a = Admin::direct(timeout);
+    o.sign(&a);
     let s = a.broker_consume_stats(&o.need('b')?, o.bool_or('o', false)?, o.num_or('l', 0)?)?;
     let mut t = Table::new(&[
         ("Topic", Left),

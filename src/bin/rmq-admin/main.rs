@@ -230,6 +230,7 @@ fn run(argv: &[String]) -> Res<String> {
             return args::usage(format!("{} needs -n NAMESRV_ADDR (or $NAMESRV_ADDR)", cmd.name))
         }
     };
+    o.sign(&admin);
     let out = (cmd.run)(&admin, &o);
     admin.shutdown();
     let out = out?;

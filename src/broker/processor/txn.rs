@@ -2,11 +2,14 @@
 //! message, or its answer to a check. Clients send it one-way; the answer only goes out for
 //! two-way requests.
 
+use crate::broker::acl;
 use crate::broker::core::Core;
 use crate::broker::txn::{
     self, immunity_ms, prop, HALF_TOPIC, PROPERTY_CHECK_IMMUNITY, PROPERTY_PRODUCER_GROUP,
+    REAL_TOPIC,
 };
 use crate::common::time::now_millis;
+use crate::protocol::access::{Access, Need};
 use crate::protocol::codes::response as rs;
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::{decode_record, parse_properties, sysflag};
@@ -94,7 +97,7 @@ impl EndTransactionProcessor {
             h.msg_id,
             h.from_transaction_check
         );
-        let resp = match self.end_transaction(&h) {
+        let resp = match self.end_transaction(&h, ctx, &req) {
             Ok(()) => RemotingCommand::success(),
             Err((code, remark)) => {
                 log::warn!(
@@ -112,7 +115,12 @@ impl EndTransactionProcessor {
         Reply::Respond(resp)
     }
 
-    fn end_transaction(&self, h: &EndHeader) -> Result<(), (i32, String)> {
+    fn end_transaction(
+        &self,
+        h: &EndHeader,
+        ctx: &ReqCtx,
+        req: &RemotingCommand,
+    ) -> Result<(), (i32, String)> {
         let half = self
             .c
             .store
@@ -121,6 +129,13 @@ impl EndTransactionProcessor {
             .filter(|r| r.topic == HALF_TOPIC)
             .ok_or((rs::SYSTEM_ERROR, "Find prepared transaction message failed".to_string()))?;
         let props = parse_properties(&half.properties);
+        // ACL: ending a transaction publishes to its real topic, which a 4.x client's header
+        // does not name (Apache checks nothing here).
+        if let Some(topic) = prop(&props, REAL_TOPIC) {
+            let needs = [Access::new(topic, Need::Pub)];
+            acl::check_resources(&self.c, ctx.peer().ip(), req, &needs)
+                .map_err(|r| (r.code, r.remark))?;
+        }
         // EndTransactionProcessor.rejectCommitOrRollback: with a custom immunity time, a
         // producer's own late answer is refused and the check decides.
         if !h.from_transaction_check && prop(&props, PROPERTY_CHECK_IMMUNITY).is_some() {

@@ -139,6 +139,8 @@ impl PushConsumer {
                 "thread_count, max_batch_size and pull_batch_size must be at least 1",
             ));
         }
+        let pulls = RemotingClient::new();
+        opts.config.install_signer(&pulls);
         let (stop_tx, stop_rx) = bounded(0);
         let now = Instant::now();
         Ok(PushConsumer {
@@ -148,7 +150,7 @@ impl PushConsumer {
                 subs: Mutex::new(BTreeMap::new()),
                 listener: Mutex::new(None),
                 pqs: Mutex::new(HashMap::new()),
-                pulls: RemotingClient::new(),
+                pulls,
                 pull_threads: Mutex::new(Vec::new()),
                 tasks: Mutex::new(None),
                 workers: Mutex::new(Vec::new()),

@@ -4,7 +4,7 @@
 //! include/rocketmq and run against rmq-broker, plainly and under valgrind. The PyPI bindings
 //! loading it unchanged: python.rs.
 
-mod python;
+pub(crate) mod python;
 
 use crate::ffi::{run_ok, under_valgrind};
 use crate::util::{Cluster, TestDir};

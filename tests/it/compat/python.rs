@@ -97,6 +97,11 @@ fn env(b: Binding) -> &'static Env {
 }
 
 /// The installed binding's ffi.py (the list of C functions it calls).
+/// The PYTHONPATH that loads PyPI `rocketmq` 0.4.4 with rmq's librocketmq.so (tests/it/acl.rs).
+pub fn v1_pythonpath() -> PathBuf {
+    env(Binding::V1).path.clone()
+}
+
 pub fn binding_ffi_py(b: Binding) -> PathBuf {
     env(b).installed.join("ffi.py")
 }
