@@ -229,6 +229,15 @@ impl ClientManager {
         self.producers.read().get(group).map(|g| g.values().cloned().collect())
     }
 
+    /// Every producer group with its channels, by group name.
+    pub fn producers(&self) -> BTreeMap<String, Vec<ClientChannel>> {
+        self.producers
+            .read()
+            .iter()
+            .map(|(g, chs)| (g.clone(), chs.values().cloned().collect()))
+            .collect()
+    }
+
     /// Send NOTIFY_CONSUMER_IDS_CHANGED (one-way) to every channel of `group`. Takes a snapshot
     /// first so no lock is held during I/O.
     pub fn notify_ids_changed(&self, group: &str) {

@@ -2,6 +2,7 @@
 //! MessageStoreConfig, NettyServerConfig), loaded from broker.conf and flags, validated at start.
 
 use crate::common::config::{parse_bool, parse_num, ConfigKeys};
+pub use crate::metrics::MetricsPort;
 use crate::protocol::body::perm;
 pub use crate::store::FlushDiskType;
 use std::fmt;
@@ -154,6 +155,13 @@ pub struct BrokerConfig {
     pub send_thread_pool_queue_capacity: usize,
     /// `pullThreadPoolQueueCapacity`.
     pub pull_thread_pool_queue_capacity: usize,
+    /// `queryMessageThreadPoolNums`: QUERY_MESSAGE and VIEW_MESSAGE_BY_ID (Apache: 8 + cores).
+    pub query_message_thread_pool_nums: usize,
+    /// `queryThreadPoolQueueCapacity` (20 000).
+    pub query_thread_pool_queue_capacity: usize,
+    /// `metricsPort` (rmq extension): `GET /metrics` on `bindAddress`; 0 = off (the default),
+    /// -1 = any free port.
+    pub metrics_port: MetricsPort,
     /// `longPollingEnable`.
     pub long_polling_enable: bool,
     /// `shortPollingTimeMills`.
@@ -316,6 +324,9 @@ impl Default for BrokerConfig {
             admin_broker_thread_pool_nums: 4,
             send_thread_pool_queue_capacity: 10_000,
             pull_thread_pool_queue_capacity: 100_000,
+            query_message_thread_pool_nums: 2,
+            query_thread_pool_queue_capacity: 20_000,
+            metrics_port: MetricsPort::Off,
             long_polling_enable: true,
             short_polling_time_mills: 1000,
             region_id: "DefaultRegion".into(),
@@ -414,6 +425,9 @@ impl ConfigKeys for BrokerConfig {
             "adminBrokerThreadPoolNums" => self.admin_broker_thread_pool_nums = parse_num(v)?,
             "sendThreadPoolQueueCapacity" => self.send_thread_pool_queue_capacity = parse_num(v)?,
             "pullThreadPoolQueueCapacity" => self.pull_thread_pool_queue_capacity = parse_num(v)?,
+            "queryMessageThreadPoolNums" => self.query_message_thread_pool_nums = parse_num(v)?,
+            "queryThreadPoolQueueCapacity" => self.query_thread_pool_queue_capacity = parse_num(v)?,
+            "metricsPort" => self.metrics_port = MetricsPort::parse(v)?,
             "longPollingEnable" => self.long_polling_enable = parse_bool(v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse_num(v)?,
             "regionId" => self.region_id = v.to_string(),
@@ -485,7 +499,7 @@ impl ConfigKeys for BrokerConfig {
             "plainAclFile" => self.plain_acl_file = Some(PathBuf::from(non_empty(v)?)),
             "rocketmqHome" => self.rocketmq_home = Some(PathBuf::from(non_empty(v)?)),
             // Accepted for compatibility; not used by rmq yet.
-            | "storePathIndex"
+            "storePathIndex"
             | "storeCheckpoint"
             | "abortFile"
             | "transientStorePoolEnable"

@@ -11,17 +11,18 @@ use super::live::LiveConfig;
 use super::locks::LockManager;
 use super::offsets::OffsetManager;
 use super::replication::Replication;
+use super::stats::BrokerStats;
 use super::topics::TopicManager;
-use super::tps::{GroupGets, StoreStats};
+use super::tps::{DayMarks, StoreStats};
 use crate::acl::SharedAcl;
 use crate::common::service::Waker;
 use crate::protocol::body::{perm, MessageQueue, TopicConfig};
-use crate::remoting::RemotingClient;
+use crate::remoting::{Dispatcher, PoolStats, RemotingClient};
 use crate::store::{MessageStore, StoreConfig};
 use parking_lot::Mutex;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Shared broker state.
 pub struct Core {
@@ -49,8 +50,12 @@ pub struct Core {
     pub remote: RemotingClient,
     /// Put and get rates for the runtime info.
     pub tps: StoreStats,
-    /// Messages pulled per (topic, group) over the last minute.
-    pub group_gets: GroupGets,
+    /// The statistics items VIEW_BROKER_STATS_DATA answers (BrokerStatsManager).
+    pub stats: BrokerStats,
+    /// Put and get totals at the last two midnights.
+    pub day_marks: DayMarks,
+    /// The dispatcher serving the broker's ports, for its pools' load (set once at start).
+    dispatcher: OnceLock<Weak<Dispatcher>>,
     /// When the broker started (ms).
     pub boot_timestamp: i64,
     /// Master/slave replication (HA service or slave client), started by `broker::start`.
@@ -77,6 +82,27 @@ impl Core {
         if let Some(w) = self.register_waker.lock().as_ref() {
             w.wake();
         }
+    }
+
+    pub(crate) fn set_dispatcher(&self, d: &Arc<Dispatcher>) {
+        let _ = self.dispatcher.set(Arc::downgrade(d));
+    }
+
+    /// The load of each request pool (empty before the ports are served).
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        self.dispatcher.get().and_then(Weak::upgrade).map(|d| d.pool_stats()).unwrap_or_default()
+    }
+
+    /// The load of pool `name` (zeros when there is none).
+    pub fn pool(&self, name: &str) -> PoolStats {
+        self.pool_stats().into_iter().find(|p| p.name == name).unwrap_or(PoolStats {
+            name: name.to_string(),
+            queued: 0,
+            capacity: 0,
+            active: 0,
+            rejected: 0,
+            head_wait_ms: 0,
+        })
     }
 
     pub(crate) fn set_register_waker(&self, w: Waker) {
@@ -172,7 +198,9 @@ pub fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Core>>
         store_host,
         remote: RemotingClient::new(),
         tps: StoreStats::default(),
-        group_gets: GroupGets::default(),
+        stats: BrokerStats::new(),
+        day_marks: DayMarks::default(),
+        dispatcher: OnceLock::new(),
         boot_timestamp: crate::common::time::now_millis(),
         repl: Replication::default(),
         acl: OnceLock::new(),

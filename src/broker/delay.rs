@@ -78,6 +78,11 @@ impl DelayOffsets {
         self.table.lock().get(&level).copied().unwrap_or(0)
     }
 
+    /// Every level with its next offset, level 1 first.
+    pub fn all(&self) -> Vec<(i32, i64)> {
+        self.table.lock().iter().map(|(l, o)| (*l, *o)).collect()
+    }
+
     /// Record the next offset of `level`.
     pub fn set(&self, level: i32, offset: i64) {
         self.table.lock().insert(level, offset);

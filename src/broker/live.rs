@@ -28,7 +28,7 @@ pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBl
 
 /// Keys read only at start: the ports, the store's layout and flushing, the pools, the
 /// identity, the system topics. Every other key takes effect at once.
-pub const RESTART_KEYS: [&str; 45] = [
+pub const RESTART_KEYS: [&str; 48] = [
     "brokerClusterName",
     "brokerName",
     "brokerId",
@@ -62,6 +62,9 @@ pub const RESTART_KEYS: [&str; 45] = [
     "adminBrokerThreadPoolNums",
     "sendThreadPoolQueueCapacity",
     "pullThreadPoolQueueCapacity",
+    "queryMessageThreadPoolNums",
+    "queryThreadPoolQueueCapacity",
+    "metricsPort",
     "maxFrameSize",
     "checkCRCOnRecover",
     "namesrvListenPort",
@@ -110,6 +113,9 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("adminBrokerThreadPoolNums", c.admin_broker_thread_pool_nums.to_string()),
         ("sendThreadPoolQueueCapacity", c.send_thread_pool_queue_capacity.to_string()),
         ("pullThreadPoolQueueCapacity", c.pull_thread_pool_queue_capacity.to_string()),
+        ("queryMessageThreadPoolNums", c.query_message_thread_pool_nums.to_string()),
+        ("queryThreadPoolQueueCapacity", c.query_thread_pool_queue_capacity.to_string()),
+        ("metricsPort", c.metrics_port.as_config()),
         ("longPollingEnable", c.long_polling_enable.to_string()),
         ("shortPollingTimeMills", c.short_polling_time_mills.to_string()),
         ("regionId", c.region_id.clone()),

@@ -27,6 +27,7 @@ mod processor;
 pub mod replication;
 mod routes;
 pub mod services;
+pub mod stats;
 pub mod topics;
 mod tps;
 pub mod txn;
@@ -176,6 +177,7 @@ pub fn start_with_hooks(
     fast_cfg.port = Port::Fast;
     let dispatcher =
         Dispatcher::start("broker", routes::build(&core, pull, hooks), main_cfg.dispatch)?;
+    core.set_dispatcher(&dispatcher);
     let main = Server::serve(main_cfg, main_listener, dispatcher.clone())?;
     let fast = Server::serve(fast_cfg, fast_listener, dispatcher.clone())?;
     services.push(services::register::spawn(&core)?);

@@ -37,6 +37,8 @@ pub(crate) fn build(
         r.pool("pull", cfg.pull_message_thread_pool_nums, cfg.pull_thread_pool_queue_capacity);
     let client = r.pool("client", 2, 50_000);
     let admin = r.pool("admin", cfg.admin_broker_thread_pool_nums, 10_000);
+    let query =
+        r.pool("query", cfg.query_message_thread_pool_nums, cfg.query_thread_pool_queue_capacity);
     let c = || core.clone();
     let sender: Arc<dyn Handler> = Arc::new(SendProcessor { c: c() });
     // A send never waits for the disk on its thread (SYNC_FLUSH sends are answered from the
@@ -92,6 +94,8 @@ pub(crate) fn build(
             rq::GET_CONSUME_STATS,
             rq::GET_TOPIC_STATS_INFO,
             rq::GET_BROKER_RUNTIME_INFO,
+            rq::VIEW_BROKER_STATS_DATA,
+            rq::GET_ALL_PRODUCER_INFO,
             rq::QUERY_TOPIC_CONSUME_BY_WHO,
             rq::GET_CONSUMER_CONNECTION_LIST,
             rq::GET_PRODUCER_CONNECTION_LIST,
@@ -100,9 +104,9 @@ pub(crate) fn build(
         admin,
         Arc::new(StatsProcessor { c: c() }),
     );
-    let query: Arc<dyn Handler> = Arc::new(QueryProcessor { c: c() });
-    r.route(&[rq::QUERY_MESSAGE], admin, query.clone()).resources(res::query_message);
-    r.route(&[rq::VIEW_MESSAGE_BY_ID], admin, query);
+    let query_h: Arc<dyn Handler> = Arc::new(QueryProcessor { c: c() });
+    r.route(&[rq::QUERY_MESSAGE], query, query_h.clone()).resources(res::query_message);
+    r.route(&[rq::VIEW_MESSAGE_BY_ID], query, query_h);
     for h in hooks {
         r.hook(h);
     }

@@ -1,10 +1,12 @@
 //! Throughput figures of GET_BROKER_RUNTIME_INFO as Apache's StoreStatsService gives them:
 //! `putTps`, `getFoundTps`, `getMissTps`, `getTotalTps` and `getTransferedTps`, each the text
-//! "<last 10 s> <last 60 s> <last 600 s>" computed from one sample a second (601 kept); a window
-//! not yet covered by samples is an empty field, as in Apache.
+//! "<last 10 s> <last 60 s> <last 600 s>" computed from one sample a second (601 kept). A window
+//! not yet covered by samples gives the rate over the samples there are (Apache leaves the field
+//! empty, which rocketmq-exporter's parser cannot read), so every figure has three numbers.
+//! Also the day marks of msgPutTotalTodayMorning and its kin (BrokerStats.record).
 
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Samples kept: ten minutes of one a second, plus the window's start.
@@ -57,25 +59,30 @@ impl StoreStats {
         }
     }
 
-    /// Rate of `f` over the last `secs` samples, if that many intervals are sampled.
-    fn rate(q: &VecDeque<Sample>, secs: usize, f: impl Fn(&Sample) -> u64) -> Option<f64> {
-        if q.len() <= secs {
-            return None;
+    /// Rate of `f` over the last `secs` sampled intervals, or over all there are when fewer
+    /// (0 before the second sample).
+    fn rate(q: &VecDeque<Sample>, secs: usize, f: impl Fn(&Sample) -> u64) -> f64 {
+        let n = secs.min(q.len().saturating_sub(1));
+        let (Some(last), Some(before)) = (q.back(), q.get(q.len().saturating_sub(1 + n))) else {
+            return 0.0;
+        };
+        if n == 0 {
+            return 0.0;
         }
-        let (last, before) = (q[q.len() - 1], q[q.len() - 1 - secs]);
         let ms = (last.at_ms - before.at_ms).max(1) as f64;
-        Some(f(&last).saturating_sub(f(&before)) as f64 * 1000.0 / ms)
+        f(last).saturating_sub(f(before)) as f64 * 1000.0 / ms
+    }
+
+    /// Messages returned by gets since start (getMessageTransferedMsgCount).
+    pub fn transferred_total(&self) -> u64 {
+        self.transferred.load(Ordering::Relaxed)
     }
 
     /// The runtime-info entries (name, "x y z").
     pub fn runtime_entries(&self) -> Vec<(&'static str, String)> {
         let q = self.samples.lock();
         let figure = |f: &dyn Fn(&Sample) -> u64| {
-            WINDOWS
-                .iter()
-                .map(|w| Self::rate(&q, *w, f).map(java_double).unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(" ")
+            WINDOWS.iter().map(|w| java_double(Self::rate(&q, *w, f))).collect::<Vec<_>>().join(" ")
         };
         vec![
             ("putTps", figure(&|s| s.put)),
@@ -87,65 +94,46 @@ impl StoreStats {
     }
 }
 
-/// Samples kept per group and topic: one minute of one a second, plus the window's start.
-const GROUP_SAMPLES: usize = 61;
-
-/// Messages each consumer group pulled per topic (Apache's GROUP_GET_NUMS statistic), sampled
-/// once a second, for the `consumeTps` of GET_CONSUME_STATS: the rate over the last minute.
+/// Put and get totals at the last two local midnights (BrokerStats.record, run at each
+/// midnight): msgPutTotalTodayMorning, msgPutTotalYesterdayMorning and the msgGet ones. Zero
+/// until the broker has seen a midnight, as in Apache.
 #[derive(Default)]
-pub struct GroupGets {
-    /// Keyed `topic@group`, as Apache's stats keys.
-    table: Mutex<HashMap<String, GroupEntry>>,
+pub struct DayMarks {
+    inner: Mutex<Marks>,
 }
 
-struct GroupEntry {
-    total: u64,
-    samples: VecDeque<(i64, u64)>,
+#[derive(Default, Clone, Copy)]
+struct Marks {
+    day: Option<i64>,
+    today: (u64, u64),
+    yesterday: (u64, u64),
 }
 
-impl GroupGets {
-    /// Count `messages` pulled by `group` from `topic`.
-    pub fn record(&self, topic: &str, group: &str, messages: usize) {
-        if messages == 0 {
-            return;
-        }
-        let key = format!("{topic}@{group}");
-        let mut t = self.table.lock();
-        // A new pair starts from zero now, so its first pulls count towards the rate.
-        let e = t.entry(key).or_insert_with(|| GroupEntry {
-            total: 0,
-            samples: VecDeque::from([(crate::common::time::now_millis(), 0)]),
-        });
-        e.total += messages as u64;
-    }
-
-    /// Take a sample (once a second). A pair with no pull in the last minute is dropped.
-    pub fn sample(&self, at_ms: i64) {
-        let mut t = self.table.lock();
-        t.retain(|_, e| {
-            e.samples.push_back((at_ms, e.total));
-            while e.samples.len() > GROUP_SAMPLES {
-                e.samples.pop_front();
+impl DayMarks {
+    /// Note the totals (puts, gets) on local day `day` (days since the epoch, local time): the
+    /// first call of a new day moves today's marks to yesterday's and takes these as today's.
+    pub fn observe(&self, day: i64, puts: u64, gets: u64) {
+        let mut m = self.inner.lock();
+        match m.day {
+            None => m.day = Some(day),
+            Some(d) if d != day => {
+                m.yesterday = m.today;
+                m.today = (puts, gets);
+                m.day = Some(day);
             }
-            let idle =
-                e.samples.len() == GROUP_SAMPLES && e.samples.front().map(|s| s.1) == Some(e.total);
-            !idle
-        });
+            Some(_) => {}
+        }
     }
 
-    /// Messages a second `group` pulled from `topic` over the last minute (0 without samples).
-    pub fn tps(&self, topic: &str, group: &str) -> f64 {
-        let t = self.table.lock();
-        let Some(e) = t.get(&format!("{topic}@{group}")) else { return 0.0 };
-        match (e.samples.front(), e.samples.back()) {
-            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) as f64 * 1000.0 / (b.0 - a.0) as f64,
-            _ => 0.0,
-        }
+    /// ((put today morning, get today morning), (put yesterday morning, get yesterday morning)).
+    pub fn marks(&self) -> ((u64, u64), (u64, u64)) {
+        let m = *self.inner.lock();
+        (m.today, m.yesterday)
     }
 }
 
 /// A double as Java's Double.toString writes ordinary values ("12.0", "3.5").
-fn java_double(v: f64) -> String {
+pub(crate) fn java_double(v: f64) -> String {
     if v.fract() == 0.0 {
         format!("{v:.1}")
     } else {
@@ -158,26 +146,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn group_tps_is_the_rate_over_the_last_minute() {
-        let g = GroupGets::default();
-        assert_eq!(g.tps("T", "G"), 0.0);
-        let now = crate::common::time::now_millis();
-        g.record("T", "G", 30);
-        g.sample(now + 2000);
-        let first = g.tps("T", "G");
-        assert!((14.0..=15.0).contains(&first), "the first pulls count: {first}");
-        let g = GroupGets::default();
-        for i in 0..=70 {
-            g.record("T", "G", 10);
-            if i < 5 {
-                g.record("U", "G", 1);
-            }
-            g.sample(i * 1000);
-        }
-        assert_eq!(g.tps("T", "G"), 10.0, "10 messages a second");
-        assert_eq!(g.tps("T", "H"), 0.0, "another group");
-        assert_eq!(g.tps("U", "G"), 0.0, "nothing pulled in the last minute");
-        assert!(!g.table.lock().contains_key("U@G"), "an idle pair is dropped");
+    fn day_marks_move_at_midnight() {
+        let d = DayMarks::default();
+        d.observe(100, 5, 1);
+        assert_eq!(d.marks(), ((0, 0), (0, 0)), "no midnight seen yet");
+        d.observe(100, 9, 2);
+        d.observe(101, 10, 3);
+        assert_eq!(d.marks(), ((10, 3), (0, 0)));
+        d.observe(102, 30, 4);
+        assert_eq!(d.marks(), ((30, 4), (10, 3)));
     }
 
     #[test]
@@ -189,16 +166,20 @@ mod tests {
             s.sample(i * 1000, i as u64 * 20);
         }
         let e: std::collections::HashMap<_, _> = s.runtime_entries().into_iter().collect();
-        assert_eq!(e["putTps"], "20.0  ");
-        assert_eq!(e["getFoundTps"], "1.0  ");
-        assert_eq!(e["getMissTps"], "1.0  ");
-        assert_eq!(e["getTotalTps"], "2.0  ");
-        assert_eq!(e["getTransferedTps"], "3.0  ");
+        // Ten intervals sampled: the 60 s and 600 s windows use what there is.
+        assert_eq!(e["putTps"], "20.0 20.0 20.0");
+        assert_eq!(e["getFoundTps"], "1.0 1.0 1.0");
+        assert_eq!(e["getMissTps"], "1.0 1.0 1.0");
+        assert_eq!(e["getTotalTps"], "2.0 2.0 2.0");
+        assert_eq!(e["getTransferedTps"], "3.0 3.0 3.0");
         for i in 11..=60 {
             s.sample(i * 1000, 220 + (i as u64 - 10) * 10);
         }
         let e: std::collections::HashMap<_, _> = s.runtime_entries().into_iter().collect();
         // Last 10 s: 10/s; last 60 s: (720 - 0) / 60 = 12/s.
-        assert_eq!(e["putTps"], "10.0 12.0 ");
+        assert_eq!(e["putTps"], "10.0 12.0 12.0");
+        let young = StoreStats::default();
+        let e: std::collections::HashMap<_, _> = young.runtime_entries().into_iter().collect();
+        assert_eq!(e["putTps"], "0.0 0.0 0.0", "no samples yet");
     }
 }

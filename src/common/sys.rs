@@ -27,6 +27,25 @@ pub fn disk_used_percent(path: &Path) -> io::Result<f64> {
     Ok((total - free) / total * 100.0)
 }
 
+/// Space of the file system holding `path`: (total, free including root's reserve, usable by
+/// unprivileged users), in bytes (Java's File.getTotalSpace, getFreeSpace, getUsableSpace).
+pub fn disk_space(path: &Path) -> io::Result<(u64, u64, u64)> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated string alive for the call; `st` is a valid out pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let unit = st.f_frsize as u64;
+    Ok((
+        (st.f_blocks as u64).saturating_mul(unit),
+        (st.f_bfree as u64).saturating_mul(unit),
+        (st.f_bavail as u64).saturating_mul(unit),
+    ))
+}
+
 /// The hour of day (0-23) in the local time zone, as Apache's deleteWhen check uses.
 pub fn local_hour(epoch_ms: i64) -> u32 {
     let t: libc::time_t = (epoch_ms / 1000) as libc::time_t;
@@ -37,6 +56,17 @@ pub fn local_hour(epoch_ms: i64) -> u32 {
         return ((epoch_ms / 3_600_000) % 24) as u32;
     }
     tm.tm_hour.clamp(0, 23) as u32
+}
+
+/// Days since the epoch in the local time zone (changes at local midnight, when Apache's
+/// BrokerStats.record runs).
+pub fn local_day(epoch_ms: i64) -> i64 {
+    let t: libc::time_t = (epoch_ms / 1000) as libc::time_t;
+    // SAFETY: an all-zero tm is a valid value of this plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant.
+    let offset = if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() { 0 } else { tm.tm_gmtoff };
+    (epoch_ms / 1000 + offset).div_euclid(86_400)
 }
 
 /// Total physical memory in bytes (Apache's StoreUtil.TOTAL_PHYSICAL_MEMORY_SIZE); 0 if unknown.

@@ -28,7 +28,7 @@ mod request;
 mod snapshot;
 pub mod text;
 
-pub use http::MetricsServer;
+pub use http::{MetricsPort, MetricsServer};
 pub use latency::LatencyRecorder;
 pub use registry::{
     valid_label_name, valid_metric_name, Collector, Counter, CounterVec, Def, Family, Gauge,

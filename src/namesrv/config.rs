@@ -30,47 +30,7 @@ pub struct NamesrvConfig {
     pub config_black_list: String,
 }
 
-/// Where the `/metrics` endpoint listens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsPort {
-    /// `0`: no endpoint (the default).
-    Off,
-    /// `-1`: a free port the system picks (for tests and several servers on one host).
-    Any,
-    /// A fixed port.
-    Port(u16),
-}
-
-impl MetricsPort {
-    /// Parse `0`, `-1` or a port number.
-    pub fn parse(v: &str) -> Result<MetricsPort, String> {
-        match v.trim() {
-            "0" => Ok(MetricsPort::Off),
-            "-1" => Ok(MetricsPort::Any),
-            p => p
-                .parse::<u16>()
-                .map(MetricsPort::Port)
-                .map_err(|_| format!("'{p}' is not a port, 0 (off) or -1 (any free port)")),
-        }
-    }
-
-    /// The port to bind, or None when off.
-    pub fn bind_port(self) -> Option<u16> {
-        match self {
-            MetricsPort::Off => None,
-            MetricsPort::Any => Some(0),
-            MetricsPort::Port(p) => Some(p),
-        }
-    }
-
-    fn as_config(self) -> String {
-        match self {
-            MetricsPort::Off => "0".into(),
-            MetricsPort::Any => "-1".into(),
-            MetricsPort::Port(p) => p.to_string(),
-        }
-    }
-}
+pub use crate::metrics::MetricsPort;
 
 impl Default for NamesrvConfig {
     fn default() -> Self {

@@ -20,7 +20,7 @@ use crossbeam_channel::{unbounded, Sender};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -210,7 +210,19 @@ struct Pool {
     queued: AtomicUsize,
     /// Requests running (on a worker or inline on a reader).
     active: AtomicUsize,
+    /// Requests refused because the queue was full.
+    rejected: AtomicU64,
+    /// When each of the last [`ARRIVALS`] queued requests arrived (ms since the dispatcher
+    /// started), by enqueue sequence: the head of the queue is `arrivals[dequeued % ARRIVALS]`
+    /// (Apache's headSlowTimeMills peeks at its queue; a channel cannot be peeked).
+    arrivals: Box<[AtomicU64]>,
+    enqueued: AtomicU64,
+    dequeued: AtomicU64,
 }
+
+/// Arrival times kept per pool for the head-wait figure. With more requests queued than this,
+/// the head's slot holds a later arrival and the figure is a lower bound.
+const ARRIVALS: usize = 256;
 
 /// A pool's load, for runtime info and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +235,11 @@ pub struct PoolStats {
     pub capacity: usize,
     /// Requests running now.
     pub active: usize,
+    /// Requests refused with SYSTEM_BUSY because the queue was full, since start.
+    pub rejected: u64,
+    /// How long the request at the head of the queue has waited (0 when the queue is empty;
+    /// Apache's headSlowTimeMills).
+    pub head_wait_ms: u64,
 }
 
 /// Serves a [`Routes`] table for every port of a server.
@@ -237,6 +254,8 @@ pub struct Dispatcher {
     inline_done: (Mutex<()>, Condvar),
     stopped: AtomicBool,
     limits: DispatchLimits,
+    /// The origin of the pools' arrival times.
+    epoch: Instant,
 }
 
 impl Dispatcher {
@@ -256,6 +275,10 @@ impl Dispatcher {
                 sender: RwLock::new(Some(tx)),
                 queued: AtomicUsize::new(0),
                 active: AtomicUsize::new(0),
+                rejected: AtomicU64::new(0),
+                arrivals: (0..ARRIVALS).map(|_| AtomicU64::new(0)).collect(),
+                enqueued: AtomicU64::new(0),
+                dequeued: AtomicU64::new(0),
             });
             receivers.push((rx, p.threads));
         }
@@ -269,6 +292,7 @@ impl Dispatcher {
             inline_done: (Mutex::new(()), Condvar::new()),
             stopped: AtomicBool::new(false),
             limits,
+            epoch: Instant::now(),
         });
         for (p, (rx, threads)) in receivers.into_iter().enumerate() {
             for i in 0..threads {
@@ -278,6 +302,7 @@ impl Dispatcher {
                 let h = spawn_thread(format!("{name}-{pool_name}-{i}"), move || {
                     let Some(pool) = me.pools.get(p) else { return };
                     while let Ok(job) = rx.recv() {
+                        pool.dequeued.fetch_add(1, Ordering::AcqRel);
                         pool.queued.fetch_sub(1, Ordering::AcqRel);
                         pool.active.fetch_add(1, Ordering::AcqRel);
                         run_job(*job);
@@ -297,15 +322,36 @@ impl Dispatcher {
 
     /// The load of each pool.
     pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let now = self.since_epoch_ms();
         self.pools
             .iter()
-            .map(|p| PoolStats {
-                name: p.name.clone(),
-                queued: p.queued.load(Ordering::Acquire),
-                capacity: p.capacity,
-                active: p.active.load(Ordering::Acquire),
+            .map(|p| {
+                let queued = p.queued.load(Ordering::Acquire);
+                let (enq, deq) =
+                    (p.enqueued.load(Ordering::Acquire), p.dequeued.load(Ordering::Acquire));
+                let head_wait_ms = if queued > 0 && enq > deq {
+                    let at = p
+                        .arrivals
+                        .get((deq % ARRIVALS as u64) as usize)
+                        .map_or(now, |a| a.load(Ordering::Acquire));
+                    now.saturating_sub(at)
+                } else {
+                    0
+                };
+                PoolStats {
+                    name: p.name.clone(),
+                    queued,
+                    capacity: p.capacity,
+                    active: p.active.load(Ordering::Acquire),
+                    rejected: p.rejected.load(Ordering::Relaxed),
+                    head_wait_ms,
+                }
             })
             .collect()
+    }
+
+    fn since_epoch_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
     }
 
     /// A connection closed: tell the route table's owner.
@@ -382,15 +428,22 @@ impl Dispatcher {
             .is_ok();
         if !admitted {
             drop(sender);
+            pool.rejected.fetch_add(1, Ordering::Relaxed);
             log::warn!("pool full pool={} code={} peer={}", pool.name, code, conn.peer());
             job.ctx.conn.end_request();
             busy(&job.ctx, "[OVERLOAD]system busy, start flow control for a while");
             return;
         }
+        let at = job.ctx.arrived.saturating_duration_since(self.epoch).as_millis() as u64;
+        let seq = pool.enqueued.fetch_add(1, Ordering::AcqRel);
+        if let Some(slot) = pool.arrivals.get((seq % ARRIVALS as u64) as usize) {
+            slot.store(at, Ordering::Release);
+        }
         if let Err(e) = tx.send(Box::new(job)) {
             // The workers are gone (drain raced this dispatch): refuse as shutting down.
             drop(sender);
             let job = e.into_inner();
+            pool.dequeued.fetch_add(1, Ordering::AcqRel);
             pool.queued.fetch_sub(1, Ordering::AcqRel);
             job.ctx.conn.end_request();
             job.ctx.respond(RemotingCommand::error(

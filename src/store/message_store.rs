@@ -11,6 +11,7 @@ use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
 use super::durability::{WaitEnd, Waiters};
 use super::index::Index;
+use super::stats::StoreStats;
 use super::{
     valid_topic, ArrivalListener, GetResult, GetStatus, PutMessage, PutResult, PutStatus,
     QueryResult, StoreConfig, StoreError,
@@ -28,6 +29,27 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// Times the append lock from its taking to its release (the append histogram and
+/// pageCacheLockTimeMills).
+struct LockClock<'a> {
+    stats: &'a StoreStats,
+    at: Instant,
+}
+
+impl<'a> LockClock<'a> {
+    fn start(stats: &'a StoreStats) -> LockClock<'a> {
+        stats.lock_taken(Some(now_millis()));
+        LockClock { stats, at: Instant::now() }
+    }
+}
+
+impl Drop for LockClock<'_> {
+    fn drop(&mut self) {
+        self.stats.record_append(self.at.elapsed());
+        self.stats.lock_taken(None);
+    }
+}
 
 /// Queues by topic, then queue id.
 pub(super) type QueueTable = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
@@ -79,6 +101,8 @@ pub(super) struct Shared {
     pub(super) last_dispatch_ts: AtomicI64,
     /// Test hook: the flush thread sleeps this long before each commit-log flush.
     pub(super) flush_delay_ms: AtomicU64,
+    /// What the store counts about itself (issue 14).
+    pub(super) stats: StoreStats,
 }
 
 /// The message store. Open with [`MessageStore::open`]; call [`MessageStore::shutdown`] (or drop
@@ -189,6 +213,7 @@ impl MessageStore {
             last_store_ts: AtomicI64::new(ckpt.physic_ts),
             last_dispatch_ts: AtomicI64::new(ckpt.logics_ts),
             flush_delay_ms: AtomicU64::new(0),
+            stats: StoreStats::new(),
             cfg,
         });
         // Re-dispatch from the safe offset if it is a record boundary, else from its segment.
@@ -254,6 +279,25 @@ impl MessageStore {
     /// Append a client batch: same topic and queue, consecutive queue offsets, contiguous in the
     /// log (the segment is rolled first if the whole batch does not fit).
     pub fn put_messages(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
+        let t0 = Instant::now();
+        let r = self.put_inner(ms, wait_for_flush);
+        match r.status {
+            PutStatus::PutOk | PutStatus::FlushDiskTimeout => self.shared.stats.record_put(
+                r.msg_ids.len() as u64,
+                r.wrote_bytes.max(0) as u64,
+                t0.elapsed(),
+            ),
+            _ => self.shared.stats.record_put_failed(),
+        }
+        r
+    }
+
+    /// The store's statistics (StoreStatsService's store-side figures and metric families).
+    pub fn stats(&self) -> &StoreStats {
+        &self.shared.stats
+    }
+
+    fn put_inner(&self, ms: Vec<PutMessage>, wait_for_flush: bool) -> PutResult {
         let sh = &self.shared;
         if self.closed.load(Ordering::Acquire) || sh.failed.load(Ordering::Acquire) {
             return PutResult::failed(PutStatus::ServiceNotAvailable);
@@ -309,6 +353,7 @@ impl MessageStore {
         }
         let (phys, first_qo, now) = {
             let mut table = sh.append.lock();
+            let _clock = LockClock::start(&sh.stats);
             let phys = match sh.log.reserve(buf.len()) {
                 Ok(p) => p,
                 Err(RoomError::TooLarge) => return PutResult::failed(PutStatus::MessageIllegal),
@@ -380,8 +425,11 @@ impl MessageStore {
         max_bytes: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetResult {
-        let log = &self.shared.log;
-        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| log.read(o, n))
+        let (t0, log) = (Instant::now(), &self.shared.log);
+        let r = self
+            .get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| log.read(o, n));
+        self.shared.stats.record_get(t0.elapsed());
+        r
     }
 
     /// [`MessageStore::get_messages`] without copying: each message is a range of the mapped
@@ -395,10 +443,12 @@ impl MessageStore {
         max_bytes: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetResult<BodyRef> {
-        let log = &self.shared.log;
-        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| {
+        let (t0, log) = (Instant::now(), &self.shared.log);
+        let r = self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| {
             log.read_shared(o, n)
-        })
+        });
+        self.shared.stats.record_get(t0.elapsed());
+        r
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -684,8 +734,7 @@ impl MessageStore {
     }
 
     /// Commit-log offset up to which the data is flushed.
-    #[cfg(test)]
-    pub(crate) fn commit_log_flushed_offset(&self) -> i64 {
+    pub fn commit_log_flushed_offset(&self) -> i64 {
         self.shared.log.flushed_offset() as i64
     }
 

@@ -31,6 +31,7 @@ mod mmap;
 mod replica;
 mod retention;
 mod services;
+pub mod stats;
 
 pub use error::StoreError;
 pub use message_store::MessageStore;

@@ -331,14 +331,9 @@ fn runtime_info_reports_put_and_get_tps_as_apache() {
     let first = |t: &std::collections::BTreeMap<String, String>, k: &str| {
         t.get(k).and_then(|v| v.split(' ').next()).and_then(|x| x.parse::<f64>().ok())
     };
-    // Right after boot no window is covered yet: three empty fields, as Apache.
-    assert_eq!(info().get("putTps").map(String::as_str), Some("  "));
-    // The 10 s window needs eleven one-second samples.
-    assert!(
-        wait_until(Duration::from_secs(30), || first(&info(), "putTps").is_some()),
-        "no 10 s putTps figure: {:?}",
-        info().get("putTps")
-    );
+    // Right after boot no window is covered yet: Apache leaves three empty fields, which
+    // rocketmq-exporter cannot parse; rmq gives the rate over the samples it has (issue 14).
+    assert_eq!(info().get("putTps").map(String::as_str), Some("0.0 0.0 0.0"));
     let t = info();
     assert_eq!(first(&t, "putTps"), Some(0.0), "nothing was put yet: {t:?}");
     // Now put and read 50 messages: the next samples show them in the 10 s window.

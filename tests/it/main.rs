@@ -7,6 +7,7 @@ mod admin_lib;
 mod arch;
 mod bad_input;
 mod bench;
+mod broker_stats;
 mod cli;
 mod client;
 mod compat;

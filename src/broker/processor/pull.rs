@@ -7,6 +7,7 @@ use super::faq;
 use crate::broker::config::BrokerConfig;
 use crate::broker::core::Core;
 use crate::broker::hold::{Held, PullArgs, TagFilter};
+use crate::broker::stats;
 use crate::protocol::body::perm;
 use crate::protocol::codes::{pull_flag, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
@@ -86,6 +87,7 @@ impl PullProcessor {
         first: bool,
     ) -> Reply {
         let c = &self.c;
+        let began = Instant::now();
         // The messages stay in the mapped commit log: the connection's writer sends them from
         // there after the encoded head (one copy on the way out, the kernel's).
         let got = c.store.get_message_refs(
@@ -97,7 +99,16 @@ impl PullProcessor {
             &|code| filter.matches(code),
         );
         c.tps.record_get(got.status == GetStatus::Found, got.messages.len());
-        c.group_gets.record(&a.topic, &a.group, got.messages.len());
+        if got.status == GetStatus::Found {
+            let n = got.messages.len() as u64;
+            let bytes: usize = got.messages.iter().map(|m| m.len()).sum();
+            let key = format!("{}@{}", a.topic, a.group);
+            c.stats.add(stats::GROUP_GET_NUMS, &key, n, 1);
+            c.stats.add(stats::GROUP_GET_SIZE, &key, bytes as u64, 1);
+            c.stats.add(stats::BROKER_GET_NUMS, &cfg.broker_cluster_name, n, 0);
+            let latency = began.elapsed().as_millis() as u64;
+            c.stats.add(stats::GROUP_GET_LATENCY, &format!("{}@{key}", a.queue_id), latency, 1);
+        }
         if first && a.sys_flag & pull_flag::COMMIT_OFFSET != 0 && cfg.broker_role.is_master() {
             if let Some(co) = a.commit_offset.filter(|co| *co >= 0) {
                 c.offsets.commit(&a.group, &a.topic, a.queue_id, co);

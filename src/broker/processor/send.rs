@@ -7,6 +7,7 @@ use super::send_header::{self, SendHeader};
 use crate::broker::config::{BrokerConfig, BrokerRole};
 use crate::broker::core::Core;
 use crate::broker::delay;
+use crate::broker::stats;
 use crate::broker::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREFIX};
 use crate::broker::txn;
 use crate::protocol::body::perm;
@@ -342,6 +343,11 @@ impl SendProcessor {
         };
         let mut resp = RemotingCommand::response(code, remark);
         if matches!(r.status, PutStatus::PutOk | PutStatus::FlushDiskTimeout) {
+            let n = r.msg_ids.len() as u64;
+            let st = &self.c.stats;
+            st.add(stats::TOPIC_PUT_NUMS, topic, n, 1);
+            st.add(stats::TOPIC_PUT_SIZE, topic, r.wrote_bytes.max(0) as u64, 1);
+            st.add(stats::BROKER_PUT_NUMS, &cfg.broker_cluster_name, n, 0);
             resp.put("msgId", r.msg_ids.join(","));
             resp.put("queueId", queue_id);
             resp.put("queueOffset", r.queue_offset);
@@ -462,6 +468,14 @@ impl SendProcessor {
             ctx.peer(),
             r.status
         );
+        if r.status == PutStatus::PutOk {
+            // SendMessageProcessor: counted under the message's RETRY_TOPIC, else its topic.
+            let origin = props
+                .iter()
+                .find(|(k, _)| k == "RETRY_TOPIC")
+                .map_or(rec.topic.as_str(), |(_, v)| v.as_str());
+            c.stats.add(stats::SNDBCK_PUT_NUMS, &format!("{origin}@{group}"), 1, 1);
+        }
         Ok(match r.status {
             PutStatus::PutOk => RemotingCommand::success(),
             other => RemotingCommand::error(rs::SYSTEM_ERROR, put_status_name(other)),

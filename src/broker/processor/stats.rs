@@ -1,10 +1,13 @@
 //! Operator views (AdminBrokerProcessor and Broker2Client): GET_CONSUME_STATS,
-//! GET_TOPIC_STATS_INFO, GET_BROKER_RUNTIME_INFO, QUERY_TOPIC_CONSUME_BY_WHO, the consumer and
+//! GET_TOPIC_STATS_INFO, GET_BROKER_RUNTIME_INFO (its table in `runtime`), VIEW_BROKER_STATS_DATA,
+//! GET_ALL_PRODUCER_INFO, QUERY_TOPIC_CONSUME_BY_WHO, the consumer and
 //! producer connection lists, and GET_CONSUMER_RUNNING_INFO passed through to a consumer.
 
 use super::{not_supported, reply};
 use crate::broker::clients::ClientChannel;
 use crate::broker::core::Core;
+use crate::broker::stats;
+use crate::common::time::now_millis;
 use crate::protocol::admin_body::{
     ClientConnection, ConsumeStats, ConsumerConnection, OffsetWrapper, ProducerConnection,
     TopicOffset, TopicStatsTable,
@@ -52,6 +55,10 @@ impl StatsProcessor {
             }
             rq::GET_TOPIC_STATS_INFO => self.topic_stats(req.str_field("topic")?),
             rq::GET_BROKER_RUNTIME_INFO => self.runtime_info(),
+            rq::VIEW_BROKER_STATS_DATA => {
+                self.stats_data(req.str_field("statsName")?, req.str_field("statsKey")?)
+            }
+            rq::GET_ALL_PRODUCER_INFO => self.producer_table(),
             rq::QUERY_TOPIC_CONSUME_BY_WHO => self.consumed_by(req.str_field("topic")?),
             rq::GET_CONSUMER_CONNECTION_LIST => {
                 self.consumer_connections(req.str_field("consumerGroup")?)
@@ -92,7 +99,11 @@ impl StatsProcessor {
                     continue;
                 }
             }
-            stats.consume_tps += self.c.group_gets.tps(&t, group);
+            stats.consume_tps += self
+                .c
+                .stats
+                .data(stats::GROUP_GET_NUMS, &format!("{t}@{group}"), now_millis())
+                .map_or(0.0, |d| d.stats_minute.tps);
             for q in 0..tc.read_queue_nums {
                 let broker_offset = self.c.store.max_offset_in_queue(&t, q).max(0);
                 let consumer_offset = self.c.offsets.query(group, &t, q).unwrap_or(0).max(0);
@@ -144,41 +155,62 @@ impl StatsProcessor {
     }
 
     fn runtime_info(&self) -> RemotingCommand {
-        let cfg = self.c.cfg();
-        let c = &*cfg;
-        let queues = self.c.store.queues();
-        let put_total: i64 =
-            queues.iter().map(|(t, q)| self.c.store.max_offset_in_queue(t, *q).max(0)).sum();
-        let earliest = queues
-            .iter()
-            .map(|(t, q)| self.c.store.earliest_message_time(t, *q))
-            .filter(|t| *t > 0)
-            .min()
-            .unwrap_or(0);
-        let mut table: BTreeMap<String, String> = BTreeMap::new();
-        let mut put = |k: &str, v: String| {
-            table.insert(k.to_string(), v);
-        };
-        put("brokerVersionDesc", "V4_9_8".into());
-        put("brokerVersion", crate::protocol::codes::RMQ_VERSION.to_string());
-        put("bootTimestamp", self.c.boot_timestamp.to_string());
-        put("commitLogMinOffset", self.c.store.commit_log_min_offset().to_string());
-        put("commitLogMaxOffset", self.c.store.commit_log_max_offset().to_string());
-        put("dispatchBehindBytes", self.c.store.dispatch_behind_bytes().to_string());
-        put("earliestMessageTimeStamp", earliest.to_string());
-        // Messages held in this broker's consume queues (Apache counts puts since boot).
-        put("msgPutTotalTodayNow", put_total.to_string());
-        put("sendThreadPoolQueueCapacity", c.send_thread_pool_queue_capacity.to_string());
-        put("pullThreadPoolQueueCapacity", c.pull_thread_pool_queue_capacity.to_string());
-        put("brokerName", c.broker_name.clone());
-        put("brokerPermission", c.broker_permission.to_string());
-        put("topicCount", self.c.topics.names().len().to_string());
-        put("consumerGroupsOnline", self.c.clients.consumer_group_names().len().to_string());
-        for (k, v) in self.c.tps.runtime_entries() {
-            put(k, v);
-        }
+        let table = super::runtime::table(&self.c);
         RemotingCommand::success()
             .with_body(serde_json::to_vec(&KvTable { table }).unwrap_or_default())
+    }
+
+    /// VIEW_BROKER_STATS_DATA (AdminBrokerProcessor.ViewBrokerStatsData).
+    fn stats_data(&self, name: &str, key: &str) -> RemotingCommand {
+        match self.c.stats.data(name, key, now_millis()) {
+            Some(d) => RemotingCommand::success().with_body(d.encode()),
+            None => RemotingCommand::error(
+                rs::SYSTEM_ERROR,
+                format!("The stats <{name}> <{key}> not exist"),
+            ),
+        }
+    }
+
+    /// GET_ALL_PRODUCER_INFO (ProducerManager.getProducerTable): `{"data":{group:[info,..]}}`.
+    fn producer_table(&self) -> RemotingCommand {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct ProducerInfo {
+            client_id: String,
+            #[serde(rename = "remoteIP")]
+            remote_ip: String,
+            language: String,
+            version: i32,
+            last_update_timestamp: i64,
+        }
+        #[derive(serde::Serialize)]
+        struct ProducerTableInfo {
+            data: BTreeMap<String, Vec<ProducerInfo>>,
+        }
+        let now = (now_millis(), std::time::Instant::now());
+        let data = self
+            .c
+            .clients
+            .producers()
+            .into_iter()
+            .map(|(group, chs)| {
+                let infos = chs
+                    .iter()
+                    .map(|ch| ProducerInfo {
+                        client_id: ch.client_id.clone(),
+                        // Netty's SocketAddress.toString(): "/ip:port".
+                        remote_ip: format!("/{}", ch.conn.peer()),
+                        language: ch.language.clone(),
+                        version: ch.version,
+                        last_update_timestamp: now.0
+                            - now.1.saturating_duration_since(ch.last_update).as_millis() as i64,
+                    })
+                    .collect();
+                (group, infos)
+            })
+            .collect();
+        let body = serde_json::to_vec(&ProducerTableInfo { data }).unwrap_or_default();
+        RemotingCommand::success().with_body(body)
     }
 
     fn consumer_connections(&self, group: &str) -> RemotingCommand {
