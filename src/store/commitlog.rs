@@ -372,12 +372,31 @@ impl CommitLog {
 
     /// Make sure the current segment has room for `len` bytes (plus a BLANK), rolling to a new
     /// segment if needed. Returns the offset the data will be written at. Caller holds the append
-    /// lock.
-    pub(crate) fn reserve(&self, len: usize) -> Result<u64, RoomError> {
+    /// lock. With the writer's `cached` last segment: while it has room and
+    /// still ends where the log ends (it was not sealed, cut or replaced since), the append
+    /// takes no lock besides the caller's append lock. Otherwise the segment table is read (or
+    /// a new segment added) and the cache refreshed. Append with [`CommitLog::append_in`].
+    pub(crate) fn reserve_in(
+        &self,
+        len: usize,
+        cached: &mut Option<Arc<MappedFile>>,
+    ) -> Result<u64, RoomError> {
         let need = len as u64 + BLANK_LEN as u64;
         if need > self.seg_size {
             return Err(RoomError::TooLarge);
         }
+        if let Some(seg) = cached.as_ref() {
+            let end = seg.start() + seg.published() as u64;
+            if end == self.max_offset() && seg.remaining() as u64 >= need {
+                return Ok(end);
+            }
+        }
+        let at = self.reserve_slow(need)?;
+        *cached = self.segments.read().last().cloned();
+        Ok(at)
+    }
+
+    fn reserve_slow(&self, need: u64) -> Result<u64, RoomError> {
         let cur = self.segments.read().last().cloned();
         let next_start = match cur {
             Some(seg) if seg.remaining() as u64 >= need => {
@@ -414,9 +433,9 @@ impl CommitLog {
         }
     }
 
-    /// Append `data` at the offset `reserve` returned. Caller holds the append lock.
-    pub(crate) fn append(&self, at: u64, data: &[u8]) -> bool {
-        let Some(seg) = self.segments.read().last().cloned() else { return false };
+    /// Append `data` at `at` to `seg`, the segment [`CommitLog::reserve_in`] reserved it in.
+    /// Caller holds the append lock.
+    pub(crate) fn append_in(&self, seg: &MappedFile, at: u64, data: &[u8]) -> bool {
         if seg.start() + seg.published() as u64 != at {
             return false;
         }

@@ -11,6 +11,7 @@ use super::commitlog::{CommitLog, LoadedLog, RoomError, Step};
 use super::consume_queue::{ConsumeQueue, CqEntry, Entries, LoadedQueue, CQ_UNIT};
 use super::durability::{WaitEnd, Waiters};
 use super::index::Index;
+use super::mmap::MappedFile;
 use super::stats::StoreStats;
 use super::{
     valid_topic, ArrivalListener, GetResult, GetStatus, PutMessage, PutResult, PutStatus,
@@ -54,6 +55,36 @@ impl Drop for LockClock<'_> {
 /// Queues by topic, then queue id.
 pub(super) type QueueTable = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
 
+/// What the append lock guards: the next queue offset per topic and queue (the map this
+/// dereferences to), and the commit-log segment puts append to (see `CommitLog::reserve_in`).
+#[derive(Default)]
+pub(super) struct AppendState {
+    next: HashMap<String, HashMap<i32, i64>>,
+    pub(super) segment: Option<Arc<MappedFile>>,
+}
+
+impl AppendState {
+    /// New queue offsets after the log changed under the lock (slave mode, a cut): the segment
+    /// is looked up again at the next put.
+    pub(super) fn reset(&mut self, next: HashMap<String, HashMap<i32, i64>>) {
+        self.next = next;
+        self.segment = None;
+    }
+}
+
+impl std::ops::Deref for AppendState {
+    type Target = HashMap<String, HashMap<i32, i64>>;
+    fn deref(&self) -> &Self::Target {
+        &self.next
+    }
+}
+
+impl std::ops::DerefMut for AppendState {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.next
+    }
+}
+
 /// State shared by the store handle and its service threads.
 pub(super) struct Shared {
     pub(super) cfg: StoreConfig,
@@ -62,8 +93,9 @@ pub(super) struct Shared {
     pub(super) log: CommitLog,
     pub(super) queues: RwLock<QueueTable>,
     pub(super) index: Index,
-    /// Next queue offset per topic and queue; guarded with the append itself (the append lock).
-    pub(super) append: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// Next queue offset per topic and queue, and the segment puts append to; guarded with the
+    /// append itself (the append lock, the one lock a put takes).
+    pub(super) append: Mutex<AppendState>,
     /// Commit-log offset up to which records were dispatched.
     pub(super) reput_offset: AtomicU64,
     pub(super) listener: RwLock<Option<ArrivalListener>>,
@@ -192,7 +224,7 @@ impl MessageStore {
             log,
             queues: RwLock::new(queues),
             index,
-            append: Mutex::new(HashMap::new()),
+            append: Mutex::new(AppendState::default()),
             reput_offset: AtomicU64::new(0),
             listener: RwLock::new(None),
             dispatch_waker: OnceLock::new(),
@@ -354,7 +386,7 @@ impl MessageStore {
         let (phys, first_qo, now) = {
             let mut table = sh.append.lock();
             let _clock = LockClock::start(&sh.stats);
-            let phys = match sh.log.reserve(buf.len()) {
+            let phys = match sh.log.reserve_in(buf.len(), &mut table.segment) {
                 Ok(p) => p,
                 Err(RoomError::TooLarge) => return PutResult::failed(PutStatus::MessageIllegal),
                 Err(RoomError::CreateFailed) => {
@@ -374,7 +406,11 @@ impl MessageStore {
                 let rec = buf.get_mut(start..start + len).expect("invariant: parts index buf");
                 stamp_record(rec, this, (phys + start as u64) as i64, now);
             }
-            if !sh.log.append(phys, &buf) {
+            let appended = match table.segment.as_deref() {
+                Some(seg) => sh.log.append_in(seg, phys, &buf),
+                None => false,
+            };
+            if !appended {
                 log::error!(
                     "commit log append failed topic={topic} queue={queue_id} offset={phys}"
                 );

@@ -56,7 +56,7 @@ impl MessageStore {
             // The master's BLANK tail arrived only in part: the rest of the segment is zeros.
             sh.log.seal_last();
         }
-        *a = next_queue_offsets(sh);
+        a.reset(next_queue_offsets(sh));
         sh.slave_mode.store(false, Ordering::Release);
         log::info!("store root={} slave_mode=false", sh.root.display());
     }
@@ -152,7 +152,7 @@ impl MessageStore {
         }
         sh.index.truncate_live(first_cut);
         sh.reput_offset.fetch_min(first_cut, Ordering::AcqRel);
-        *a = next_queue_offsets(sh);
+        a.reset(next_queue_offsets(sh));
         sh.flush_queues_and_checkpoint()
             .map_err(|e| StoreError::io("writing the checkpoint", e).with_path(&sh.root))?;
         log::warn!(
@@ -193,7 +193,7 @@ impl MessageStore {
         }
         sh.index.clear();
         sh.reput_offset.store(start, Ordering::Release);
-        *a = next_queue_offsets(sh);
+        a.reset(next_queue_offsets(sh));
         sh.flush_queues_and_checkpoint()
             .map_err(|e| StoreError::io("writing the checkpoint", e).with_path(&sh.root))?;
         log::warn!(
