@@ -18,6 +18,9 @@ pub const ADMIN_AK: &str = "rmq-acl-admin";
 pub const ADMIN_SK: &str = "rmq-acl-admin-secret";
 /// An account whose `whiteRemoteAddress` is loopback: its requests need no signature.
 const WHITE_AK: &str = "rmq-acl-white";
+/// SUB only on [`TOPIC`].
+const SUB_AK: &str = "rmq-acl-sub";
+const SUB_SK: &str = "rmq-acl-sub-secret";
 /// PUB|SUB for [`AK`].
 pub const TOPIC: &str = "TopicAcl";
 /// DENY for [`AK`].
@@ -44,6 +47,10 @@ pub fn acl_yaml(global_white: &str) -> String {
          \x20 - accessKey: {ADMIN_AK}\n\
          \x20   secretKey: {ADMIN_SK}\n\
          \x20   admin: true\n\
+         \x20 - accessKey: {SUB_AK}\n\
+         \x20   secretKey: {SUB_SK}\n\
+         \x20   defaultTopicPerm: DENY\n\
+         \x20   topicPerms: [{TOPIC}=SUB]\n\
          \x20 - accessKey: {WHITE_AK}\n\
          \x20   secretKey: rmq-acl-white-secret\n\
          \x20   whiteRemoteAddress: 127.0.0.1\n\
@@ -456,4 +463,48 @@ fn acl_python_binding_on_librmq_signs() {
     );
     let bad = v["bad_error"].as_str().unwrap_or_default();
     assert!(bad.contains(&format!("Check signature failed for accessKey={AK}")), "{v}");
+}
+
+/// END_TRANSACTION from a 4.x client names no topic (Apache checks only its signature): rmq
+/// checks PUB on the half message's real topic, so an account that may only subscribe cannot
+/// commit someone's half message; the producer's own account can.
+#[test]
+fn acl_end_transaction_needs_pub_on_the_real_topic() {
+    let dir = TestDir::new("acl-txn");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let broker = cluster.broker_addr();
+    let half = RemotingCommand::request(rq::SEND_MESSAGE_V2)
+        .with("a", "PG_acl_txn")
+        .with("b", TOPIC)
+        .with("c", "TBW102")
+        .with("d", 4)
+        .with("e", 0)
+        .with("f", 4) // TRANSACTION_PREPARED
+        .with("g", 0)
+        .with("h", 0)
+        .with("i", "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG_acl_txn\u{2}")
+        .with_body(b"half".to_vec());
+    let producer = signed(AK, SK);
+    let r = producer.invoke(&broker, half, Duration::from_secs(5)).unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let msg_id = r.field("msgId").unwrap().to_string();
+    let commit_offset = i64::from_str_radix(&msg_id[16..32], 16).unwrap();
+    let end = RemotingCommand::request(rq::END_TRANSACTION)
+        .with("producerGroup", "PG_acl_txn")
+        .with("tranStateTableOffset", r.field("queueOffset").unwrap())
+        .with("commitLogOffset", commit_offset)
+        .with("commitOrRollback", 8) // TRANSACTION_COMMIT
+        .with("fromTransactionCheck", false)
+        .with("msgId", &msg_id);
+    let (code, remark) = call(&signed(SUB_AK, SUB_SK), &broker, end.clone());
+    assert_eq!(
+        (code, remark.as_str()),
+        (
+            1,
+            "org.apache.rocketmq.acl.common.AclException: No default permission for topic:TopicAcl"
+        )
+    );
+    let (code, remark) = call(&signed(AK, "wrong-secret"), &broker, end.clone());
+    assert_eq!((code, remark.as_str()), (1, "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=rmq-acl-ak"));
+    assert_eq!(call(&producer, &broker, end), (0, String::new()));
 }
