@@ -507,4 +507,46 @@ fn acl_end_transaction_needs_pub_on_the_real_topic() {
     let (code, remark) = call(&signed(AK, "wrong-secret"), &broker, end.clone());
     assert_eq!((code, remark.as_str()), (1, "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=rmq-acl-ak"));
     assert_eq!(call(&producer, &broker, end), (0, String::new()));
+
+    // The Rust transaction producer signs its half sends and its one-way END_TRANSACTION: the
+    // committed copy reaches the topic's queues.
+    struct Commit;
+    impl TransactionListener for Commit {
+        fn execute_local(&self, _: &Message) -> LocalTxState {
+            LocalTxState::Commit
+        }
+        fn check_local(&self, _: &MessageExt) -> LocalTxState {
+            LocalTxState::Commit
+        }
+    }
+    let stored = || {
+        (0..4)
+            .map(|q| {
+                let req = RemotingCommand::request(rq::GET_MAX_OFFSET)
+                    .with("topic", TOPIC)
+                    .with("queueId", q);
+                producer
+                    .invoke(&broker, req, Duration::from_secs(5))
+                    .unwrap()
+                    .field("offset")
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            })
+            .sum::<i64>()
+    };
+    // The copy committed above, once dispatched.
+    assert!(wait_until(Duration::from_secs(10), || stored() == 1), "the raw commit's copy");
+    let before = stored();
+    let mut o = ProducerOptions::new("PG_acl_txn_rust", &cluster.namesrv_addr());
+    fast(&mut o.config, "PG_acl_txn_rust");
+    o.config.set_credentials(AK, SK);
+    let tx = TransactionProducer::new(o, Arc::new(Commit)).unwrap();
+    tx.start().unwrap();
+    tx.send_in_transaction(&Message::new(TOPIC, "committed")).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || stored() == before + 1),
+        "committed copy stored"
+    );
+    tx.shutdown();
 }
