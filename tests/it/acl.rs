@@ -550,3 +550,24 @@ fn acl_end_transaction_needs_pub_on_the_real_topic() {
     );
     tx.shutdown();
 }
+
+/// The C++ wrapper (rmq.hpp) on librmq: set_session_credentials on a producer and a pull
+/// consumer; a wrong secret is refused with Apache's remark.
+#[test]
+fn acl_cpp_wrapper_on_librmq_signs() {
+    let dir = TestDir::new("acl-hpp");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let bin = crate::ffi::compile(&["tests/c/acl.cpp"], &dir.path, "acl", "c++17", &[]);
+    let ns = cluster.namesrv_addr();
+    let out = crate::ffi::run_ok(
+        Command::new(bin).args([&ns, TOPIC, AK, SK, "rmq-acl-wrong", "5"]),
+        Duration::from_secs(60),
+    );
+    assert!(out.contains("sent 5\n"), "{out}");
+    assert!(
+        out.contains("refused: ")
+            && out.contains("Check signature failed for accessKey=rmq-acl-ak"),
+        "{out}"
+    );
+    assert!(out.contains("pulled 5\n"), "{out}");
+}
