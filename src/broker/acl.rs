@@ -30,7 +30,7 @@ impl RequestHook for AclHook {
         let peer = ctx.peer();
         self.acl.get().check_route(peer.ip(), cmd, ctx.route.resources, ctx.route.admin).map_err(
             |e| {
-                log::info!(
+                log::debug!(
                     "acl refused code={} peer={} accessKey={} reason={}",
                     cmd.code,
                     peer,
@@ -69,7 +69,7 @@ pub(crate) fn check_resources(
 ) -> Result<(), Refusal> {
     let Some(acl) = core.acl.get() else { return Ok(()) };
     acl.get().check_resources(peer, cmd, needs, false).map_err(|e| {
-        log::info!("acl refused code={} peer={} reason={}", cmd.code, peer, e);
+        log::debug!("acl refused code={} peer={} reason={}", cmd.code, peer, e);
         Refusal::new(e.code(), e.remark())
     })
 }
