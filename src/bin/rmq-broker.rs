@@ -30,8 +30,13 @@ overrides ROCKETMQ_HOME).
 Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
 cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
 fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.
+Replication (README, Deployment modes): brokerRole (ASYNC_MASTER|SYNC_MASTER|SLAVE), brokerId
+(0 on a master, > 0 on a slave), haListenPort (listenPort+1), haMasterAddress (a slave's master
+HA address; unset: from the name server), brokerIP2, slaveTimeout (3000 ms),
+haSendHeartbeatInterval, haHousekeepingInterval, haTransferBatchSize, haSlaveFallbehindMax,
+slaveReadEnable; rmq extension: slaveSyncInterval (10000 ms).
 Logging level: RMQ_LOG=debug|info|warn|error.
-Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/SIGINT.";
+Prints `READY role=broker listen=ADDR fast=ADDR ha=ADDR` once serving; stops on SIGTERM/SIGINT.";
 
 fn main() -> ExitCode {
     logging::init();
@@ -77,7 +82,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("READY role=broker listen={} fast={}", h.local_addr(), h.fast_addr());
+    let ha = h.ha_addr().map(|a| a.to_string()).unwrap_or_default();
+    println!("READY role=broker listen={} fast={} ha={ha}", h.local_addr(), h.fast_addr());
     signals::wait_for_stop();
     h.shutdown();
     if let Some(mut ns) = embedded {

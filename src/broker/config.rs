@@ -219,6 +219,29 @@ pub struct BrokerConfig {
     pub transaction_check_interval: u64,
     /// `rejectTransactionMessage` (false): refuse half messages with NO_PERMISSION.
     pub reject_transaction_message: bool,
+    /// `haListenPort`: the HA port a master serves its slaves on. Unset, listenPort + 1 (a free
+    /// port when listenPort is 0), which Apache forces; rmq lets it be set.
+    pub ha_listen_port: Option<u16>,
+    /// `haMasterAddress` (slave): the master's HA address `ip:port`; unset, the slave takes it
+    /// from the name server's answer to its registration.
+    pub ha_master_address: Option<String>,
+    /// `haSendHeartbeatInterval` (ms, 5000).
+    pub ha_send_heartbeat_interval: u64,
+    /// `haHousekeepingInterval` (ms, 20000): a silent HA peer is dropped after this long.
+    pub ha_housekeeping_interval: u64,
+    /// `haTransferBatchSize` (bytes, 32 KiB): most commit-log bytes per HA frame.
+    pub ha_transfer_batch_size: usize,
+    /// `haSlaveFallbehindMax` (bytes, 256 MiB): a slave further behind does not count as
+    /// available for SYNC_MASTER sends.
+    pub ha_slave_fallbehind_max: u64,
+    /// `slaveReadEnable` (false): a master may suggest its slave to a consumer that is behind.
+    pub slave_read_enable: bool,
+    /// `slaveTimeout` (ms, 3000): how long a SYNC_MASTER send waits for a slave's
+    /// acknowledgement before it is answered FLUSH_SLAVE_TIMEOUT (Apache >= 4.9.3).
+    pub slave_timeout: u64,
+    /// `slaveSyncInterval` (rmq extension, ms, 10000): how often a slave copies its master's
+    /// topics, consumer offsets, delay offsets and subscription groups (Apache: a fixed 10 s).
+    pub slave_sync_interval: u64,
     /// `aclEnable` (false): check every request against plain_acl.yml (Apache's ACL 1.0).
     pub acl_enable: bool,
     /// `plainAclFile` (rmq extension): the ACL file; unset, `${rocketmqHome}/conf/plain_acl.yml`.
@@ -323,6 +346,15 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: 60_000,
             reject_transaction_message: false,
+            ha_listen_port: None,
+            ha_master_address: None,
+            ha_send_heartbeat_interval: 5_000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_slave_fallbehind_max: 256 * 1024 * 1024,
+            slave_read_enable: false,
+            slave_timeout: 3_000,
+            slave_sync_interval: 10_000,
             acl_enable: false,
             plain_acl_file: None,
             rocketmq_home: std::env::var_os("ROCKETMQ_HOME")
@@ -427,11 +459,32 @@ impl ConfigKeys for BrokerConfig {
                 self.transaction_check_interval = parse_num::<u64>(v)?.max(10)
             }
             "rejectTransactionMessage" => self.reject_transaction_message = parse_bool(v)?,
+            "haListenPort" => self.ha_listen_port = Some(parse_num(v)?),
+            "haMasterAddress" => {
+                let v = v.trim();
+                self.ha_master_address = if v.is_empty() { None } else { Some(ha_addr(v)?) };
+            }
+            "haSendHeartbeatInterval" => {
+                self.ha_send_heartbeat_interval = at_least(parse_num(v)?, 10)?
+            }
+            "haHousekeepingInterval" => {
+                self.ha_housekeeping_interval = at_least(parse_num(v)?, 100)?
+            }
+            "haTransferBatchSize" => {
+                let n: usize = parse_num(v)?;
+                if !(1..=crate::ha::wire::MAX_BODY).contains(&n) {
+                    return Err(format!("must be 1-{} bytes", crate::ha::wire::MAX_BODY));
+                }
+                self.ha_transfer_batch_size = n;
+            }
+            "haSlaveFallbehindMax" => self.ha_slave_fallbehind_max = parse_num(v)?,
+            "slaveReadEnable" => self.slave_read_enable = parse_bool(v)?,
+            "slaveTimeout" => self.slave_timeout = at_least(parse_num(v)?, 1)?,
+            "slaveSyncInterval" => self.slave_sync_interval = at_least(parse_num(v)?, 100)?,
             "aclEnable" => self.acl_enable = parse_bool(v)?,
             "plainAclFile" => self.plain_acl_file = Some(PathBuf::from(non_empty(v)?)),
             "rocketmqHome" => self.rocketmq_home = Some(PathBuf::from(non_empty(v)?)),
             // Accepted for compatibility; not used by rmq yet.
-            "haListenPort"
             | "storePathIndex"
             | "storeCheckpoint"
             | "abortFile"
@@ -441,7 +494,6 @@ impl ConfigKeys for BrokerConfig {
             | "useEpollNativeSelector"
             | "waitTimeMillsInSendQueue"
             | "enablePropertyFilter"
-            | "slaveReadEnable"
             | "transferMsgByHeap" => {}
             _ => return Ok(false),
         }
@@ -465,6 +517,23 @@ fn percent(v: &str) -> Result<u32, String> {
     let n: u32 = parse_num(v)?;
     if n > 100 {
         return Err("must be a percentage, 0-100".into());
+    }
+    Ok(n)
+}
+
+/// A `host:port` address (haMasterAddress).
+fn ha_addr(v: &str) -> Result<String, String> {
+    match v.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(v.to_string())
+        }
+        _ => Err(format!("expected the master's HA address as host:port, got {v:?}")),
+    }
+}
+
+fn at_least(n: u64, min: u64) -> Result<u64, String> {
+    if n < min {
+        return Err(format!("must be at least {min}"));
     }
     Ok(n)
 }
@@ -494,6 +563,62 @@ impl BrokerConfig {
             .filter(|s| !s.is_empty())
             .collect()
     }
+
+    /// The HA port to bind: haListenPort, else listenPort + 1 (0, a free port, when listenPort
+    /// is 0).
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listen_port.unwrap_or(if self.listen_port == 0 {
+            0
+        } else {
+            self.listen_port.wrapping_add(1)
+        })
+    }
+
+    /// The HA settings from `haSendHeartbeatInterval`, `haHousekeepingInterval`,
+    /// `haTransferBatchSize` and `haSlaveFallbehindMax`.
+    pub fn ha_config(&self) -> crate::ha::HaConfig {
+        use std::time::Duration;
+        crate::ha::HaConfig {
+            heartbeat_interval: Duration::from_millis(self.ha_send_heartbeat_interval),
+            housekeeping_interval: Duration::from_millis(self.ha_housekeeping_interval),
+            transfer_batch_size: self.ha_transfer_batch_size,
+            slave_fallbehind_max: self.ha_slave_fallbehind_max,
+            ..crate::ha::HaConfig::default()
+        }
+    }
+
+    /// Check the settings that only make sense together (called by `broker::start`): a slave's
+    /// brokerId is above 0 and a master's is 0 (Apache forces a master's to 0, which turns a
+    /// slave's broker.conf that lacks `brokerRole=SLAVE` into a second master), and the HA port
+    /// is not one of the broker's other ports.
+    pub fn validate(&self) -> Result<(), String> {
+        match self.broker_role {
+            BrokerRole::Slave if self.broker_id <= 0 => {
+                return Err(format!(
+                    "brokerRole=SLAVE needs brokerId > 0 (got brokerId={}; 0 is the master's id)",
+                    self.broker_id
+                ))
+            }
+            role if role.is_master() && self.broker_id != 0 => {
+                return Err(format!(
+                    "brokerRole={role} needs brokerId=0 (got brokerId={}); for a slave set brokerRole=SLAVE",
+                    self.broker_id
+                ))
+            }
+            _ => {}
+        }
+        let ha = self.ha_port();
+        if ha != 0 && self.listen_port != 0 {
+            let fast = self.listen_port.saturating_sub(2);
+            if ha == self.listen_port || ha == fast {
+                return Err(format!(
+                    "haListenPort={ha} collides with listenPort={} or its fast port {fast}",
+                    self.listen_port
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -513,6 +638,55 @@ mod tests {
         assert_eq!(c.set("messageDelayLevel", "1s 3s"), Ok(true));
         assert_eq!(c.message_delay_level, vec![1000, 3000]);
         assert!(c.set("messageDelayLevel", "1s 3q").is_err());
+    }
+
+    #[test]
+    fn ha_keys_and_role_checks() {
+        let mut c = BrokerConfig::default();
+        assert_eq!((c.ha_port(), c.slave_timeout, c.ha_transfer_batch_size), (10912, 3000, 32768));
+        assert_eq!(c.ha_config().slave_fallbehind_max, 256 << 20);
+        assert!(c.validate().is_ok());
+        c.listen_port = 0;
+        assert_eq!(c.ha_port(), 0);
+        for (k, v) in [
+            ("haListenPort", "20912"),
+            ("haMasterAddress", "10.0.0.1:10912"),
+            ("haSendHeartbeatInterval", "1000"),
+            ("haHousekeepingInterval", "4000"),
+            ("haTransferBatchSize", "65536"),
+            ("haSlaveFallbehindMax", "1048576"),
+            ("slaveReadEnable", "true"),
+            ("slaveTimeout", "500"),
+        ] {
+            assert_eq!(c.set(k, v), Ok(true), "{k}");
+        }
+        assert_eq!(c.ha_port(), 20912);
+        assert_eq!(c.ha_master_address.as_deref(), Some("10.0.0.1:10912"));
+        let h = c.ha_config();
+        assert_eq!(h.heartbeat_interval.as_millis(), 1000);
+        assert_eq!(h.housekeeping_interval.as_millis(), 4000);
+        assert_eq!((h.transfer_batch_size, h.slave_fallbehind_max), (65536, 1 << 20));
+        assert!(c.slave_read_enable && c.slave_timeout == 500);
+        assert!(c.set("haMasterAddress", "nowhere").is_err());
+        assert!(c.set("haTransferBatchSize", "0").is_err());
+        assert!(c.set("slaveTimeout", "0").is_err());
+        assert_eq!(c.set("haMasterAddress", ""), Ok(true));
+        assert_eq!(c.ha_master_address, None);
+        // Roles and ids.
+        c.set("brokerRole", "SLAVE").unwrap();
+        let e = c.validate().unwrap_err();
+        assert!(e.contains("brokerId > 0"), "{e}");
+        c.set("brokerId", "-1").unwrap();
+        assert!(c.validate().is_err());
+        c.set("brokerId", "2").unwrap();
+        assert!(c.validate().is_ok());
+        c.set("brokerRole", "SYNC_MASTER").unwrap();
+        assert!(c.validate().unwrap_err().contains("brokerId=0"));
+        assert!(c.set("brokerRole", "sync_master").is_err());
+        c.set("brokerId", "0").unwrap();
+        c.listen_port = 10911;
+        c.ha_listen_port = Some(10909);
+        assert!(c.validate().unwrap_err().contains("collides"));
     }
 
     #[test]

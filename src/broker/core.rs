@@ -10,6 +10,7 @@ use super::hold::PullHold;
 use super::live::LiveConfig;
 use super::locks::LockManager;
 use super::offsets::OffsetManager;
+use super::replication::Replication;
 use super::topics::TopicManager;
 use super::tps::{GroupGets, StoreStats};
 use crate::acl::SharedAcl;
@@ -52,6 +53,8 @@ pub struct Core {
     pub group_gets: GroupGets,
     /// When the broker started (ms).
     pub boot_timestamp: i64,
+    /// Master/slave replication (HA service or slave client), started by `broker::start`.
+    pub repl: Replication,
     /// The ACL in force when `aclEnable` is on (set once at start), for checks a processor
     /// makes itself (END_TRANSACTION's real topic).
     pub acl: OnceLock<SharedAcl>,
@@ -171,6 +174,7 @@ pub fn open(cfg: &BrokerConfig, store_host: SocketAddr) -> io::Result<Arc<Core>>
         tps: StoreStats::default(),
         group_gets: GroupGets::default(),
         boot_timestamp: crate::common::time::now_millis(),
+        repl: Replication::default(),
         acl: OnceLock::new(),
         register_waker: Mutex::new(None),
     }))

@@ -66,20 +66,9 @@ impl DelayOffsets {
         let path = config_dir.join("delayOffset.json");
         let mut table = BTreeMap::new();
         if let Some(text) = read_optional(&path)? {
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct File {
-                #[serde(default)]
-                offset_table: BTreeMap<String, i64>,
-            }
-            let f: File = crate::protocol::json::from_fastjson(text.as_bytes()).map_err(|e| {
+            table = decode_offsets(text.as_bytes()).map_err(|e| {
                 std::io::Error::other(format!("{} is not valid: {}", path.display(), e))
             })?;
-            for (k, o) in f.offset_table {
-                if let Ok(level) = k.trim().parse::<i32>() {
-                    table.insert(level, o);
-                }
-            }
         }
         Ok(DelayOffsets { path, table: Mutex::new(table) })
     }
@@ -101,12 +90,43 @@ impl DelayOffsets {
         format!("{{\"offsetTable\":{{{}}}}}", items.join(","))
     }
 
+    /// A slave takes its master's table (GET_ALL_DELAY_OFFSET's body), in memory and on disk
+    /// (Apache's SlaveSynchronize.syncDelayOffset only writes the file). Returns true if it
+    /// changed.
+    pub fn replace_from_master(&self, text: &[u8]) -> Result<bool, String> {
+        let master = decode_offsets(text)?;
+        {
+            let mut t = self.table.lock();
+            if *t == master {
+                return Ok(false);
+            }
+            *t = master;
+        }
+        self.persist();
+        Ok(true)
+    }
+
     /// Write the table atomically.
     pub fn persist(&self) {
         if let Err(e) = write_atomic(&self.path, self.encode().as_bytes()) {
             log::error!("cannot persist delay offsets path={} err={}", self.path.display(), e);
         }
     }
+}
+
+/// `{"offsetTable":{1:5,2:0}}` to the table.
+fn decode_offsets(text: &[u8]) -> Result<BTreeMap<i32, i64>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct File {
+        #[serde(default)]
+        offset_table: BTreeMap<String, i64>,
+    }
+    let f: File = crate::protocol::json::from_fastjson(text).map_err(|e| e.to_string())?;
+    Ok(f.offset_table
+        .into_iter()
+        .filter_map(|(k, o)| k.trim().parse::<i32>().ok().map(|l| (l, o)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -151,6 +171,10 @@ mod tests {
         assert_eq!(text, r#"{"offsetTable":{1:5,3:12}}"#);
         let d2 = DelayOffsets::open(dir.clone()).unwrap();
         assert_eq!((d2.get(1), d2.get(2), d2.get(3)), (5, 0, 12));
+        assert_eq!(d2.replace_from_master(br#"{"offsetTable":{2:9}}"#), Ok(true));
+        assert_eq!((d2.get(1), d2.get(2)), (0, 9));
+        assert_eq!(d2.replace_from_master(br#"{"offsetTable":{2:9}}"#), Ok(false));
+        assert_eq!(DelayOffsets::open(dir.clone()).unwrap().get(2), 9);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -210,6 +210,21 @@ impl GroupManager {
         removed
     }
 
+    /// A slave takes its master's table (SlaveSynchronize.syncSubscriptionGroupConfig): when the
+    /// versions differ, the whole table and its version are replaced and persisted. Returns true
+    /// if so.
+    pub fn replace_from_master(&self, master: SubscriptionGroupWrapper) -> bool {
+        {
+            let mut s = self.state.write();
+            if s.data_version == master.data_version {
+                return false;
+            }
+            *s = master;
+        }
+        self.persist();
+        true
+    }
+
     /// The whole table with its version (GET_ALL_SUBSCRIPTIONGROUP_CONFIG body).
     pub fn snapshot(&self) -> SubscriptionGroupWrapper {
         self.state.read().clone()

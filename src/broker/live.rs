@@ -28,7 +28,7 @@ pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBl
 
 /// Keys read only at start: the ports, the store's layout and flushing, the pools, the
 /// identity, the system topics. Every other key takes effect at once.
-pub const RESTART_KEYS: [&str; 40] = [
+pub const RESTART_KEYS: [&str; 45] = [
     "brokerClusterName",
     "brokerName",
     "brokerId",
@@ -38,6 +38,11 @@ pub const RESTART_KEYS: [&str; 40] = [
     "brokerIP2",
     "bindAddress",
     "haListenPort",
+    "haMasterAddress",
+    "haSendHeartbeatInterval",
+    "haHousekeepingInterval",
+    "haTransferBatchSize",
+    "haSlaveFallbehindMax",
     "storePathRootDir",
     "storePathCommitLog",
     "mappedFileSizeCommitLog",
@@ -132,10 +137,24 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("transactionCheckMax", c.transaction_check_max.to_string()),
         ("transactionCheckInterval", c.transaction_check_interval.to_string()),
         ("rejectTransactionMessage", c.reject_transaction_message.to_string()),
+        ("haSendHeartbeatInterval", c.ha_send_heartbeat_interval.to_string()),
+        ("haHousekeepingInterval", c.ha_housekeeping_interval.to_string()),
+        ("haTransferBatchSize", c.ha_transfer_batch_size.to_string()),
+        ("haSlaveFallbehindMax", c.ha_slave_fallbehind_max.to_string()),
+        ("slaveReadEnable", c.slave_read_enable.to_string()),
+        ("slaveTimeout", c.slave_timeout.to_string()),
+        ("slaveSyncInterval", c.slave_sync_interval.to_string()),
         ("aclEnable", c.acl_enable.to_string()),
     ];
     if let Some(ms) = c.file_reserved_time_millis {
         v.push(("fileReservedTimeMillis", ms.to_string()));
+    }
+    // Only when set: written back to the -c file, listenPort + 1 would pin the HA port.
+    if let Some(p) = c.ha_listen_port {
+        v.push(("haListenPort", p.to_string()));
+    }
+    if let Some(a) = &c.ha_master_address {
+        v.push(("haMasterAddress", a.clone()));
     }
     if let Some(p) = &c.store_path_commit_log {
         v.push(("storePathCommitLog", p.display().to_string()));

@@ -9,7 +9,8 @@
 //! - `processor`: one request family per module, each a `Handler` over the core.
 //! - `routes`: the one table of codes → processor, pool, inline, ports.
 //! - `services`: the background loops (registration, delay delivery, transaction checks,
-//!   parked pulls, housekeeping).
+//!   parked pulls, housekeeping, a slave's table sync).
+//! - `replication`: the master's HA service or the slave's client (issue 11, docs/HA.md).
 //! - `txn`, `delay`, `tps`: what several of those share.
 
 mod acl;
@@ -23,6 +24,7 @@ pub mod live;
 pub mod locks;
 pub mod offsets;
 mod processor;
+pub mod replication;
 mod routes;
 pub mod services;
 pub mod topics;
@@ -63,6 +65,11 @@ impl BrokerHandle {
         self.fast.local_addr()
     }
 
+    /// The HA address advertised to name servers (a master's bound HA port).
+    pub fn ha_addr(&self) -> Option<SocketAddr> {
+        self.core.repl.ha_addr()
+    }
+
     /// The shared state.
     pub fn core(&self) -> &Arc<Core> {
         &self.core
@@ -95,6 +102,7 @@ impl BrokerHandle {
             s.stop();
         }
         services::register::unregister_all(&self.core);
+        self.core.repl.shutdown();
         self.core.remote.shutdown();
         self.core.offsets.persist(true);
         self.core.store.shutdown();
@@ -120,6 +128,7 @@ pub fn start_with_hooks(
     cfg: BrokerConfig,
     mut hooks: Vec<Arc<dyn RequestHook>>,
 ) -> io::Result<BrokerHandle> {
+    cfg.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let acl_watcher = acl::start(&cfg)?;
     if let Some(w) = &acl_watcher {
         hooks.insert(0, Arc::new(acl::AclHook { acl: w.shared() }));
@@ -129,6 +138,8 @@ pub fn start_with_hooks(
     let fast_port = if cfg.listen_port == 0 { 0 } else { cfg.listen_port.saturating_sub(2) };
     let fast_listener = TcpListener::bind(SocketAddr::new(cfg.bind_address, fast_port))?;
     let core = core::open(&cfg, SocketAddr::new(cfg.broker_ip1, main_port))?;
+    // Before any port serves: a slave's store refuses puts from the first request on.
+    core.repl.start(&core)?;
     if let Some(w) = &acl_watcher {
         let _ = core.acl.set(w.shared());
     }
@@ -171,14 +182,18 @@ pub fn start_with_hooks(
     services.push(services::housekeeping::spawn(&core)?);
     if cfg.broker_role.is_master() {
         services.push(services::txn_check::spawn(&core)?);
+    } else {
+        services.push(services::slave_sync::spawn(&core)?);
     }
     let registered = services::register::register_all(&core);
     log::info!(
-        "broker started name={} cluster={} role={} addr={} namesrv={} registered={}",
+        "broker started name={} cluster={} role={} id={} addr={} ha={} namesrv={} registered={}",
         cfg.broker_name,
         cfg.broker_cluster_name,
         cfg.broker_role,
+        cfg.broker_id,
         core.addr(),
+        core.repl.ha_addr().map(|a| a.to_string()).unwrap_or_default(),
         cfg.namesrv_addr,
         registered
     );

@@ -26,22 +26,9 @@ impl OffsetManager {
         let path = config_dir.join("consumerOffset.json");
         let mut table = Table::new();
         if let Some(text) = read_optional(&path)? {
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct File {
-                #[serde(default)]
-                offset_table: BTreeMap<String, BTreeMap<String, i64>>,
-            }
-            let f: File = crate::protocol::json::from_fastjson(text.as_bytes()).map_err(|e| {
+            table = decode(text.as_bytes()).map_err(|e| {
                 std::io::Error::other(format!("{} is not valid: {}", path.display(), e))
             })?;
-            for (k, m) in f.offset_table {
-                let inner = m
-                    .into_iter()
-                    .filter_map(|(q, o)| q.trim().parse().ok().map(|q| (q, o)))
-                    .collect();
-                table.insert(k, inner);
-            }
         }
         Ok(OffsetManager { path, table: RwLock::new(table), dirty: AtomicBool::new(false) })
     }
@@ -121,6 +108,28 @@ impl OffsetManager {
         out
     }
 
+    /// A slave takes its master's offsets (SlaveSynchronize.syncConsumerOffset): every
+    /// `topic@group` of `text` (GET_ALL_CONSUMER_OFFSET's body) replaces the slave's, the others
+    /// stay. Returns how many `topic@group` entries changed.
+    pub fn merge_from_master(&self, text: &[u8]) -> Result<usize, String> {
+        let master = decode(text)?;
+        let mut changed = 0;
+        {
+            let mut t = self.table.write();
+            for (k, m) in master {
+                if t.get(&k) != Some(&m) {
+                    t.insert(k, m);
+                    changed += 1;
+                }
+            }
+        }
+        if changed > 0 {
+            self.dirty.store(true, Ordering::Release);
+            self.persist(false);
+        }
+        Ok(changed)
+    }
+
     /// Persist if anything changed since the last call (or always when `force`).
     pub fn persist(&self, force: bool) {
         if !self.dirty.swap(false, Ordering::AcqRel) && !force {
@@ -131,6 +140,25 @@ impl OffsetManager {
             log::error!("cannot persist consumer offsets path={} err={}", self.path.display(), e);
         }
     }
+}
+
+/// Apache's text (the file, GET_ALL_CONSUMER_OFFSET's body) to the table.
+fn decode(text: &[u8]) -> Result<Table, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct File {
+        #[serde(default)]
+        offset_table: BTreeMap<String, BTreeMap<String, i64>>,
+    }
+    let f: File = crate::protocol::json::from_fastjson(text).map_err(|e| e.to_string())?;
+    Ok(f.offset_table
+        .into_iter()
+        .map(|(k, m)| {
+            let inner =
+                m.into_iter().filter_map(|(q, o)| q.trim().parse().ok().map(|q| (q, o))).collect();
+            (k, inner)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -149,6 +177,12 @@ mod tests {
         let m2 = OffsetManager::open(dir.clone()).unwrap();
         assert_eq!(m2.query("G", "T", 3), Some(7));
         assert_eq!(m2.query("G", "T", 1), None);
+        // A slave takes the master's entries and keeps its others.
+        m2.commit("G2", "T", 0, 4);
+        assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:20,3:7}}}"#), Ok(1));
+        assert_eq!((m2.query("G", "T", 0), m2.query("G2", "T", 0)), (Some(20), Some(4)));
+        assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:20,3:7}}}"#), Ok(0));
+        assert!(m2.merge_from_master(b"{").is_err());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

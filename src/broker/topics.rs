@@ -133,6 +133,20 @@ impl TopicManager {
         self.state.read().clone()
     }
 
+    /// A slave takes its master's table (SlaveSynchronize.syncTopicConfig): when the versions
+    /// differ, the whole table and its version are replaced and persisted. Returns true if so.
+    pub fn replace_from_master(&self, master: TopicConfigSerializeWrapper) -> bool {
+        {
+            let mut s = self.state.write();
+            if s.data_version == master.data_version {
+                return false;
+            }
+            *s = master;
+        }
+        self.persist();
+        true
+    }
+
     /// Create or replace a topic. Returns true if anything changed.
     pub fn upsert(&self, tc: TopicConfig) -> bool {
         let changed = {

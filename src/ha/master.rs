@@ -108,7 +108,7 @@ struct Inner {
 /// A running master HA service; [`HaService::shutdown`] (or drop) stops it.
 pub struct HaService {
     inner: Arc<Inner>,
-    services: Vec<Service>,
+    services: Mutex<Vec<Service>>,
 }
 
 impl HaService {
@@ -155,7 +155,7 @@ impl HaService {
             }
         })?;
         log::info!("HA service listening listen={addr}");
-        Ok(HaService { inner, services: vec![accept, monitor] })
+        Ok(HaService { inner, services: Mutex::new(vec![accept, monitor]) })
     }
 
     /// The address the HA port is bound to.
@@ -188,13 +188,13 @@ impl HaService {
     }
 
     /// Stop accepting, close every slave connection and join every thread. Idempotent.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&self) {
         if self.inner.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
         // Unblock accept() with a connection to ourselves (STYLE.md, server shutdown).
         let _ = TcpStream::connect_timeout(&self.inner.addr, Duration::from_secs(1));
-        for s in self.services.iter_mut() {
+        for s in self.services.lock().iter_mut() {
             s.stop();
         }
         let conns = std::mem::take(&mut *self.inner.conns.lock());

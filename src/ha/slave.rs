@@ -52,7 +52,7 @@ struct Shared {
 /// A running slave HA client; [`SlaveClient::shutdown`] (or drop) stops it.
 pub struct SlaveClient {
     shared: Arc<Shared>,
-    service: Service,
+    service: Mutex<Service>,
 }
 
 impl SlaveClient {
@@ -110,7 +110,7 @@ impl SlaveClient {
                 }
             }
         })?;
-        Ok(SlaveClient { shared, service })
+        Ok(SlaveClient { shared, service: Mutex::new(service) })
     }
 
     /// Follow another master (the broker learns it from the name server's registration
@@ -128,7 +128,7 @@ impl SlaveClient {
         if let Some(s) = self.shared.stream.lock().as_ref() {
             let _ = s.shutdown(Shutdown::Both);
         }
-        self.service.wakeup();
+        self.service.lock().wakeup();
     }
 
     /// The master HA address followed, if any.
@@ -145,11 +145,11 @@ impl SlaveClient {
     }
 
     /// Stop replicating and join the thread. Idempotent.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&self) {
         if let Some(s) = self.shared.stream.lock().as_ref() {
             let _ = s.shutdown(Shutdown::Both);
         }
-        self.service.stop();
+        self.service.lock().stop();
     }
 }
 

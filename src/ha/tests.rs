@@ -157,11 +157,11 @@ fn slave_files_and_queues_match_the_master_across_segments_and_batches() {
     let (md, sd) = (TmpDir::new("m"), TmpDir::new("s"));
     let m = open(&md);
     fill(&m, 150, "a");
-    let mut ha = HaService::start(m.clone(), loopback(), ha_cfg()).unwrap();
+    let ha = HaService::start(m.clone(), loopback(), ha_cfg()).unwrap();
     assert!(!ha.in_sync_slave_available(0), "no slave: known at once");
     let s = open(&sd);
     let addr = ha.local_addr().to_string();
-    let mut client = SlaveClient::start(s.clone(), ha_cfg(), Some(&addr)).unwrap();
+    let client = SlaveClient::start(s.clone(), ha_cfg(), Some(&addr)).unwrap();
     assert_eq!(
         s.put_message(msg("T", 0, b"no", "k"), false).status,
         PutStatus::ServiceNotAvailable
@@ -360,7 +360,7 @@ fn slave_follows_a_master_address_set_at_run_time_and_a_restarted_master() {
     fill(&m, 50, "a");
     let s = open(&sd);
     let client = SlaveClient::start(s.clone(), ha_cfg(), None).unwrap();
-    let mut ha = HaService::start(m.clone(), loopback(), ha_cfg()).unwrap();
+    let ha = HaService::start(m.clone(), loopback(), ha_cfg()).unwrap();
     client.set_master_addr(Some(&ha.local_addr().to_string()));
     assert!(wait_until(T, || caught_up(&m, &s)));
     ha.shutdown();

@@ -3,6 +3,64 @@
 use super::codes::{flag, response, RMQ_VERSION};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+
+/// Memory owned elsewhere whose bytes a frame may carry without a copy (a mapped commit-log
+/// segment). `bytes` must never shrink and the bytes a [`BodyRef`] covers must never change.
+pub trait SharedBytes: Send + Sync {
+    /// The bytes available now.
+    fn bytes(&self) -> &[u8];
+}
+
+/// A range of a [`SharedBytes`] owner, kept alive by this handle: the part of a body that the
+/// writer sends straight from where it lies (a pull's messages, from the mapped commit log).
+#[derive(Clone)]
+pub struct BodyRef {
+    owner: Arc<dyn SharedBytes>,
+    start: usize,
+    len: usize,
+}
+
+impl BodyRef {
+    /// `len` bytes of `owner` from `start`, if they are there.
+    pub fn new(owner: Arc<dyn SharedBytes>, start: usize, len: usize) -> Option<BodyRef> {
+        owner.bytes().get(start..start.checked_add(len)?)?;
+        Some(BodyRef { owner, start, len })
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.owner.bytes().get(self.start..self.start + self.len).unwrap_or_default()
+    }
+
+    /// Their length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl AsRef<[u8]> for BodyRef {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl fmt::Debug for BodyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BodyRef({} bytes)", self.len)
+    }
+}
+
+impl PartialEq for BodyRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
 
 /// Header serialization of a frame (§1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +90,10 @@ pub struct RemotingCommand {
     pub ext_fields: BTreeMap<String, String>,
     /// Opaque body bytes.
     pub body: Vec<u8>,
+    /// More body bytes after `body`, sent from where they lie (see [`BodyRef`]); the frame's
+    /// body is `body` followed by these. Only responses a server sends use it; decoded frames
+    /// have none.
+    pub tail: Vec<BodyRef>,
     /// Header form this frame arrived in, or is to be sent in.
     pub serialize_type: SerializeType,
 }
@@ -48,6 +110,7 @@ impl RemotingCommand {
             remark: None,
             ext_fields: BTreeMap::new(),
             body: Vec::new(),
+            tail: Vec::new(),
             serialize_type: SerializeType::Json,
         }
     }
@@ -58,6 +121,22 @@ impl RemotingCommand {
         c.flag = flag::RESPONSE;
         c.remark = remark.into();
         c
+    }
+
+    /// Length of the whole body: `body` and `tail`.
+    pub fn body_len(&self) -> usize {
+        self.body.len() + self.tail.iter().map(BodyRef::len).sum::<usize>()
+    }
+
+    /// Move the `tail` into `body` (one copy), for code that needs the body in one piece.
+    pub fn flatten_tail(&mut self) {
+        if self.tail.is_empty() {
+            return;
+        }
+        self.body.reserve(self.body_len() - self.body.len());
+        for t in std::mem::take(&mut self.tail) {
+            self.body.extend_from_slice(t.as_slice());
+        }
     }
 
     /// A SUCCESS response.

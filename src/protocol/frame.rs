@@ -191,8 +191,17 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     Ok(cmd)
 }
 
-/// Append the encoding of `cmd` (in `cmd.serialize_type`) to `out`.
+/// Append the encoding of `cmd` (in `cmd.serialize_type`) to `out`, its tail included.
 pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
+    encode_head(cmd, out);
+    for t in &cmd.tail {
+        out.extend_from_slice(t.as_slice());
+    }
+}
+
+/// Append the encoding of `cmd` without its tail (whose length the frame's length counts): the
+/// writer sends the tail's bytes from where they lie, right after these.
+pub fn encode_head(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0u8; 8]);
     match cmd.serialize_type {
@@ -201,7 +210,8 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     }
     let header_len = out.len() - start - 8;
     out.extend_from_slice(&cmd.body);
-    let length = (out.len() - start - 4) as u32;
+    let tail: usize = cmd.tail.iter().map(|t| t.len()).sum();
+    let length = (out.len() - start - 4 + tail) as u32;
     let type_byte: u32 = match cmd.serialize_type {
         SerializeType::Json => 0,
         SerializeType::RocketMq => 1,
@@ -215,9 +225,9 @@ pub fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     }
 }
 
-/// Encode into a fresh buffer.
+/// Encode into a fresh buffer (the tail copied in).
 pub fn encode_to_vec(cmd: &RemotingCommand) -> Vec<u8> {
-    let mut v = Vec::with_capacity(128 + cmd.body.len());
+    let mut v = Vec::with_capacity(128 + cmd.body_len());
     encode(cmd, &mut v);
     v
 }

@@ -3,7 +3,7 @@
 //! decodes frames.
 
 use super::error::RemotingError;
-use super::outbound::{OutQueue, OutboundLimits, Poller};
+use super::outbound::{Chunk, OutQueue, OutboundLimits, Poller};
 use crate::common::sys::send_vectored_nonblocking;
 use crate::protocol::codes::flag;
 use crate::protocol::command::{RemotingCommand, SerializeType};
@@ -189,19 +189,35 @@ impl Connection {
         self.created.elapsed().saturating_sub(last)
     }
 
-    /// Encode `cmd` and queue it; it is written in order with the other queued frames.
+    /// Encode `cmd` and queue it; it is written in order with the other queued frames. A tail
+    /// (a pull's messages in the mapped commit log) is written from where it lies, after the
+    /// encoded head, in the same `sendmsg`.
     pub fn send(self: &Arc<Self>, cmd: &RemotingCommand) -> io::Result<()> {
-        self.enqueue(frame::encode_to_vec(cmd))
+        if cmd.tail.is_empty() {
+            return self.enqueue(frame::encode_to_vec(cmd));
+        }
+        let mut head = Vec::with_capacity(128 + cmd.body.len());
+        frame::encode_head(cmd, &mut head);
+        let mut chunks = Vec::with_capacity(1 + cmd.tail.len());
+        chunks.push(Chunk::Own(head));
+        chunks.extend(cmd.tail.iter().cloned().map(Chunk::Ref));
+        self.enqueue_chunks(chunks)
     }
 
     /// Queue one encoded frame. Writes it at once when no other thread is writing and the reader
     /// is not batching; closes the connection when the queue would pass its byte limit.
     pub fn enqueue(self: &Arc<Self>, bytes: Vec<u8>) -> io::Result<()> {
+        self.enqueue_chunks(vec![Chunk::Own(bytes)])
+    }
+
+    /// Queue the chunks of one frame, as [`Connection::enqueue`].
+    fn enqueue_chunks(self: &Arc<Self>, chunks: Vec<Chunk>) -> io::Result<()> {
         if self.is_closed() {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed"));
         }
+        let len: usize = chunks.iter().map(Chunk::len).sum();
         let mut q = self.out.lock();
-        if q.bytes.saturating_add(bytes.len()) > self.limits.max_bytes {
+        if q.bytes.saturating_add(len) > self.limits.max_bytes {
             let queued = q.bytes;
             drop(q);
             log::warn!(
@@ -213,8 +229,8 @@ impl Connection {
             self.close();
             return Err(io::Error::other("outbound queue overflow"));
         }
-        q.bytes += bytes.len();
-        q.frames.push_back(bytes);
+        q.bytes += len;
+        q.frames.extend(chunks);
         if q.writing || self.cork.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -281,11 +297,14 @@ impl Connection {
         }
     }
 
-    fn write_batch(&self, batch: &[Vec<u8>], head: usize) -> io::Result<usize> {
+    fn write_batch(&self, batch: &[Chunk], head: usize) -> io::Result<usize> {
         let slices: Vec<IoSlice<'_>> = batch
             .iter()
             .enumerate()
-            .map(|(i, f)| IoSlice::new(if i == 0 { f.get(head..).unwrap_or_default() } else { f }))
+            .map(|(i, f)| {
+                let b = f.as_slice();
+                IoSlice::new(if i == 0 { b.get(head..).unwrap_or_default() } else { b })
+            })
             .collect();
         match &self.sink {
             Sink::Polled(stream, _) => send_vectored_nonblocking(stream.as_raw_fd(), &slices),

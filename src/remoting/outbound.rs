@@ -13,6 +13,7 @@
 use super::connection::Connection;
 use crate::common::service::spawn_thread;
 use crate::common::sys::{Epoll, EPOLL_WAKE_TOKEN};
+use crate::protocol::command::BodyRef;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -21,8 +22,31 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Frames written with one `sendmsg` at most.
-pub(crate) const MAX_FRAMES_PER_WRITE: usize = 64;
+/// Chunks written with one `sendmsg` at most (IOV_MAX is 1024; a pull of 32 messages is 33).
+pub(crate) const MAX_FRAMES_PER_WRITE: usize = 256;
+
+/// A piece of a queued frame: bytes the queue owns (an encoded head, a whole small frame), or
+/// bytes that lie elsewhere, such as a message in the mapped commit log, written from there.
+pub(crate) enum Chunk {
+    Own(Vec<u8>),
+    Ref(BodyRef),
+}
+
+impl Chunk {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Chunk::Own(v) => v,
+            Chunk::Ref(s) => s.as_slice(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Chunk::Own(v) => v.len(),
+            Chunk::Ref(s) => s.len(),
+        }
+    }
+}
 
 /// Limits of one connection's outbound queue.
 #[derive(Debug, Clone, Copy)]
@@ -42,8 +66,8 @@ impl Default for OutboundLimits {
 /// The frames a connection has not written yet.
 #[derive(Default)]
 pub(crate) struct OutQueue {
-    /// Encoded frames, oldest first.
-    pub frames: VecDeque<Vec<u8>>,
+    /// Encoded frames in chunks, oldest first.
+    pub frames: VecDeque<Chunk>,
     /// Bytes of `frames[0]` already written.
     pub head_written: usize,
     /// Bytes in `frames` not written yet.
@@ -58,16 +82,16 @@ pub(crate) struct OutQueue {
 
 impl OutQueue {
     /// Take up to [`MAX_FRAMES_PER_WRITE`] frames from the front for one write.
-    pub fn take_batch(&mut self) -> (Vec<Vec<u8>>, usize) {
+    pub fn take_batch(&mut self) -> (Vec<Chunk>, usize) {
         let n = self.frames.len().min(MAX_FRAMES_PER_WRITE);
-        let batch: Vec<Vec<u8>> = self.frames.drain(..n).collect();
+        let batch: Vec<Chunk> = self.frames.drain(..n).collect();
         (batch, std::mem::take(&mut self.head_written))
     }
 
     /// Put back what a write left: `batch` minus its first `written` bytes (counting from the
     /// already-written part of its head).
-    pub fn put_back(&mut self, batch: Vec<Vec<u8>>, mut skip: usize) {
-        let mut rest: Vec<Vec<u8>> = Vec::new();
+    pub fn put_back(&mut self, batch: Vec<Chunk>, mut skip: usize) {
+        let mut rest: Vec<Chunk> = Vec::new();
         for f in batch {
             if skip >= f.len() {
                 skip -= f.len();
@@ -181,9 +205,18 @@ mod tests {
         let mut q = OutQueue::default();
         for f in [b"aaaa".to_vec(), b"bbb".to_vec(), b"cc".to_vec()] {
             q.bytes += f.len();
-            q.frames.push_back(f);
+            q.frames.push_back(Chunk::Own(f));
         }
-        q.frames.push_back(b"d".to_vec());
+        // A chunk that lies elsewhere (the last byte of "xyd").
+        struct Outside(Vec<u8>);
+        impl crate::protocol::command::SharedBytes for Outside {
+            fn bytes(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        let d = BodyRef::new(Arc::new(Outside(b"xyd".to_vec())), 2, 1).unwrap();
+        assert!(BodyRef::new(Arc::new(Outside(b"xyd".to_vec())), 2, 2).is_none());
+        q.frames.push_back(Chunk::Ref(d));
         let (batch, head) = q.take_batch();
         assert_eq!((batch.len(), head), (4, 0));
         // 5 bytes written: all of "aaaa", one of "bbb".
@@ -192,7 +225,8 @@ mod tests {
         assert_eq!(q.head_written, 1);
         let (batch, head) = q.take_batch();
         assert_eq!(head, 1);
-        assert_eq!(batch[0], b"bbb");
+        assert_eq!(batch[0].as_slice(), b"bbb");
+        assert_eq!(batch[2].as_slice(), b"d");
         // Nothing written: the head keeps its written part.
         q.put_back(batch, head);
         assert_eq!((q.frames.len(), q.head_written), (3, 1));

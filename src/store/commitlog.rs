@@ -18,6 +18,7 @@ use super::mmap::{list_segments, repair_short_file, segment_name, MappedFile};
 use super::StoreError;
 use crate::common::fs::sync_dir;
 use crate::common::service::Waker;
+use crate::protocol::command::BodyRef;
 use crate::protocol::record::{
     decode_view, peek_header, RecordHeader, RecordView, BLANK_LEN, BLANK_MAGIC,
 };
@@ -316,6 +317,13 @@ impl CommitLog {
     pub(crate) fn read(&self, off: u64, len: usize) -> Option<Vec<u8>> {
         let seg = self.segment_for(off)?;
         seg.read((off - seg.start()) as usize, len).map(|b| b.to_vec())
+    }
+
+    /// `len` published bytes at global offset `off`, as a handle on the mapped segment (no copy).
+    pub(crate) fn read_shared(&self, off: u64, len: usize) -> Option<BodyRef> {
+        let seg = self.segment_for(off)?;
+        let pos = (off - seg.start()) as usize;
+        BodyRef::new(seg, pos, len)
     }
 
     /// Run `f` on published bytes at `off` (no copy).

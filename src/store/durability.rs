@@ -88,6 +88,12 @@ pub(super) struct Waiters {
     /// which can block, and must not hold up the next flush (or the replication reader).
     answers: Mutex<Vec<OnFlushed>>,
     answer_waker: OnceLock<Waker>,
+    /// Held while callbacks run, so [`Waiters::run_answers`] returns only after any batch the
+    /// responder thread took has been answered (a broker closes its connections next).
+    running: Mutex<()>,
+    /// Held by [`Waiters::complete`] from taking the covered waiters until their callbacks are
+    /// queued, so a [`Waiters::run_answers`] never falls in between and misses them.
+    moving: Mutex<()>,
     /// Bumped after each flush that covered a parked thread; parked threads wait on it as a
     /// futex, so one system call wakes them all.
     epoch: AtomicU32,
@@ -162,6 +168,7 @@ impl Waiters {
     /// After a flush reached `flushed`: wake every waiter it covers. Returns how many were woken
     /// and how many remain (they appended after the flush started).
     pub(super) fn complete(&self, flushed: u64) -> (usize, usize) {
+        let _moving = self.moving.lock();
         let (done, left) = self.take(|end, _| end <= flushed);
         let woken = done.len();
         let mut calls = Vec::new();
@@ -201,6 +208,8 @@ impl Waiters {
 
     /// Run the callbacks of completed flushes queued so far.
     pub(super) fn run_answers(&self) {
+        let _running = self.running.lock();
+        drop(self.moving.lock());
         let batch = std::mem::take(&mut *self.answers.lock());
         for f in batch {
             f(true);
@@ -209,6 +218,7 @@ impl Waiters {
 
     /// Fail the callbacks whose deadline passed (parked threads time out by themselves).
     pub(super) fn expire(&self, now: Instant) {
+        let _running = self.running.lock();
         let (late, _) = self.take(|_, who| matches!(who, Who::Call(d, _) if *d <= now));
         for who in late {
             who.finish(false, self);
@@ -329,10 +339,11 @@ impl MessageStore {
                 }
                 Err(e) => log::error!("commit log flush failed root={}: {e}", sh.root.display()),
             }
-            // Answered before this returns (the caller closes its connections next); callbacks
-            // that also wait for a slave move to the replica list here.
-            sh.flushes.run_answers();
         }
+        // Answered before this returns (the caller closes its connections next), also the
+        // answers the flush thread completed but the responder thread has not run yet or is
+        // running now; callbacks that also wait for a slave move to the replica list here.
+        sh.flushes.run_answers();
         sh.replicas.wake_all(sh.replica_acked.load(Ordering::Acquire));
     }
 }

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
+use crate::protocol::command::BodyRef;
 use crate::protocol::record::{
     decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
     MAX_PROPERTIES_LEN,
@@ -45,9 +46,9 @@ pub(super) struct Shared {
     pub(super) reput_offset: AtomicU64,
     pub(super) listener: RwLock<Option<ArrivalListener>>,
     pub(super) dispatch_waker: OnceLock<Waker>,
-    /// Set by the dispatch thread before a long wait; the first writer after that wakes it.
-    /// While it is busy it polls every millisecond instead, so writers do not pay a wake-up
-    /// (a futex call) per message (Apache's ReputMessageService sleeps 1 ms between rounds).
+    /// Set by the dispatch thread before it parks; the first writer after that wakes it. While
+    /// it is busy it goes from round to round without a wake-up, so writers that append during
+    /// a round pay nothing (Apache's ReputMessageService instead sleeps 1 ms between rounds).
     pub(super) dispatch_idle: AtomicBool,
     pub(super) flush_waker: OnceLock<Waker>,
     /// SYNC_FLUSH writers waiting for the flush that covers their data.
@@ -340,7 +341,8 @@ impl MessageStore {
             sh.last_store_ts.store(now, Ordering::Release);
             (phys, first_qo.unwrap_or(0), now)
         };
-        sh.wake_dispatch();
+        sh.wake_growth();
+        sh.dispatch_inline();
         let msg_ids = parts
             .iter()
             .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
@@ -378,6 +380,38 @@ impl MessageStore {
         max_bytes: usize,
         filter: &dyn Fn(i64) -> bool,
     ) -> GetResult {
+        let log = &self.shared.log;
+        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| log.read(o, n))
+    }
+
+    /// [`MessageStore::get_messages`] without copying: each message is a range of the mapped
+    /// commit log, held alive by its handle, for a writer to send from where it lies.
+    pub fn get_message_refs(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: i32,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+    ) -> GetResult<BodyRef> {
+        let log = &self.shared.log;
+        self.get_with(topic, queue_id, offset, max_msgs, max_bytes, filter, |o, n| {
+            log.read_shared(o, n)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn get_with<M: AsRef<[u8]>>(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msgs: i32,
+        max_bytes: usize,
+        filter: &dyn Fn(i64) -> bool,
+        read: impl Fn(u64, usize) -> Option<M>,
+    ) -> GetResult<M> {
         let mut r = GetResult {
             status: GetStatus::NoMatchedLogicQueue,
             next_begin_offset: 0,
@@ -436,9 +470,9 @@ impl MessageStore {
             if !filter(e.tags) {
                 continue;
             }
-            match self.shared.log.read(e.phys as u64, e.size as usize) {
+            match read(e.phys as u64, e.size as usize) {
                 Some(rec) => {
-                    bytes += rec.len();
+                    bytes += rec.as_ref().len();
                     r.messages.push(rec);
                     r.status = GetStatus::Found;
                 }
@@ -696,8 +730,9 @@ impl Drop for MessageStore {
 }
 
 impl Shared {
-    /// After an append was published: wake the dispatch thread if it is idle, and replication
-    /// streams waiting for the log to grow.
+    /// After an append was published: wake the dispatch thread if it is idle (a put dispatches
+    /// inline first, [`Shared::dispatch_inline`]), and replication streams waiting for the log
+    /// to grow.
     pub(super) fn wake_dispatch(&self) {
         // Pairs with the fences in the dispatch loop and in `wait_commit_log_beyond`: either
         // they see the new max offset, or we see their idle flag or waiter count.
@@ -709,6 +744,12 @@ impl Shared {
                 w.wake();
             }
         }
+        self.wake_growth();
+    }
+
+    /// Wake replication streams waiting for the log to grow.
+    pub(super) fn wake_growth(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.growth_waiters.load(Ordering::Relaxed) > 0 {
             self.growth.fetch_add(1, Ordering::SeqCst);
             crate::common::sys::futex_wake_all(&self.growth);

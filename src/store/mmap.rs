@@ -104,6 +104,15 @@ fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
     }
 }
 
+/// A pull's messages are sent straight from the mapping: published bytes never change while the
+/// segment is shared (module invariant), and a segment cut at run time is replaced by a copy
+/// ([`MappedFile::copy_prefix`]), so a handle keeps reading what it was given.
+impl crate::protocol::command::SharedBytes for MappedFile {
+    fn bytes(&self) -> &[u8] {
+        self.read_from(0)
+    }
+}
+
 impl MappedFile {
     /// Create a new zero-filled file of `size` bytes (preallocated so a full disk fails here, not
     /// with SIGBUS later) and map it. Nothing is published.

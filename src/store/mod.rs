@@ -291,7 +291,7 @@ impl GetStatus {
 
 /// Result of a get.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetResult {
+pub struct GetResult<M = Vec<u8>> {
     /// Status.
     pub status: GetStatus,
     /// Where the consumer should continue.
@@ -300,8 +300,9 @@ pub struct GetResult {
     pub min_offset: i64,
     /// Queue max offset (one past the last message).
     pub max_offset: i64,
-    /// Raw records, verbatim bytes.
-    pub messages: Vec<Vec<u8>>,
+    /// Raw records, verbatim bytes (copies, or [`BodyRef`](crate::protocol::command::BodyRef)
+    /// ranges of the mapped log from [`MessageStore::get_message_refs`]).
+    pub messages: Vec<M>,
 }
 
 /// Called by the dispatch thread after each consume-queue entry: topic, queue id, the queue's new

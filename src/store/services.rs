@@ -24,17 +24,31 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
 
     let sh = shared.clone();
     let dispatch = Service::spawn("store-dispatch", move |ctx| {
+        // Each round dispatches everything appended so far; a round that found work is
+        // followed at once by another (no polling interval, no yield). Only when a round finds
+        // nothing does the thread park, and the first append after that wakes it.
+        // A round that finds bytes it cannot dispatch yet (a slave's partly received record, or
+        // unreadable data) waits 10 ms before it looks again instead of spinning.
+        let mut stalled = false;
         loop {
-            let wait = if sh.dispatch_available() > 0 {
-                Duration::from_millis(1)
-            } else {
-                sh.dispatch_idle.store(true, Ordering::Relaxed);
-                std::sync::atomic::fence(Ordering::SeqCst);
-                if sh.dispatch_behind() > 0 {
-                    sh.dispatch_idle.store(false, Ordering::Relaxed);
-                    continue;
+            if sh.dispatch_available() > 0 {
+                stalled = false;
+                if ctx.is_stopped() {
+                    break;
                 }
+                continue;
+            }
+            sh.dispatch_idle.store(true, Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            let wait = if sh.dispatch_behind() == 0 {
                 Duration::from_millis(1000)
+            } else if !stalled {
+                // An append landed between the round and the flag: look again at once.
+                stalled = true;
+                sh.dispatch_idle.store(false, Ordering::Relaxed);
+                continue;
+            } else {
+                Duration::from_millis(10)
             };
             if !ctx.wait(wait) {
                 break;
@@ -236,6 +250,39 @@ impl Shared {
     /// shutdown when the service is not running).
     pub(super) fn dispatch_available(&self) -> u64 {
         let _d = self.dispatch_lock.lock();
+        self.dispatch_locked()
+    }
+
+    /// After a put's append: dispatch it here, on the writer's thread, unless another thread is
+    /// dispatching (then that one sees it: it looks again after it lets go of the lock). A put
+    /// so costs no wake-up and no context switch of the dispatch thread, which on 2 cores was
+    /// about 9 µs of CPU per message at one writer. The dispatch thread remains for what this
+    /// cannot do (a record not dispatchable yet, a slave's replicated bytes).
+    pub(super) fn dispatch_inline(&self) {
+        loop {
+            // The holder (another writer, or the dispatch thread, which also looks again before
+            // it parks) dispatches this record too: no wake-up here. The replication calls that
+            // hold the lock run while puts are refused; the dispatch thread's idle wait (1 s)
+            // covers them.
+            let Some(guard) = self.dispatch_lock.try_lock() else { return };
+            let n = self.dispatch_locked();
+            drop(guard);
+            // Pairs with the fence in `wake_dispatch` of a writer whose try_lock failed while
+            // this thread held the lock: its record is published, so this sees it.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if self.dispatch_behind() == 0 {
+                return;
+            }
+            if n == 0 {
+                // Not dispatchable now: leave it to the dispatch thread's retries.
+                self.wake_dispatch();
+                return;
+            }
+        }
+    }
+
+    /// [`Shared::dispatch_available`]'s work; the caller holds `dispatch_lock`.
+    fn dispatch_locked(&self) -> u64 {
         let listener = self.listener.read().clone();
         let mut off = self.reput_offset.load(Ordering::Acquire);
         let mut n = 0;

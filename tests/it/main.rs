@@ -17,6 +17,7 @@ mod ffi_more;
 mod fuzz;
 mod gaps;
 mod golden;
+mod ha;
 mod hostile_json;
 mod interop;
 mod metrics;

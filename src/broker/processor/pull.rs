@@ -86,7 +86,9 @@ impl PullProcessor {
         first: bool,
     ) -> Reply {
         let c = &self.c;
-        let got = c.store.get_messages(
+        // The messages stay in the mapped commit log: the connection's writer sends them from
+        // there after the encoded head (one copy on the way out, the kernel's).
+        let got = c.store.get_message_refs(
             &a.topic,
             a.queue_id,
             a.offset,
@@ -123,12 +125,7 @@ impl PullProcessor {
         }
         let mut resp = RemotingCommand::response(code, Some(remark.to_string()));
         if code == rs::SUCCESS {
-            let total: usize = got.messages.iter().map(Vec::len).sum();
-            let mut body = Vec::with_capacity(total);
-            for m in &got.messages {
-                body.extend_from_slice(m);
-            }
-            resp.body = body;
+            resp.tail = got.messages;
         }
         Reply::Respond(pull_fields(resp, got.next_begin_offset, got.min_offset, got.max_offset))
     }

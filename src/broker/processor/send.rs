@@ -17,9 +17,10 @@ use crate::protocol::record::{
     parse_properties,
 };
 use crate::remoting::{Handler, Reply, ReqCtx};
-use crate::store::{FlushDiskType, PutMessage, PutResult, PutStatus};
+use crate::store::{Durable, FlushDiskType, PutMessage, PutResult, PutStatus, WaitFor};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Queues of a `%DLQ%<group>` topic (DLQ_NUMS_PER_GROUP).
 const DLQ_NUMS_PER_GROUP: i32 = 1;
@@ -92,29 +93,63 @@ impl SendProcessor {
         match stored {
             Err(resp) => Reply::Respond(resp),
             Ok((resp, r, wait)) => {
-                if !(wait
-                    && r.status == PutStatus::PutOk
-                    && cfg.flush_disk_type == FlushDiskType::Sync)
-                {
+                if !wait || r.status != PutStatus::PutOk {
                     return Reply::Respond(resp);
                 }
-                let ctx = ctx.clone();
-                self.c.store.when_flushed(
-                    &r,
-                    Box::new(move |flushed| {
-                        let mut resp = resp;
-                        if !flushed {
-                            resp.code = rs::FLUSH_DISK_TIMEOUT;
-                        }
-                        ctx.respond(resp);
-                    }),
-                );
-                Reply::Park
+                self.answer_when_durable(ctx, &cfg, resp, &r)
             }
         }
     }
 
+    /// Answer a stored send once it is as durable as the broker promises (Apache's
+    /// handleDiskFlush + handleHA, combined as asyncPutMessage does): under SYNC_FLUSH once
+    /// flushed, on a SYNC_MASTER once a slave acknowledged it. Without an in-sync slave a
+    /// SYNC_MASTER answers SLAVE_NOT_AVAILABLE at once (after the flush under SYNC_FLUSH); a
+    /// replica failure wins over a flush failure.
+    fn answer_when_durable(
+        &self,
+        ctx: &ReqCtx,
+        cfg: &BrokerConfig,
+        mut resp: RemotingCommand,
+        r: &PutResult,
+    ) -> Reply {
+        let flush = cfg.flush_disk_type == FlushDiskType::Sync;
+        let mut replica = None;
+        let mut no_slave = false;
+        if cfg.broker_role == BrokerRole::SyncMaster {
+            let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
+            if self.c.repl.in_sync_slave_available(end) {
+                replica = Some(Duration::from_millis(cfg.slave_timeout));
+            } else {
+                no_slave = true;
+            }
+        }
+        if !flush && replica.is_none() {
+            if no_slave {
+                resp.code = rs::SLAVE_NOT_AVAILABLE;
+            }
+            return Reply::Respond(resp);
+        }
+        let ctx = ctx.clone();
+        self.c.store.when_durable(
+            r,
+            WaitFor { flush, replica },
+            Box::new(move |d| {
+                resp.code = match d {
+                    _ if no_slave => rs::SLAVE_NOT_AVAILABLE,
+                    Durable::Ok => resp.code,
+                    Durable::FlushTimeout => rs::FLUSH_DISK_TIMEOUT,
+                    Durable::ReplicaTimeout => rs::FLUSH_SLAVE_TIMEOUT,
+                };
+                ctx.respond(resp);
+            }),
+        );
+        Reply::Park
+    }
+
     /// Store a send without waiting for the flush. `Err` is an early refusal.
+    // The refusal is the response itself, built once on a path that ends the request.
+    #[allow(clippy::result_large_err)]
     fn store_send(
         &self,
         ctx: &ReqCtx,

@@ -13,6 +13,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Registration period of a slave that does not know its master yet (rmq; Apache waits for the
+/// next registerNameServerPeriod, 30 s).
+const SLAVE_SEARCH_PERIOD_MS: u64 = 2_000;
+
 /// Register with every name server. Returns how many accepted.
 pub fn register_all(c: &Core) -> usize {
     let cfg = c.cfg();
@@ -31,20 +35,34 @@ pub fn register_all(c: &Core) -> usize {
     };
     let body = serde_json::to_vec(&body).unwrap_or_default();
     let crc = crate::common::crc::masked_crc32(&body);
-    let ha_ip = cfg.broker_ip2.unwrap_or(cfg.broker_ip1);
+    let ha_addr = c.repl.ha_addr().unwrap_or_else(|| {
+        SocketAddr::new(
+            cfg.broker_ip2.unwrap_or(cfg.broker_ip1),
+            c.store_host.port().wrapping_add(1),
+        )
+    });
     let mut ok = 0;
+    // A slave follows the first answer that names its master.
+    let mut master: Option<(Option<String>, Option<String>)> = None;
     for ns in cfg.namesrv_list() {
         let req = RemotingCommand::request(rq::REGISTER_BROKER)
             .with("brokerAddr", c.addr())
             .with("brokerId", cfg.broker_id)
             .with("brokerName", &cfg.broker_name)
             .with("clusterName", &cfg.broker_cluster_name)
-            .with("haServerAddr", SocketAddr::new(ha_ip, c.store_host.port().wrapping_add(1)))
+            .with("haServerAddr", ha_addr)
             .with("compressed", false)
             .with("bodyCrc32", crc)
             .with_body(body.clone());
         match c.remote.invoke(&ns, req, Duration::from_secs(6)) {
-            Ok(r) if r.code == rs::SUCCESS => ok += 1,
+            Ok(r) if r.code == rs::SUCCESS => {
+                ok += 1;
+                let m = r.field("masterAddr").filter(|m| !m.is_empty());
+                if master.as_ref().is_none_or(|(_, known)| known.is_none() && m.is_some()) {
+                    let ha = r.field("haServerAddr").map(str::to_string);
+                    master = Some((ha, m.map(str::to_string)));
+                }
+            }
             Ok(r) => log::warn!(
                 "register to name server failed namesrv={} code={} remark={:?}",
                 ns,
@@ -53,6 +71,10 @@ pub fn register_all(c: &Core) -> usize {
             ),
             Err(e) => log::warn!("register to name server failed namesrv={} err={}", ns, e),
         }
+    }
+    if let Some((ha, m)) = master {
+        let fixed = cfg.ha_master_address.is_some();
+        c.repl.on_register_answer(fixed, ha.as_deref(), m.as_deref());
     }
     ok
 }
@@ -84,10 +106,15 @@ pub fn unregister_all(c: &Core) {
 /// Start the service; the core's registration waker wakes it.
 pub(crate) fn spawn(core: &Arc<Core>) -> std::io::Result<Service> {
     let c = core.clone();
-    let s = Service::spawn("broker-register", move |ctx| {
-        while ctx.wait(Duration::from_millis(c.cfg().register_name_server_period)) {
-            register_all(&c);
+    let s = Service::spawn("broker-register", move |ctx| loop {
+        let mut period = c.cfg().register_name_server_period;
+        if c.repl.slave_waiting_for_master() {
+            period = period.min(SLAVE_SEARCH_PERIOD_MS);
         }
+        if !ctx.wait(Duration::from_millis(period)) {
+            break;
+        }
+        register_all(&c);
     })?;
     core.set_register_waker(s.waker());
     Ok(s)

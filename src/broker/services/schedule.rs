@@ -28,6 +28,14 @@ struct LevelScan {
 /// Body of the `broker-schedule` service.
 pub(crate) fn run(c: &Core, ctx: ServiceCtx) {
     loop {
+        // A slave delivers nothing: its store takes no puts, its master delivers and the
+        // slave syncs the delay offsets (Apache starts ScheduleMessageService on masters only).
+        if !c.cfg().broker_role.is_master() {
+            if !ctx.wait(IDLE_WAIT) {
+                return;
+            }
+            continue;
+        }
         let now = now_millis();
         let mut moved = false;
         let mut next_due: Option<i64> = None;

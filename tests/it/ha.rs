@@ -1,0 +1,512 @@
+//! Master/slave replication (issue 11) with real rmq-namesrv and rmq-broker processes on
+//! loopback: ASYNC_MASTER + SLAVE byte-identical logs and queues, SYNC_MASTER answers (SEND_OK,
+//! SLAVE_NOT_AVAILABLE without a slave, FLUSH_SLAVE_TIMEOUT with a frozen one), nothing
+//! acknowledged lost when a SYNC_MASTER is killed with SIGKILL, puts refused on a slave, a late
+//! slave catching up through the name server, and the slave's copy of the master's tables.
+
+use crate::util::{small_store_args, wait_until, Proc, TestDir, BROKER_BIN, NAMESRV_BIN};
+use rmq::protocol::codes::{pull_flag, request as rq, response as rs};
+use rmq::protocol::command::RemotingCommand;
+use rmq::protocol::record::{decode_record, MessageRecord};
+use rmq::remoting::RemotingClient;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(5);
+/// 1 MiB commit-log files, so a few thousand messages span several files.
+const SEGMENT: &str = "--mappedFileSizeCommitLog=1048576";
+const QUEUES: i32 = 4;
+
+/// (queue id, queue offset) → body.
+type Messages = BTreeMap<(i32, i64), Vec<u8>>;
+
+fn namesrv(dir: &Path) -> Proc {
+    let args = vec![
+        "--listenPort=0".to_string(),
+        "--bindAddress=127.0.0.1".to_string(),
+        format!("--kvConfigPath={}", dir.join("kv.json").display()),
+    ];
+    Proc::start(NAMESRV_BIN, &args, dir.join("namesrv.log"), 1)
+}
+
+/// Broker arguments for `store` under `dir`, registered with `ns`.
+fn broker_args(dir: &Path, ns: &str, store: &str, extra: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "-n".to_string(),
+        ns.to_string(),
+        "--listenPort=0".to_string(),
+        "--bindAddress=127.0.0.1".to_string(),
+        "--brokerIP1=127.0.0.1".to_string(),
+        format!("--storePathRootDir={}", dir.join(store).display()),
+        "--brokerName=broker-a".to_string(),
+        "--slaveSyncInterval=300".to_string(),
+    ];
+    a.extend(small_store_args());
+    a.push(SEGMENT.to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn start(dir: &Path, args: &[String], log: &str) -> Proc {
+    Proc::start(BROKER_BIN, args, dir.join(log), 1)
+}
+
+fn call(c: &RemotingClient, addr: &str, req: RemotingCommand) -> RemotingCommand {
+    c.invoke(addr, req, T).unwrap_or_else(|e| panic!("{addr}: {e}"))
+}
+
+fn create_topic(c: &RemotingClient, addr: &str, topic: &str) {
+    let req = RemotingCommand::request(rq::UPDATE_AND_CREATE_TOPIC)
+        .with("topic", topic)
+        .with("defaultTopic", "TBW102")
+        .with("readQueueNums", QUEUES)
+        .with("writeQueueNums", QUEUES)
+        .with("perm", 6)
+        .with("topicFilterType", "SINGLE_TAG");
+    assert_eq!(call(c, addr, req).code, rs::SUCCESS);
+}
+
+fn send_req(topic: &str, queue: i32, body: &[u8]) -> RemotingCommand {
+    RemotingCommand::request(rq::SEND_MESSAGE)
+        .with("producerGroup", "PG_ha")
+        .with("topic", topic)
+        .with("defaultTopic", "TBW102")
+        .with("defaultTopicQueueNums", QUEUES)
+        .with("queueId", queue)
+        .with("sysFlag", 0)
+        .with("bornTimestamp", 0)
+        .with("flag", 0)
+        .with("properties", "")
+        .with_body(body.to_vec())
+}
+
+/// The broker's commit-log max offset (GET_BROKER_RUNTIME_INFO).
+fn commit_log_max(c: &RemotingClient, addr: &str) -> i64 {
+    let r = call(c, addr, RemotingCommand::request(rq::GET_BROKER_RUNTIME_INFO));
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["table"]["commitLogMaxOffset"].as_str().unwrap().parse().unwrap()
+}
+
+/// Every message of one queue from offset 0, as (queue offset, body).
+fn read_queue(c: &RemotingClient, addr: &str, topic: &str, queue: i32) -> Vec<(i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut offset = 0i64;
+    loop {
+        let req = RemotingCommand::request(rq::PULL_MESSAGE)
+            .with("consumerGroup", "CG_ha_check")
+            .with("topic", topic)
+            .with("queueId", queue)
+            .with("queueOffset", offset)
+            .with("maxMsgNums", 32)
+            .with("sysFlag", pull_flag::SUBSCRIPTION)
+            .with("commitOffset", 0)
+            .with("suspendTimeoutMillis", 0)
+            .with("subscription", "*")
+            .with("subVersion", 0);
+        let r = call(c, addr, req);
+        if r.code != rs::SUCCESS {
+            assert!(
+                matches!(r.code, rs::PULL_NOT_FOUND | rs::PULL_RETRY_IMMEDIATELY),
+                "pull {addr} {topic}/{queue}@{offset}: {} {:?}",
+                r.code,
+                r.remark
+            );
+            return out;
+        }
+        let mut body = &r.body[..];
+        while !body.is_empty() {
+            let (rec, n): (MessageRecord, usize) = decode_record(body, true).unwrap();
+            out.push((rec.queue_offset, rec.body));
+            body = &body[n..];
+        }
+        offset = r.i64_field("nextBeginOffset").unwrap();
+    }
+}
+
+/// The commit log's first `len` bytes, read from its files.
+fn commit_log_bytes(store: &Path, len: u64) -> Vec<u8> {
+    let dir = store.join("commitlog");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let start: u64 = f.file_name().unwrap().to_str().unwrap().parse().unwrap();
+        assert_eq!(start, out.len() as u64, "commit-log files of {} not contiguous", dir.display());
+        out.extend(std::fs::read(&f).unwrap());
+        if out.len() as u64 >= len {
+            break;
+        }
+    }
+    assert!(out.len() as u64 >= len, "{} holds {} bytes, want {len}", dir.display(), out.len());
+    out.truncate(len as usize);
+    out
+}
+
+/// Send `n` messages from 4 threads (queue = i % QUEUES); every one must get SEND_OK.
+fn send_many(addr: &str, topic: &str, from: usize, n: usize) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (addr, topic) = (addr.to_string(), topic.to_string());
+            std::thread::spawn(move || {
+                let c = RemotingClient::new();
+                for i in (from + t..from + n).step_by(4) {
+                    let body = format!("ha-{i:08}-{}", "x".repeat(i % 200));
+                    let r = call(
+                        &c,
+                        &addr,
+                        send_req(&topic, (i % QUEUES as usize) as i32, body.as_bytes()),
+                    );
+                    assert_eq!(r.code, rs::SUCCESS, "message {i}: {:?}", r.remark);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// Master and slave hold the same log and the same queues.
+fn assert_replica_identical(
+    c: &RemotingClient,
+    dir: &Path,
+    master: &str,
+    slave: &str,
+    topic: &str,
+) {
+    let max = commit_log_max(c, master);
+    let m = commit_log_bytes(&dir.join("master"), max as u64);
+    let s = commit_log_bytes(&dir.join("slave"), max as u64);
+    if let Some(i) = m.iter().zip(&s).position(|(a, b)| a != b) {
+        panic!("commit logs differ at byte {i} of {max}");
+    }
+    for q in 0..QUEUES {
+        let (mq, sq) = (read_queue(c, master, topic, q), read_queue(c, slave, topic, q));
+        assert!(!mq.is_empty());
+        assert_eq!(
+            mq.len(),
+            sq.len(),
+            "queue {q}: master {} messages, slave {}",
+            mq.len(),
+            sq.len()
+        );
+        assert!(mq == sq, "queue {q} differs between master and slave");
+    }
+}
+
+#[test]
+fn ha_async_master_and_slave_hold_identical_logs_queues_and_offsets() {
+    let dir = TestDir::new("ha-async");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let master = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "master", &["--brokerRole=ASYNC_MASTER"]),
+        "master.log",
+    );
+    let (ma, ha) = (master.addr("listen"), master.addr("ha"));
+    let slave_args = broker_args(
+        &dir.path,
+        &nsa,
+        "slave",
+        &["--brokerRole=SLAVE", "--brokerId=1", &format!("--haMasterAddress={ha}")],
+    );
+    let slave = start(&dir.path, &slave_args, "slave.log");
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaAsync";
+    create_topic(&c, &ma, topic);
+    let n = 20_000;
+    let t0 = Instant::now();
+    send_many(&ma, topic, 0, n);
+    let sent = t0.elapsed();
+    let max = commit_log_max(&c, &ma);
+    assert!(max > 3 * 1048576, "{n} messages should span several 1 MiB files, max {max}");
+    assert!(
+        wait_until(Duration::from_secs(20), || commit_log_max(&c, &sa) == max),
+        "slave at {} of {max}",
+        commit_log_max(&c, &sa)
+    );
+    println!(
+        "ASYNC_MASTER: {n} messages in {} ms; the slave had all {max} bytes {} ms after the last SEND_OK",
+        sent.as_millis(),
+        (t0.elapsed() - sent).as_millis()
+    );
+    // The topic config reaches the slave by the table sync; then every queue reads the same.
+    assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 0).len() == n / 4));
+    assert_replica_identical(&c, &dir.path, &ma, &sa, topic);
+    // A consumer offset committed on the master appears on the slave (GET_ALL_CONSUMER_OFFSET).
+    let commit = RemotingCommand::request(rq::UPDATE_CONSUMER_OFFSET)
+        .with("consumerGroup", "CG_ha")
+        .with("topic", topic)
+        .with("queueId", 2)
+        .with("commitOffset", 1234);
+    assert_eq!(call(&c, &ma, commit).code, rs::SUCCESS);
+    let query = || {
+        let q = RemotingCommand::request(rq::QUERY_CONSUMER_OFFSET)
+            .with("consumerGroup", "CG_ha")
+            .with("topic", topic)
+            .with("queueId", 2);
+        let r = call(&c, &sa, q);
+        (r.code == rs::SUCCESS).then(|| r.i64_field("offset").unwrap())
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || query() == Some(1234)),
+        "slave has {:?}",
+        query()
+    );
+    // A subscription group and the delay offsets (a message delayed by level 1, 1 s, delivered
+    // by the master) reach the slave too.
+    let group = serde_json::json!({"groupName": "CG_ha_group", "retryMaxTimes": 5});
+    let r = call(
+        &c,
+        &ma,
+        RemotingCommand::request(rq::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(group.to_string().into_bytes()),
+    );
+    assert_eq!(r.code, rs::SUCCESS);
+    let delayed = send_req(topic, 0, b"delayed").with("properties", "DELAY\u{1}1\u{2}");
+    assert_eq!(call(&c, &ma, delayed).code, rs::SUCCESS);
+    let table = |addr: &str, code: i32| -> String {
+        String::from_utf8_lossy(&call(&c, addr, RemotingCommand::request(code)).body).into_owned()
+    };
+    let delay_offsets = |addr: &str| table(addr, rq::GET_ALL_DELAY_OFFSET);
+    assert!(wait_until(Duration::from_secs(10), || delay_offsets(&ma).contains("1:1")));
+    assert!(
+        wait_until(Duration::from_secs(10), || delay_offsets(&sa) == delay_offsets(&ma)),
+        "slave delay offsets {} master {}",
+        delay_offsets(&sa),
+        delay_offsets(&ma)
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        let v: serde_json::Value =
+            serde_json::from_str(&table(&sa, rq::GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).unwrap();
+        v["subscriptionGroupTable"]["CG_ha_group"]["retryMaxTimes"] == 5
+    }));
+    drop((slave, master, ns));
+}
+
+#[test]
+fn ha_a_put_on_a_slave_is_refused_and_a_master_must_have_id_0() {
+    let dir = TestDir::new("ha-slave-put");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let slave = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "slave", &["--brokerRole=SLAVE", "--brokerId=1"]),
+        "slave.log",
+    );
+    let c = RemotingClient::new();
+    let r = call(&c, &slave.addr("listen"), send_req("TopicOnSlave", 0, b"x"));
+    assert_eq!(r.code, rs::SERVICE_NOT_AVAILABLE, "{:?}", r.remark);
+    // Bad role/id pairs stop the broker at start with a clear message.
+    for (role, id, says) in [
+        ("SLAVE", "0", "brokerId > 0"),
+        ("SLAVE", "-1", "brokerId > 0"),
+        ("SYNC_MASTER", "1", "brokerId=0"),
+    ] {
+        let args = broker_args(
+            &dir.path,
+            &nsa,
+            "bad",
+            &[&format!("--brokerRole={role}"), &format!("--brokerId={id}")],
+        );
+        let out = std::process::Command::new(BROKER_BIN).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{role}/{id}: {err}");
+        assert!(err.contains(says), "{role}/{id}: {err}");
+    }
+    drop((slave, ns));
+}
+
+#[test]
+fn ha_sync_master_answers_11_without_slave_12_with_a_frozen_one_and_ok_with_one() {
+    let dir = TestDir::new("ha-sync-codes");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let master = start(
+        &dir.path,
+        &broker_args(
+            &dir.path,
+            &nsa,
+            "master",
+            &["--brokerRole=SYNC_MASTER", "--slaveTimeout=600"],
+        ),
+        "master.log",
+    );
+    let ma = master.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaSync";
+    create_topic(&c, &ma, topic);
+    // No slave: SLAVE_NOT_AVAILABLE at once, the message stored all the same.
+    let t0 = Instant::now();
+    let r = call(&c, &ma, send_req(topic, 0, b"alone"));
+    assert_eq!(r.code, rs::SLAVE_NOT_AVAILABLE, "{:?}", r.remark);
+    assert!(t0.elapsed() < Duration::from_millis(400), "took {:?}", t0.elapsed());
+    assert_eq!(r.i64_field("queueOffset").unwrap(), 0);
+    // A slave that finds its master through the name server: SEND_OK.
+    let mut slave = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "slave", &["--brokerRole=SLAVE", "--brokerId=1"]),
+        "slave.log",
+    );
+    let mut last = 0;
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            last = call(&c, &ma, send_req(topic, 0, b"with slave")).code;
+            last == rs::SUCCESS
+        }),
+        "last code {last}"
+    );
+    // A frozen slave (SIGSTOP: connected, silent): FLUSH_SLAVE_TIMEOUT after slaveTimeout.
+    let pid = slave.child.as_ref().unwrap().id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let t0 = Instant::now();
+    let r = call(&c, &ma, send_req(topic, 0, b"frozen"));
+    let took = t0.elapsed();
+    let _ = std::process::Command::new("kill").args(["-CONT", &pid]).status();
+    assert_eq!(r.code, rs::FLUSH_SLAVE_TIMEOUT, "{:?}", r.remark);
+    assert!(took >= Duration::from_millis(550) && took < Duration::from_secs(3), "took {took:?}");
+    // Thawed, it acknowledges again.
+    assert!(wait_until(Duration::from_secs(10), || call(&c, &ma, send_req(topic, 1, b"thawed"))
+        .code
+        == rs::SUCCESS));
+    // Slave gone: SLAVE_NOT_AVAILABLE again once the master saw its connection close.
+    slave.kill9();
+    assert!(wait_until(Duration::from_secs(10), || call(&c, &ma, send_req(topic, 1, b"gone"))
+        .code
+        == rs::SLAVE_NOT_AVAILABLE));
+    drop((master, ns));
+}
+
+#[test]
+fn ha_sync_master_killed_mid_stream_loses_no_acknowledged_message() {
+    let dir = TestDir::new("ha-sync-kill");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let mut master = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "master", &["--brokerRole=SYNC_MASTER"]),
+        "master.log",
+    );
+    let (ma, ha) = (master.addr("listen"), master.addr("ha"));
+    let slave = start(
+        &dir.path,
+        &broker_args(
+            &dir.path,
+            &nsa,
+            "slave",
+            &["--brokerRole=SLAVE", "--brokerId=1", &format!("--haMasterAddress={ha}")],
+        ),
+        "slave.log",
+    );
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaKill";
+    create_topic(&c, &ma, topic);
+    assert!(wait_until(Duration::from_secs(10), || call(&c, &ma, send_req(topic, 0, b"warm-up"))
+        .code
+        == rs::SUCCESS));
+    // 8 senders until the master dies; each keeps what got SEND_OK.
+    let acked: Arc<Mutex<Messages>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..8)
+        .map(|t| {
+            let (ma, acked, stop) = (ma.clone(), acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let c = RemotingClient::new();
+                let mut i = 0usize;
+                let mut other = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let q = ((t + i) % QUEUES as usize) as i32;
+                    let body = format!("kill-{t}-{i:07}-{}", "y".repeat((i * 7) % 300));
+                    i += 1;
+                    let Ok(r) = c.invoke(&ma, send_req(topic, q, body.as_bytes()), T) else {
+                        break;
+                    };
+                    if r.code == rs::SUCCESS {
+                        let off = r.i64_field("queueOffset").unwrap();
+                        let qid = r.i32_field("queueId").unwrap();
+                        acked.lock().unwrap().insert((qid, off), body.into_bytes());
+                    } else {
+                        other += 1;
+                    }
+                }
+                other
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    master.kill9();
+    stop.store(true, Ordering::Release);
+    let refused: usize = senders.into_iter().map(|s| s.join().unwrap()).sum();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
+    assert!(acked.len() > 500, "only {} sends acknowledged before the kill", acked.len());
+    // The master is down; the slave alone has every acknowledged message, byte for byte.
+    let mut on_slave = BTreeMap::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        on_slave.clear();
+        for q in 0..QUEUES {
+            for (off, body) in read_queue(&c, &sa, topic, q) {
+                on_slave.insert((q, off), body);
+            }
+        }
+        acked.keys().all(|k| on_slave.contains_key(k))
+    }));
+    for (k, body) in &acked {
+        assert_eq!(on_slave.get(k), Some(body), "acknowledged message {k:?} differs on the slave");
+    }
+    // Nothing else than what was sent: every message on the slave is one of ours.
+    for ((q, off), body) in &on_slave {
+        let text = String::from_utf8_lossy(body);
+        assert!(text == "warm-up" || text.starts_with("kill-"), "garbage at {q}/{off}: {text:?}");
+    }
+    println!(
+        "SYNC_MASTER killed: {} acknowledged, {refused} answered otherwise, {} on the slave, none lost",
+        acked.len(),
+        on_slave.len()
+    );
+    drop((slave, ns));
+}
+
+#[test]
+fn ha_a_late_and_a_restarted_slave_catch_up_through_the_name_server() {
+    let dir = TestDir::new("ha-late");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let master = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "master", &["--brokerRole=ASYNC_MASTER"]),
+        "master.log",
+    );
+    let ma = master.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaLate";
+    create_topic(&c, &ma, topic);
+    send_many(&ma, topic, 0, 8_000);
+    // No haMasterAddress: the slave learns the master's HA address from the name server.
+    let slave_args = broker_args(&dir.path, &nsa, "slave", &["--brokerRole=SLAVE", "--brokerId=1"]);
+    let mut slave = start(&dir.path, &slave_args, "slave.log");
+    let max = commit_log_max(&c, &ma);
+    assert!(
+        wait_until(Duration::from_secs(20), || commit_log_max(&c, &slave.addr("listen")) == max)
+    );
+    // Killed, more sent, restarted on the same store: it catches up from where it was.
+    slave.kill9();
+    send_many(&ma, topic, 8_000, 4_000);
+    slave = start(&dir.path, &slave_args, "slave-2.log");
+    let sa = slave.addr("listen");
+    let max = commit_log_max(&c, &ma);
+    assert!(
+        wait_until(Duration::from_secs(20), || commit_log_max(&c, &sa) == max),
+        "slave at {} of {max}",
+        commit_log_max(&c, &sa)
+    );
+    assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 3).len() == 3_000));
+    assert_replica_identical(&c, &dir.path, &ma, &sa, topic);
+    drop((slave, master, ns));
+}
