@@ -571,3 +571,71 @@ fn acl_cpp_wrapper_on_librmq_signs() {
     );
     assert!(out.contains("pulled 5\n"), "{out}");
 }
+
+/// A slave syncs topics, offsets and groups from its master over remoting: an `aclEnable`
+/// master refuses an unsigned slave, and serves one with `innerClientAccessKey/SecretKey`.
+#[test]
+fn acl_slave_syncs_from_an_acl_master_with_inner_client_credentials() {
+    let dir = TestDir::new("acl-slave");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let ns = cluster.namesrv_addr();
+    let slave = |id: &str, extra: &[&str]| {
+        let mut a: Vec<String> = vec![
+            "-n".into(),
+            ns.clone(),
+            "--listenPort=0".into(),
+            "--bindAddress=127.0.0.1".into(),
+            "--brokerIP1=127.0.0.1".into(),
+            format!("--storePathRootDir={}", dir.path.join(format!("slave-{id}")).display()),
+            "--brokerName=broker-a".into(),
+            "--brokerRole=SLAVE".into(),
+            format!("--brokerId={id}"),
+            "--slaveSyncInterval=300".into(),
+        ];
+        a.extend(crate::util::small_store_args());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        crate::util::Proc::start(
+            crate::util::BROKER_BIN,
+            &a,
+            dir.path.join(format!("slave-{id}.log")),
+            1,
+        )
+    };
+    let topics = |addr: &str| {
+        let r = RemotingClient::new()
+            .invoke(
+                addr,
+                RemotingCommand::request(rq::GET_ALL_TOPIC_CONFIG),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        String::from_utf8_lossy(&r.body).to_string()
+    };
+    let log = |id: &str| std::fs::read_to_string(dir.path.join(format!("slave-{id}.log"))).unwrap();
+    let mut unsigned = slave("1", &[]);
+    assert!(
+        wait_until(Duration::from_secs(10), || log("1").contains("No accessKey is configured")),
+        "the unsigned slave's sync is refused: {}",
+        log("1")
+    );
+    assert!(!topics(&unsigned.addr("listen")).contains(TOPIC));
+    unsigned.stop();
+    let signed_slave = slave(
+        "2",
+        &[
+            &format!("--innerClientAccessKey={ADMIN_AK}"),
+            &format!("--innerClientSecretKey={ADMIN_SK}"),
+        ],
+    );
+    let sa = signed_slave.addr("listen");
+    assert!(
+        wait_until(Duration::from_secs(10), || topics(&sa).contains(TOPIC)),
+        "the signed slave has the master's topics: {}",
+        log("2")
+    );
+    // The secret is not listed by GET_BROKER_CONFIG.
+    let r = RemotingClient::new()
+        .invoke(&sa, RemotingCommand::request(rq::GET_BROKER_CONFIG), Duration::from_secs(5))
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&r.body).contains(ADMIN_SK));
+}
