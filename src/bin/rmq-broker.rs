@@ -25,6 +25,9 @@ messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval,
 clientHousekeepingInterval.
 Transactions: transactionCheckInterval (60000 ms), transactionTimeOut (6000 ms),
 transactionCheckMax (15), rejectTransactionMessage (false).
+ACL: aclEnable (false), plainAclFile (default $ROCKETMQ_HOME/conf/plain_acl.yml; rocketmqHome
+overrides ROCKETMQ_HOME), innerClientAccessKey / innerClientSecretKey (sign the broker's own
+requests, e.g. a slave's sync from an ACL master).
 Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
 cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
 fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.

@@ -7,16 +7,19 @@
 //! END_TRANSACTION from a 4.x client names no topic; its processor checks PUB on the half
 //! message's real topic with [`check_resources`] once it has read it.
 //!
-//! The broker's own outbound calls go to name servers only, which check no ACL (as in Apache
-//! 4.x); replication uses the HA port, which carries no remoting requests. So the broker signs
-//! nothing.
+//! The broker's own outbound calls (name-server registration, which no name server checks, and a
+//! slave's sync of topics, offsets and groups from its master, which an `aclEnable` master does)
+//! are signed with `innerClientAccessKey` / `innerClientSecretKey` when both are set; otherwise
+//! the master must list its slaves in `globalWhiteRemoteAddresses` (or a slave account's
+//! `whiteRemoteAddress`). Replication itself uses the HA port, which carries no remoting
+//! requests.
 
 use super::config::BrokerConfig;
 use super::core::Core;
 use crate::acl::{AclWatcher, SharedAcl, RELOAD_INTERVAL};
 use crate::protocol::access::Access;
 use crate::protocol::command::RemotingCommand;
-use crate::remoting::{Refusal, ReqCtx, RequestHook};
+use crate::remoting::{OutboundHook, Refusal, ReqCtx, RequestHook};
 use std::io;
 use std::net::IpAddr;
 
@@ -30,7 +33,7 @@ impl RequestHook for AclHook {
         let peer = ctx.peer();
         self.acl.get().check_route(peer.ip(), cmd, ctx.route.resources, ctx.route.admin).map_err(
             |e| {
-                log::info!(
+                log::debug!(
                     "acl refused code={} peer={} accessKey={} reason={}",
                     cmd.code,
                     peer,
@@ -69,7 +72,37 @@ pub(crate) fn check_resources(
 ) -> Result<(), Refusal> {
     let Some(acl) = core.acl.get() else { return Ok(()) };
     acl.get().check_resources(peer, cmd, needs, false).map_err(|e| {
-        log::info!("acl refused code={} peer={} reason={}", cmd.code, peer, e);
+        log::debug!("acl refused code={} peer={} reason={}", cmd.code, peer, e);
         Refusal::new(e.code(), e.remark())
     })
+}
+
+/// Signs the broker's outbound requests with its `innerClient*` account.
+struct Signer {
+    access_key: String,
+    secret_key: String,
+}
+
+impl OutboundHook for Signer {
+    fn before_send(&self, _addr: &str, cmd: &mut RemotingCommand) {
+        crate::acl::sign(cmd, &self.access_key, &self.secret_key, None);
+    }
+}
+
+/// Sign `core`'s outbound requests when the configuration has both `innerClient*` keys.
+pub(crate) fn install_signer(cfg: &BrokerConfig, core: &Core) -> io::Result<()> {
+    match &cfg.inner_client_credentials {
+        None => Ok(()),
+        Some((ak, sk)) if ak.is_empty() || sk.0.is_empty() => Err(io::Error::other(
+            "innerClientAccessKey and innerClientSecretKey must be set together",
+        )),
+        Some((ak, sk)) => {
+            log::info!("outbound requests signed accessKey={ak}");
+            core.remote.set_outbound_hook(std::sync::Arc::new(Signer {
+                access_key: ak.clone(),
+                secret_key: sk.0.clone(),
+            }));
+            Ok(())
+        }
+    }
 }

@@ -90,6 +90,16 @@ impl fmt::Display for Perm {
     }
 }
 
+/// A secret configuration value: `Debug` prints `<redacted>`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// Broker settings.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -254,6 +264,11 @@ pub struct BrokerConfig {
     pub acl_enable: bool,
     /// `plainAclFile` (rmq extension): the ACL file; unset, `${rocketmqHome}/conf/plain_acl.yml`.
     pub plain_acl_file: Option<PathBuf>,
+    /// `innerClientAccessKey` / `innerClientSecretKey` (rmq extension): the account the broker
+    /// signs its own outbound requests with (a slave's sync from an `aclEnable` master, name
+    /// server registration); unset, they go unsigned. The secret is never listed by
+    /// GET_BROKER_CONFIG.
+    pub inner_client_credentials: Option<(String, Secret)>,
     /// `rocketmqHome`: Apache's home directory (default: the `ROCKETMQ_HOME` environment
     /// variable); only the default ACL file path uses it.
     pub rocketmq_home: Option<PathBuf>,
@@ -368,6 +383,7 @@ impl Default for BrokerConfig {
             slave_sync_interval: 10_000,
             acl_enable: false,
             plain_acl_file: None,
+            inner_client_credentials: None,
             rocketmq_home: std::env::var_os("ROCKETMQ_HOME")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -496,6 +512,14 @@ impl ConfigKeys for BrokerConfig {
             "slaveTimeout" => self.slave_timeout = at_least(parse_num(v)?, 1)?,
             "slaveSyncInterval" => self.slave_sync_interval = at_least(parse_num(v)?, 100)?,
             "aclEnable" => self.acl_enable = parse_bool(v)?,
+            "innerClientAccessKey" => {
+                let sk = self.inner_client_credentials.take().map(|(_, s)| s).unwrap_or_default();
+                self.inner_client_credentials = Some((non_empty(v)?, sk));
+            }
+            "innerClientSecretKey" => {
+                let ak = self.inner_client_credentials.take().map(|(a, _)| a).unwrap_or_default();
+                self.inner_client_credentials = Some((ak, Secret(non_empty(v)?)));
+            }
             "plainAclFile" => self.plain_acl_file = Some(PathBuf::from(non_empty(v)?)),
             "rocketmqHome" => self.rocketmq_home = Some(PathBuf::from(non_empty(v)?)),
             // Accepted for compatibility; not used by rmq yet.

@@ -28,7 +28,7 @@ pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBl
 
 /// Keys read only at start: the ports, the store's layout and flushing, the pools, the
 /// identity, the system topics. Every other key takes effect at once.
-pub const RESTART_KEYS: [&str; 48] = [
+pub const RESTART_KEYS: [&str; 50] = [
     "brokerClusterName",
     "brokerName",
     "brokerId",
@@ -77,6 +77,8 @@ pub const RESTART_KEYS: [&str; 48] = [
     "messageDelayLevel",
     "aclEnable",
     "plainAclFile",
+    "innerClientAccessKey",
+    "innerClientSecretKey",
 ];
 
 /// Every key with its current value, in Apache's names. Unset optional paths are left out, so

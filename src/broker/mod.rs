@@ -144,6 +144,7 @@ pub fn start_with_hooks(
     if let Some(w) = &acl_watcher {
         let _ = core.acl.set(w.shared());
     }
+    acl::install_signer(&cfg, &core)?;
     let mut services = Vec::new();
     let c = core.clone();
     let schedule = Service::spawn("broker-schedule", move |ctx| services::schedule::run(&c, ctx))?;

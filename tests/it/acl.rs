@@ -18,6 +18,9 @@ pub const ADMIN_AK: &str = "rmq-acl-admin";
 pub const ADMIN_SK: &str = "rmq-acl-admin-secret";
 /// An account whose `whiteRemoteAddress` is loopback: its requests need no signature.
 const WHITE_AK: &str = "rmq-acl-white";
+/// SUB only on [`TOPIC`].
+const SUB_AK: &str = "rmq-acl-sub";
+const SUB_SK: &str = "rmq-acl-sub-secret";
 /// PUB|SUB for [`AK`].
 pub const TOPIC: &str = "TopicAcl";
 /// DENY for [`AK`].
@@ -44,6 +47,10 @@ pub fn acl_yaml(global_white: &str) -> String {
          \x20 - accessKey: {ADMIN_AK}\n\
          \x20   secretKey: {ADMIN_SK}\n\
          \x20   admin: true\n\
+         \x20 - accessKey: {SUB_AK}\n\
+         \x20   secretKey: {SUB_SK}\n\
+         \x20   defaultTopicPerm: DENY\n\
+         \x20   topicPerms: [{TOPIC}=SUB]\n\
          \x20 - accessKey: {WHITE_AK}\n\
          \x20   secretKey: rmq-acl-white-secret\n\
          \x20   whiteRemoteAddress: 127.0.0.1\n\
@@ -456,4 +463,179 @@ fn acl_python_binding_on_librmq_signs() {
     );
     let bad = v["bad_error"].as_str().unwrap_or_default();
     assert!(bad.contains(&format!("Check signature failed for accessKey={AK}")), "{v}");
+}
+
+/// END_TRANSACTION from a 4.x client names no topic (Apache checks only its signature): rmq
+/// checks PUB on the half message's real topic, so an account that may only subscribe cannot
+/// commit someone's half message; the producer's own account can.
+#[test]
+fn acl_end_transaction_needs_pub_on_the_real_topic() {
+    let dir = TestDir::new("acl-txn");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let broker = cluster.broker_addr();
+    let half = RemotingCommand::request(rq::SEND_MESSAGE_V2)
+        .with("a", "PG_acl_txn")
+        .with("b", TOPIC)
+        .with("c", "TBW102")
+        .with("d", 4)
+        .with("e", 0)
+        .with("f", 4) // TRANSACTION_PREPARED
+        .with("g", 0)
+        .with("h", 0)
+        .with("i", "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG_acl_txn\u{2}")
+        .with_body(b"half".to_vec());
+    let producer = signed(AK, SK);
+    let r = producer.invoke(&broker, half, Duration::from_secs(5)).unwrap();
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+    let msg_id = r.field("msgId").unwrap().to_string();
+    let commit_offset = i64::from_str_radix(&msg_id[16..32], 16).unwrap();
+    let end = RemotingCommand::request(rq::END_TRANSACTION)
+        .with("producerGroup", "PG_acl_txn")
+        .with("tranStateTableOffset", r.field("queueOffset").unwrap())
+        .with("commitLogOffset", commit_offset)
+        .with("commitOrRollback", 8) // TRANSACTION_COMMIT
+        .with("fromTransactionCheck", false)
+        .with("msgId", &msg_id);
+    let (code, remark) = call(&signed(SUB_AK, SUB_SK), &broker, end.clone());
+    assert_eq!(
+        (code, remark.as_str()),
+        (
+            1,
+            "org.apache.rocketmq.acl.common.AclException: No default permission for topic:TopicAcl"
+        )
+    );
+    let (code, remark) = call(&signed(AK, "wrong-secret"), &broker, end.clone());
+    assert_eq!((code, remark.as_str()), (1, "org.apache.rocketmq.acl.common.AclException: Check signature failed for accessKey=rmq-acl-ak"));
+    assert_eq!(call(&producer, &broker, end), (0, String::new()));
+
+    // The Rust transaction producer signs its half sends and its one-way END_TRANSACTION: the
+    // committed copy reaches the topic's queues.
+    struct Commit;
+    impl TransactionListener for Commit {
+        fn execute_local(&self, _: &Message) -> LocalTxState {
+            LocalTxState::Commit
+        }
+        fn check_local(&self, _: &MessageExt) -> LocalTxState {
+            LocalTxState::Commit
+        }
+    }
+    let stored = || {
+        (0..4)
+            .map(|q| {
+                let req = RemotingCommand::request(rq::GET_MAX_OFFSET)
+                    .with("topic", TOPIC)
+                    .with("queueId", q);
+                producer
+                    .invoke(&broker, req, Duration::from_secs(5))
+                    .unwrap()
+                    .field("offset")
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            })
+            .sum::<i64>()
+    };
+    // The copy committed above, once dispatched.
+    assert!(wait_until(Duration::from_secs(10), || stored() == 1), "the raw commit's copy");
+    let before = stored();
+    let mut o = ProducerOptions::new("PG_acl_txn_rust", &cluster.namesrv_addr());
+    fast(&mut o.config, "PG_acl_txn_rust");
+    o.config.set_credentials(AK, SK);
+    let tx = TransactionProducer::new(o, Arc::new(Commit)).unwrap();
+    tx.start().unwrap();
+    tx.send_in_transaction(&Message::new(TOPIC, "committed")).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || stored() == before + 1),
+        "committed copy stored"
+    );
+    tx.shutdown();
+}
+
+/// The C++ wrapper (rmq.hpp) on librmq: set_session_credentials on a producer and a pull
+/// consumer; a wrong secret is refused with Apache's remark.
+#[test]
+fn acl_cpp_wrapper_on_librmq_signs() {
+    let dir = TestDir::new("acl-hpp");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let bin = crate::ffi::compile(&["tests/c/acl.cpp"], &dir.path, "acl", "c++17", &[]);
+    let ns = cluster.namesrv_addr();
+    let out = crate::ffi::run_ok(
+        Command::new(bin).args([&ns, TOPIC, AK, SK, "rmq-acl-wrong", "5"]),
+        Duration::from_secs(60),
+    );
+    assert!(out.contains("sent 5\n"), "{out}");
+    assert!(
+        out.contains("refused: ")
+            && out.contains("Check signature failed for accessKey=rmq-acl-ak"),
+        "{out}"
+    );
+    assert!(out.contains("pulled 5\n"), "{out}");
+}
+
+/// A slave syncs topics, offsets and groups from its master over remoting: an `aclEnable`
+/// master refuses an unsigned slave, and serves one with `innerClientAccessKey/SecretKey`.
+#[test]
+fn acl_slave_syncs_from_an_acl_master_with_inner_client_credentials() {
+    let dir = TestDir::new("acl-slave");
+    let cluster = acl_cluster(&dir.path, &acl_yaml("10.99.99.*"));
+    let ns = cluster.namesrv_addr();
+    let slave = |id: &str, extra: &[&str]| {
+        let mut a: Vec<String> = vec![
+            "-n".into(),
+            ns.clone(),
+            "--listenPort=0".into(),
+            "--bindAddress=127.0.0.1".into(),
+            "--brokerIP1=127.0.0.1".into(),
+            format!("--storePathRootDir={}", dir.path.join(format!("slave-{id}")).display()),
+            "--brokerName=broker-a".into(),
+            "--brokerRole=SLAVE".into(),
+            format!("--brokerId={id}"),
+            "--slaveSyncInterval=300".into(),
+        ];
+        a.extend(crate::util::small_store_args());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        crate::util::Proc::start(
+            crate::util::BROKER_BIN,
+            &a,
+            dir.path.join(format!("slave-{id}.log")),
+            1,
+        )
+    };
+    let topics = |addr: &str| {
+        let r = RemotingClient::new()
+            .invoke(
+                addr,
+                RemotingCommand::request(rq::GET_ALL_TOPIC_CONFIG),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        String::from_utf8_lossy(&r.body).to_string()
+    };
+    let log = |id: &str| std::fs::read_to_string(dir.path.join(format!("slave-{id}.log"))).unwrap();
+    let mut unsigned = slave("1", &[]);
+    assert!(
+        wait_until(Duration::from_secs(10), || log("1").contains("No accessKey is configured")),
+        "the unsigned slave's sync is refused: {}",
+        log("1")
+    );
+    assert!(!topics(&unsigned.addr("listen")).contains(TOPIC));
+    unsigned.stop();
+    let signed_slave = slave(
+        "2",
+        &[
+            &format!("--innerClientAccessKey={ADMIN_AK}"),
+            &format!("--innerClientSecretKey={ADMIN_SK}"),
+        ],
+    );
+    let sa = signed_slave.addr("listen");
+    assert!(
+        wait_until(Duration::from_secs(10), || topics(&sa).contains(TOPIC)),
+        "the signed slave has the master's topics: {}",
+        log("2")
+    );
+    // The secret is not listed by GET_BROKER_CONFIG.
+    let r = RemotingClient::new()
+        .invoke(&sa, RemotingCommand::request(rq::GET_BROKER_CONFIG), Duration::from_secs(5))
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&r.body).contains(ADMIN_SK));
 }
