@@ -626,3 +626,61 @@ fn ha_consumers_read_from_the_slave_while_the_master_is_down() {
     assert_eq!((r.code, r.i64_field("offset").ok()), (rs::SUCCESS, Some(n as i64 / 4)));
     drop((slave, ns));
 }
+
+#[test]
+fn ha_slave_read_enable_sends_a_lagging_pull_consumer_to_the_slave() {
+    use rmq::client::{MessageQueue, PullConsumer, PullConsumerOptions, PullStatus};
+    let dir = TestDir::new("ha-slave-read");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    // accessMessageInMemoryMaxRatio=0: every consumer counts as reading from disk.
+    let read = ["--slaveReadEnable=true", "--accessMessageInMemoryMaxRatio=0"];
+    let mut margs = vec!["--brokerRole=ASYNC_MASTER"];
+    margs.extend(read);
+    let master = start(&dir.path, &broker_args(&dir.path, &nsa, "master", &margs), "master.log");
+    let (ma, ha) = (master.addr("listen"), master.addr("ha"));
+    let ham = format!("--haMasterAddress={ha}");
+    let mut sargs = vec!["--brokerRole=SLAVE", "--brokerId=1", ham.as_str()];
+    sargs.extend(read);
+    let slave = start(&dir.path, &broker_args(&dir.path, &nsa, "slave", &sargs), "slave.log");
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaSlaveRead";
+    create_topic(&c, &ma, topic);
+    let mq = MessageQueue { topic: topic.into(), broker_name: "broker-a".into(), queue_id: 0 };
+    for i in 0..40 {
+        let r = call(&c, &ma, send_req(topic, 0, format!("r-{i}").as_bytes()));
+        assert_eq!(r.code, rs::SUCCESS);
+    }
+    let max = commit_log_max(&c, &ma);
+    assert!(wait_until(Duration::from_secs(10), || commit_log_max(&c, &sa) == max));
+    assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 0).len() == 40));
+    let mut o = PullConsumerOptions::new("CG_ha_read", &nsa);
+    o.config.instance_name = "c-ha-read".into();
+    o.config.client_ip = "127.0.0.1".into();
+    let consumer = PullConsumer::new(o).unwrap();
+    consumer.start().unwrap();
+    let timeout = Duration::from_secs(2);
+    let first = consumer.pull(&mq, "*", 0, 10, timeout).unwrap();
+    assert_eq!((first.status, first.messages.len()), (PullStatus::Found, 10));
+    // The master suggested its slave: freeze the master; the next pulls go to the slave.
+    let pid = master.child.as_ref().unwrap().id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let mut offset = first.next_begin_offset;
+    let mut bodies: Vec<String> =
+        first.messages.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()).collect();
+    let outcome = (|| {
+        while offset < 40 {
+            let r = consumer.pull(&mq, "*", offset, 10, timeout)?;
+            bodies
+                .extend(r.messages.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()));
+            offset = r.next_begin_offset;
+        }
+        Ok::<_, rmq::client::Error>(())
+    })();
+    let _ = std::process::Command::new("kill").args(["-CONT", &pid]).status();
+    outcome.expect("pulls from the slave while the master is frozen");
+    assert_eq!(bodies, (0..40).map(|i| format!("r-{i}")).collect::<Vec<_>>());
+    consumer.shutdown();
+    drop((slave, master, ns));
+}
