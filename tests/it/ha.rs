@@ -684,3 +684,76 @@ fn ha_slave_read_enable_sends_a_lagging_pull_consumer_to_the_slave() {
     consumer.shutdown();
     drop((slave, master, ns));
 }
+
+#[test]
+fn ha_offsets_committed_to_the_slave_survive_the_masters_return() {
+    let dir = TestDir::new("ha-offsets-return");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let margs = broker_args(
+        &dir.path,
+        &nsa,
+        "master",
+        &["--brokerRole=ASYNC_MASTER", "--flushConsumerOffsetInterval=100"],
+    );
+    let mut master = start(&dir.path, &margs, "master.log");
+    let ma = master.addr("listen");
+    let slave = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "slave", &["--brokerRole=SLAVE", "--brokerId=1"]),
+        "slave.log",
+    );
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaOffsets";
+    create_topic(&c, &ma, topic);
+    for i in 0..20 {
+        assert_eq!(
+            call(&c, &ma, send_req(topic, 0, format!("o-{i}").as_bytes())).code,
+            rs::SUCCESS
+        );
+    }
+    let commit = |addr: &str, offset: i64| {
+        let req = RemotingCommand::request(rq::UPDATE_CONSUMER_OFFSET)
+            .with("consumerGroup", "CG_ha_ret")
+            .with("topic", topic)
+            .with("queueId", 0)
+            .with("commitOffset", offset);
+        assert_eq!(call(&c, addr, req).code, rs::SUCCESS);
+    };
+    let query = |addr: &str| {
+        let q = RemotingCommand::request(rq::QUERY_CONSUMER_OFFSET)
+            .with("consumerGroup", "CG_ha_ret")
+            .with("topic", topic)
+            .with("queueId", 0);
+        let r = call(&c, addr, q);
+        (r.code == rs::SUCCESS).then(|| r.i64_field("offset").unwrap())
+    };
+    commit(&ma, 5);
+    assert!(wait_until(Duration::from_secs(10), || query(&sa) == Some(5)));
+    std::thread::sleep(Duration::from_millis(400)); // the master persisted offset 5
+                                                    // The master dies; the consumer goes on on the slave and commits 15 there.
+    master.kill9();
+    commit(&sa, 15);
+    // The master comes back (new ports; the slave finds it through the name server) with its
+    // stale table: it takes over 15, and the slave's copy does not bring 5 back.
+    master = start(&dir.path, &margs, "master-2.log");
+    let ma = master.addr("listen");
+    assert!(
+        wait_until(Duration::from_secs(10), || query(&ma) == Some(15)),
+        "the returning master has {:?}",
+        query(&ma)
+    );
+    let log = || std::fs::read_to_string(dir.path.join("slave.log")).unwrap_or_default();
+    let found = format!("slave syncs from master Some(\"{ma}\")");
+    assert!(
+        wait_until(Duration::from_secs(10), || log().contains(&found)),
+        "the slave did not find the returning master"
+    );
+    std::thread::sleep(Duration::from_millis(1000)); // several copies from the master
+    assert_eq!((query(&ma), query(&sa)), (Some(15), Some(15)));
+    // Later commits on the master reach the slave as before.
+    commit(&ma, 18);
+    assert!(wait_until(Duration::from_secs(10), || query(&sa) == Some(18)));
+    drop((slave, master, ns));
+}
