@@ -189,6 +189,9 @@ pub fn start_with_hooks(
         services.push(services::slave_sync::spawn(&core)?);
     }
     let registered = services::register::register_all(&core);
+    if cfg.broker_role.is_master() {
+        services.push(services::slave_sync::spawn_takeover(&core)?);
+    }
     log::info!(
         "broker started name={} cluster={} role={} id={} addr={} ha={} namesrv={} registered={}",
         cfg.broker_name,

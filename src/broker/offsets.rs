@@ -2,8 +2,8 @@
 //! `config/consumerOffset.json` in Apache's shape, bare numeric queue-id keys included (§5.7).
 
 use crate::common::fs::{read_optional, write_atomic};
-use parking_lot::RwLock;
-use std::collections::BTreeMap;
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,6 +14,11 @@ pub struct OffsetManager {
     path: PathBuf,
     table: RwLock<Table>,
     dirty: AtomicBool,
+    /// On a slave: the `(topic@group, queue)` entries clients committed here (while the master
+    /// was away) that the master has not caught up with yet; the copy from the master does not
+    /// lower them (see [`OffsetManager::merge_from_master`]).
+    local: Mutex<BTreeSet<(String, i32)>>,
+    track_local: AtomicBool,
 }
 
 fn key(topic: &str, group: &str) -> String {
@@ -30,13 +35,33 @@ impl OffsetManager {
                 std::io::Error::other(format!("{} is not valid: {}", path.display(), e))
             })?;
         }
-        Ok(OffsetManager { path, table: RwLock::new(table), dirty: AtomicBool::new(false) })
+        Ok(OffsetManager {
+            path,
+            table: RwLock::new(table),
+            dirty: AtomicBool::new(false),
+            local: Mutex::new(BTreeSet::new()),
+            track_local: AtomicBool::new(false),
+        })
     }
 
     /// Commit an offset.
     pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
         self.table.write().entry(key(topic, group)).or_default().insert(queue_id, offset);
         self.dirty.store(true, Ordering::Release);
+    }
+
+    /// A slave remembers the offsets its clients commit (UPDATE_CONSUMER_OFFSET), so the copy
+    /// from a master that was away does not lower them.
+    pub fn track_local_commits(&self, on: bool) {
+        self.track_local.store(on, Ordering::Release);
+    }
+
+    /// Commit an offset a client sent (UPDATE_CONSUMER_OFFSET).
+    pub fn commit_by_client(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.commit(group, topic, queue_id, offset);
+        if self.track_local.load(Ordering::Acquire) {
+            self.local.lock().insert((key(topic, group), queue_id));
+        }
     }
 
     /// The committed offset, if any.
@@ -110,16 +135,28 @@ impl OffsetManager {
 
     /// A slave takes its master's offsets (SlaveSynchronize.syncConsumerOffset): every
     /// `topic@group` of `text` (GET_ALL_CONSUMER_OFFSET's body) replaces the slave's, the others
-    /// stay. Returns how many `topic@group` entries changed.
+    /// stay; except that a queue whose offset a client committed here and the master has not
+    /// reached yet keeps the slave's (Apache's slave takes the returning master's stale offsets,
+    /// and its consumers get everything since again). Returns how many entries changed.
     pub fn merge_from_master(&self, text: &[u8]) -> Result<usize, String> {
         let master = decode(text)?;
         let mut changed = 0;
         {
             let mut t = self.table.write();
+            let mut local = self.local.lock();
             for (k, m) in master {
-                if t.get(&k) != Some(&m) {
-                    t.insert(k, m);
-                    changed += 1;
+                let mine = t.entry(k.clone()).or_default();
+                for (q, o) in m {
+                    let id = (k.clone(), q);
+                    if local.contains(&id) {
+                        if mine.get(&q).is_some_and(|&own| own > o) {
+                            continue;
+                        }
+                        local.remove(&id);
+                    }
+                    if mine.insert(q, o) != Some(o) {
+                        changed += 1;
+                    }
                 }
             }
         }
@@ -128,6 +165,31 @@ impl OffsetManager {
             self.persist(false);
         }
         Ok(changed)
+    }
+
+    /// A master back from an absence takes every offset of `text` (a slave's
+    /// GET_ALL_CONSUMER_OFFSET body) that is ahead of its own: consumers committed them to the
+    /// slave meanwhile. Returns how many it took.
+    pub fn take_over_higher(&self, text: &[u8]) -> Result<usize, String> {
+        let slave = decode(text)?;
+        let mut took = 0;
+        {
+            let mut t = self.table.write();
+            for (k, m) in slave {
+                let mine = t.entry(k).or_default();
+                for (q, o) in m {
+                    if mine.get(&q).is_none_or(|&own| own < o) {
+                        mine.insert(q, o);
+                        took += 1;
+                    }
+                }
+            }
+        }
+        if took > 0 {
+            self.dirty.store(true, Ordering::Release);
+            self.persist(false);
+        }
+        Ok(took)
     }
 
     /// Persist if anything changed since the last call (or always when `force`).
@@ -183,6 +245,21 @@ mod tests {
         assert_eq!((m2.query("G", "T", 0), m2.query("G2", "T", 0)), (Some(20), Some(4)));
         assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:20,3:7}}}"#), Ok(0));
         assert!(m2.merge_from_master(b"{").is_err());
+        // A client's commit on the slave outlives a stale master until the master reaches it;
+        // after that the master's word counts again (an offset reset).
+        m2.track_local_commits(true);
+        m2.commit_by_client("G", "T", 0, 50);
+        assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:20}}}"#), Ok(0));
+        assert_eq!(m2.query("G", "T", 0), Some(50));
+        assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:50}}}"#), Ok(0));
+        assert_eq!(m2.merge_from_master(br#"{"offsetTable":{"T@G":{0:5}}}"#), Ok(1));
+        assert_eq!(m2.query("G", "T", 0), Some(5));
+        // A returning master takes only what is ahead of its own.
+        assert_eq!(m2.take_over_higher(br#"{"offsetTable":{"T@G":{0:9,3:1},"T@H":{1:2}}}"#), Ok(2));
+        assert_eq!(
+            (m2.query("G", "T", 0), m2.query("G", "T", 3), m2.query("H", "T", 1)),
+            (Some(9), Some(7), Some(2))
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

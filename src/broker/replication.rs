@@ -46,6 +46,7 @@ impl Replication {
             let _ = self.master.set(ha);
         } else {
             let _ = self.ha_addr.set(SocketAddr::new(ip, port));
+            c.offsets.track_local_commits(true);
             let master = cfg.ha_master_address.as_deref();
             log::info!(
                 "slave brokerId={} follows master HA address {}",
@@ -93,12 +94,13 @@ impl Replication {
         self.master_addr.lock().clone()
     }
 
-    /// A slave that does not know its master yet: the registration service then registers
-    /// every few seconds instead of every registerNameServerPeriod, so a slave started before its
-    /// master finds it soon.
+    /// A slave that does not know its master, or is not streaming from it: the registration
+    /// service then registers every few seconds instead of every registerNameServerPeriod, so a
+    /// slave started before its master, or whose master came back on another address, finds it
+    /// soon.
     pub fn slave_waiting_for_master(&self) -> bool {
-        self.slave.get().is_some_and(|s| s.master_addr().is_none())
-            || (self.slave.get().is_some() && self.master_addr.lock().is_none())
+        let Some(s) = self.slave.get() else { return false };
+        s.master_addr().is_none() || self.master_addr.lock().is_none() || !s.status().streaming
     }
 
     /// A slave's registration was answered (BrokerController.registerBrokerAll): follow the

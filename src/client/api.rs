@@ -83,7 +83,7 @@ pub(crate) struct PullArgs<'a> {
 /// Pull from the broker of `a.mq` through `remoting` (a consumer may use its own connections so
 /// that shutting down cuts its long polls short).
 pub(crate) fn pull(inst: &Instance, remoting: &RemotingClient, a: &PullArgs) -> Result<PullResult> {
-    let addr = inst.read_addr(&a.mq.broker_name).ok_or_else(|| {
+    let addr = inst.pull_addr(a.mq).ok_or_else(|| {
         Error::new(ErrorKind::NoRoute, format!("no address for broker '{}'", a.mq.broker_name))
     })?;
     let mut sys_flag = pull_flag::SUBSCRIPTION;
@@ -108,6 +108,9 @@ pub(crate) fn pull(inst: &Instance, remoting: &RemotingClient, a: &PullArgs) -> 
     let resp = remoting
         .invoke(&addr, req, a.timeout)
         .map_err(|e| Error::remoting(&e, &format!("pull from {} ({addr})", a.mq.broker_name)))?;
+    if let Ok(Some(id)) = resp.opt_i64("suggestWhichBrokerId") {
+        inst.set_pull_from(a.mq, id);
+    }
     let status = match resp.code {
         rs::SUCCESS => PullStatus::Found,
         rs::PULL_NOT_FOUND => PullStatus::NoNewMsg,

@@ -7,7 +7,9 @@ use super::config::ClientConfig;
 use super::error::{Error, ErrorKind, Result};
 use super::route::MASTER_ID;
 use crate::common::service::{Service, Waker};
-use crate::protocol::body::{ConsumerData, HeartbeatData, ProducerData, TopicRouteData};
+use crate::protocol::body::{
+    ConsumerData, HeartbeatData, MessageQueue, ProducerData, TopicRouteData,
+};
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::RemotingCommand;
 use crate::remoting::{Connection, RemotingClient};
@@ -56,6 +58,9 @@ pub(crate) struct Instance {
     pub remoting: RemotingClient,
     routes: RwLock<HashMap<String, TopicRouteData>>,
     brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
+    /// Broker id each queue is pulled from next: the last pull's suggestWhichBrokerId (Apache's
+    /// PullAPIWrapper.pullFromWhichNodeTable); absent means the master.
+    pull_from: RwLock<HashMap<MessageQueue, i64>>,
     ns_index: AtomicUsize,
     route_gen: AtomicU64,
     members: Mutex<Vec<Arc<dyn Member>>>,
@@ -95,6 +100,7 @@ impl Instance {
             remoting: RemotingClient::new(),
             routes: RwLock::new(HashMap::new()),
             brokers: RwLock::new(HashMap::new()),
+            pull_from: RwLock::new(HashMap::new()),
             ns_index: AtomicUsize::new(0),
             route_gen: AtomicU64::new(1),
             members: Mutex::new(Vec::new()),
@@ -267,6 +273,30 @@ impl Instance {
         let b = self.brokers.read();
         let a = b.get(broker)?;
         a.get(&MASTER_ID).or_else(|| a.values().next()).cloned()
+    }
+
+    /// Address to pull `mq` from (PullAPIWrapper.recalculatePullFromWhichNode and
+    /// findBrokerAddressInSubscribe): the broker id its last pull's suggestWhichBrokerId named
+    /// (the master by default); when the route lacks that id, the master, else any slave (a
+    /// master gone from the route leaves its slave serving).
+    pub fn pull_addr(&self, mq: &MessageQueue) -> Option<String> {
+        let id = self.pull_from.read().get(mq).copied().unwrap_or(MASTER_ID);
+        let b = self.brokers.read();
+        let a = b.get(&mq.broker_name)?;
+        a.get(&id).or_else(|| a.get(&MASTER_ID)).or_else(|| a.values().next()).cloned()
+    }
+
+    /// Record a pull answer's suggestWhichBrokerId for `mq` (updatePullFromWhichNode).
+    pub fn set_pull_from(&self, mq: &MessageQueue, id: i64) {
+        if self.pull_from.read().get(mq).copied().unwrap_or(MASTER_ID) == id {
+            return;
+        }
+        let mut t = self.pull_from.write();
+        if id == MASTER_ID {
+            t.remove(mq);
+        } else {
+            t.insert(mq.clone(), id);
+        }
     }
 
     /// A broker (master preferred) serving `topic`, from the cached route.

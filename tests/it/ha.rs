@@ -108,8 +108,10 @@ fn read_queue(c: &RemotingClient, addr: &str, topic: &str, queue: i32) -> Vec<(i
             .with("subVersion", 0);
         let r = call(c, addr, req);
         if r.code != rs::SUCCESS {
+            // A slave knows a topic once it copied its master's topic configs.
             assert!(
-                matches!(r.code, rs::PULL_NOT_FOUND | rs::PULL_RETRY_IMMEDIATELY),
+                matches!(r.code, rs::PULL_NOT_FOUND | rs::PULL_RETRY_IMMEDIATELY)
+                    || (r.code == rs::TOPIC_NOT_EXIST && out.is_empty()),
                 "pull {addr} {topic}/{queue}@{offset}: {} {:?}",
                 r.code,
                 r.remark
@@ -365,11 +367,20 @@ fn ha_sync_master_answers_11_without_slave_12_with_a_frozen_one_and_ok_with_one(
     // A frozen slave (SIGSTOP: connected, silent): FLUSH_SLAVE_TIMEOUT after slaveTimeout.
     let pid = slave.child.as_ref().unwrap().id().to_string();
     assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    // SIGSTOP takes effect as each thread next runs: wait until every thread is stopped.
+    let all_stopped = || {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+        tasks.flatten().all(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            stat.rsplit(") ").next().is_some_and(|r| r.starts_with('T') || r.starts_with('t'))
+        })
+    };
+    assert!(wait_until(Duration::from_secs(5), all_stopped), "the slave did not stop");
     let t0 = Instant::now();
     let r = call(&c, &ma, send_req(topic, 0, b"frozen"));
     let took = t0.elapsed();
     let _ = std::process::Command::new("kill").args(["-CONT", &pid]).status();
-    assert_eq!(r.code, rs::FLUSH_SLAVE_TIMEOUT, "{:?}", r.remark);
+    assert_eq!(r.code, rs::FLUSH_SLAVE_TIMEOUT, "took {took:?}: {:?}", r.remark);
     assert!(took >= Duration::from_millis(550) && took < Duration::from_secs(3), "took {took:?}");
     // Thawed, it acknowledges again.
     assert!(wait_until(Duration::from_secs(10), || call(&c, &ma, send_req(topic, 1, b"thawed"))
@@ -508,5 +519,241 @@ fn ha_a_late_and_a_restarted_slave_catch_up_through_the_name_server() {
     );
     assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 3).len() == 3_000));
     assert_replica_identical(&c, &dir.path, &ma, &sa, topic);
+    drop((slave, master, ns));
+}
+
+#[test]
+fn ha_consumers_read_from_the_slave_while_the_master_is_down() {
+    use rmq::client::{
+        ConsumeFrom, ConsumeStatus, Message, MessageExt, Producer, ProducerOptions, PushConsumer,
+        PushConsumerOptions,
+    };
+    use std::collections::BTreeSet;
+    let dir = TestDir::new("ha-failover");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let mut master = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "master", &["--brokerRole=ASYNC_MASTER"]),
+        "master.log",
+    );
+    let (ma, ha) = (master.addr("listen"), master.addr("ha"));
+    let slave = start(
+        &dir.path,
+        &broker_args(
+            &dir.path,
+            &nsa,
+            "slave",
+            &["--brokerRole=SLAVE", "--brokerId=1", &format!("--haMasterAddress={ha}")],
+        ),
+        "slave.log",
+    );
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaFailover";
+    create_topic(&c, &ma, topic);
+    let mut po = ProducerOptions::new("PG_ha_failover", &nsa);
+    po.config.instance_name = "p-ha-failover".into();
+    po.config.client_ip = "127.0.0.1".into();
+    let p = Producer::new(po).unwrap();
+    p.start().unwrap();
+    let n = 1000;
+    for i in 0..n {
+        p.send(&Message::new(topic, format!("f-{i}"))).unwrap();
+    }
+    p.shutdown();
+    let max = commit_log_max(&c, &ma);
+    assert!(wait_until(Duration::from_secs(10), || commit_log_max(&c, &sa) == max));
+    assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 0).len() == n / 4));
+    // suggestWhichBrokerId: the master (0) unless slaveReadEnable; then the slave (the group's
+    // whichBrokerWhenConsumeSlowly, 1) for a consumer further behind than
+    // accessMessageInMemoryMaxRatio of memory (0 %: any). A slave never moves an offset.
+    let pull_at = |addr: &str, offset: i64| {
+        let req = RemotingCommand::request(rq::PULL_MESSAGE)
+            .with("consumerGroup", "CG_ha_suggest")
+            .with("topic", topic)
+            .with("queueId", 0)
+            .with("queueOffset", offset)
+            .with("maxMsgNums", 1)
+            .with("sysFlag", pull_flag::SUBSCRIPTION)
+            .with("commitOffset", 0)
+            .with("suspendTimeoutMillis", 0)
+            .with("subscription", "*")
+            .with("subVersion", 0);
+        let r = call(&c, addr, req);
+        (r.code, r.i64_field("suggestWhichBrokerId").unwrap())
+    };
+    assert_eq!(pull_at(&ma, 0), (rs::SUCCESS, 0));
+    let update = RemotingCommand::request(rq::UPDATE_BROKER_CONFIG)
+        .with_body(b"slaveReadEnable=true\naccessMessageInMemoryMaxRatio=0\n".to_vec());
+    assert_eq!(call(&c, &ma, update).code, rs::SUCCESS);
+    assert_eq!(pull_at(&ma, 0), (rs::SUCCESS, 1));
+    assert_eq!(pull_at(&ma, 100_000).0, rs::PULL_OFFSET_MOVED);
+    assert_eq!(pull_at(&sa, 100_000), (rs::PULL_RETRY_IMMEDIATELY, 0));
+    // The master dies; the name server drops it, the route keeps the slave.
+    master.kill9();
+    let mut o = PushConsumerOptions::new("CG_ha_failover", &nsa);
+    o.config.instance_name = "c-ha-failover".into();
+    o.config.client_ip = "127.0.0.1".into();
+    o.config.poll_namesrv_interval = Duration::from_millis(500);
+    o.config.heartbeat_interval = Duration::from_millis(500);
+    o.config.persist_offset_interval = Duration::from_millis(300);
+    o.consume_from = ConsumeFrom::FirstOffset;
+    o.rebalance_interval = Duration::from_millis(500);
+    o.suspend_timeout = Duration::from_secs(2);
+    let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let consumer = PushConsumer::new(o).unwrap();
+    consumer.subscribe(topic, "*").unwrap();
+    let s = seen.clone();
+    consumer
+        .register_concurrent(Arc::new(move |msgs: &[MessageExt]| {
+            let mut s = s.lock().unwrap();
+            s.extend(msgs.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()));
+            ConsumeStatus::Success
+        }))
+        .unwrap();
+    consumer.start().unwrap();
+    let all: BTreeSet<String> = (0..n).map(|i| format!("f-{i}")).collect();
+    let got = wait_until(Duration::from_secs(20), || *seen.lock().unwrap() == all);
+    consumer.shutdown();
+    assert!(got, "consumed {} of {n} from the slave", seen.lock().unwrap().len());
+    // Its offsets were committed to the slave.
+    let q = RemotingCommand::request(rq::QUERY_CONSUMER_OFFSET)
+        .with("consumerGroup", "CG_ha_failover")
+        .with("topic", topic)
+        .with("queueId", 0);
+    let r = call(&c, &sa, q);
+    assert_eq!((r.code, r.i64_field("offset").ok()), (rs::SUCCESS, Some(n as i64 / 4)));
+    drop((slave, ns));
+}
+
+#[test]
+fn ha_slave_read_enable_sends_a_lagging_pull_consumer_to_the_slave() {
+    use rmq::client::{MessageQueue, PullConsumer, PullConsumerOptions, PullStatus};
+    let dir = TestDir::new("ha-slave-read");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    // accessMessageInMemoryMaxRatio=0: every consumer counts as reading from disk.
+    let read = ["--slaveReadEnable=true", "--accessMessageInMemoryMaxRatio=0"];
+    let mut margs = vec!["--brokerRole=ASYNC_MASTER"];
+    margs.extend(read);
+    let master = start(&dir.path, &broker_args(&dir.path, &nsa, "master", &margs), "master.log");
+    let (ma, ha) = (master.addr("listen"), master.addr("ha"));
+    let ham = format!("--haMasterAddress={ha}");
+    let mut sargs = vec!["--brokerRole=SLAVE", "--brokerId=1", ham.as_str()];
+    sargs.extend(read);
+    let slave = start(&dir.path, &broker_args(&dir.path, &nsa, "slave", &sargs), "slave.log");
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaSlaveRead";
+    create_topic(&c, &ma, topic);
+    let mq = MessageQueue { topic: topic.into(), broker_name: "broker-a".into(), queue_id: 0 };
+    for i in 0..40 {
+        let r = call(&c, &ma, send_req(topic, 0, format!("r-{i}").as_bytes()));
+        assert_eq!(r.code, rs::SUCCESS);
+    }
+    let max = commit_log_max(&c, &ma);
+    assert!(wait_until(Duration::from_secs(10), || commit_log_max(&c, &sa) == max));
+    assert!(wait_until(Duration::from_secs(10), || read_queue(&c, &sa, topic, 0).len() == 40));
+    let mut o = PullConsumerOptions::new("CG_ha_read", &nsa);
+    o.config.instance_name = "c-ha-read".into();
+    o.config.client_ip = "127.0.0.1".into();
+    let consumer = PullConsumer::new(o).unwrap();
+    consumer.start().unwrap();
+    let timeout = Duration::from_secs(2);
+    let first = consumer.pull(&mq, "*", 0, 10, timeout).unwrap();
+    assert_eq!((first.status, first.messages.len()), (PullStatus::Found, 10));
+    // The master suggested its slave: freeze the master; the next pulls go to the slave.
+    let pid = master.child.as_ref().unwrap().id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let mut offset = first.next_begin_offset;
+    let mut bodies: Vec<String> =
+        first.messages.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()).collect();
+    let outcome = (|| {
+        while offset < 40 {
+            let r = consumer.pull(&mq, "*", offset, 10, timeout)?;
+            bodies
+                .extend(r.messages.iter().map(|m| String::from_utf8_lossy(m.body()).into_owned()));
+            offset = r.next_begin_offset;
+        }
+        Ok::<_, rmq::client::Error>(())
+    })();
+    let _ = std::process::Command::new("kill").args(["-CONT", &pid]).status();
+    outcome.expect("pulls from the slave while the master is frozen");
+    assert_eq!(bodies, (0..40).map(|i| format!("r-{i}")).collect::<Vec<_>>());
+    consumer.shutdown();
+    drop((slave, master, ns));
+}
+
+#[test]
+fn ha_offsets_committed_to_the_slave_survive_the_masters_return() {
+    let dir = TestDir::new("ha-offsets-return");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    let margs = broker_args(
+        &dir.path,
+        &nsa,
+        "master",
+        &["--brokerRole=ASYNC_MASTER", "--flushConsumerOffsetInterval=100"],
+    );
+    let mut master = start(&dir.path, &margs, "master.log");
+    let ma = master.addr("listen");
+    let slave = start(
+        &dir.path,
+        &broker_args(&dir.path, &nsa, "slave", &["--brokerRole=SLAVE", "--brokerId=1"]),
+        "slave.log",
+    );
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaOffsets";
+    create_topic(&c, &ma, topic);
+    for i in 0..20 {
+        assert_eq!(
+            call(&c, &ma, send_req(topic, 0, format!("o-{i}").as_bytes())).code,
+            rs::SUCCESS
+        );
+    }
+    let commit = |addr: &str, offset: i64| {
+        let req = RemotingCommand::request(rq::UPDATE_CONSUMER_OFFSET)
+            .with("consumerGroup", "CG_ha_ret")
+            .with("topic", topic)
+            .with("queueId", 0)
+            .with("commitOffset", offset);
+        assert_eq!(call(&c, addr, req).code, rs::SUCCESS);
+    };
+    let query = |addr: &str| {
+        let q = RemotingCommand::request(rq::QUERY_CONSUMER_OFFSET)
+            .with("consumerGroup", "CG_ha_ret")
+            .with("topic", topic)
+            .with("queueId", 0);
+        let r = call(&c, addr, q);
+        (r.code == rs::SUCCESS).then(|| r.i64_field("offset").unwrap())
+    };
+    commit(&ma, 5);
+    assert!(wait_until(Duration::from_secs(10), || query(&sa) == Some(5)));
+    std::thread::sleep(Duration::from_millis(400)); // the master persisted offset 5
+                                                    // The master dies; the consumer goes on on the slave and commits 15 there.
+    master.kill9();
+    commit(&sa, 15);
+    // The master comes back (new ports; the slave finds it through the name server) with its
+    // stale table: it takes over 15, and the slave's copy does not bring 5 back.
+    master = start(&dir.path, &margs, "master-2.log");
+    let ma = master.addr("listen");
+    assert!(
+        wait_until(Duration::from_secs(10), || query(&ma) == Some(15)),
+        "the returning master has {:?}",
+        query(&ma)
+    );
+    let log = || std::fs::read_to_string(dir.path.join("slave.log")).unwrap_or_default();
+    let found = format!("slave syncs from master Some(\"{ma}\")");
+    assert!(
+        wait_until(Duration::from_secs(10), || log().contains(&found)),
+        "the slave did not find the returning master"
+    );
+    std::thread::sleep(Duration::from_millis(1000)); // several copies from the master
+    assert_eq!((query(&ma), query(&sa)), (Some(15), Some(15)));
+    // Later commits on the master reach the slave as before.
+    commit(&ma, 18);
+    assert!(wait_until(Duration::from_secs(10), || query(&sa) == Some(18)));
     drop((slave, master, ns));
 }

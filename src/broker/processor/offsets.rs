@@ -32,7 +32,7 @@ impl OffsetProcessor {
                     req.i32_field("queueId")?,
                 );
                 let off = req.i64_field("commitOffset")?;
-                self.c.offsets.commit(group, topic, q, off);
+                self.c.offsets.commit_by_client(group, topic, q, off);
                 RemotingCommand::success()
             }
             rq::GET_MAX_OFFSET => {

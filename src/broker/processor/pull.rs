@@ -10,7 +10,7 @@ use crate::broker::hold::{Held, PullArgs, TagFilter};
 use crate::broker::stats;
 use crate::protocol::body::perm;
 use crate::protocol::codes::{pull_flag, response as rs};
-use crate::protocol::command::{FieldError, RemotingCommand};
+use crate::protocol::command::{BodyRef, FieldError, RemotingCommand};
 use crate::remoting::{Handler, Reply, ReqCtx};
 use crate::store::GetStatus;
 use std::sync::Arc;
@@ -131,6 +131,20 @@ impl PullProcessor {
                 (if a.offset == 0 { rs::PULL_NOT_FOUND } else { rs::PULL_OFFSET_MOVED }, name)
             }
         };
+        let (mut code, mut suggest) = (code, self.suggest_broker(cfg, &a.group, &got.messages));
+        if code == rs::PULL_OFFSET_MOVED && !cfg.broker_role.is_master() {
+            // A slave may be behind its master: it never moves a consumer's offset, it sends the
+            // consumer back to the group's broker (Apache, offsetCheckInSlave=false).
+            log::warn!(
+                "PULL_OFFSET_MOVED on a slave, not corrected topic={} group={} queue={} offset={}",
+                a.topic,
+                a.group,
+                a.queue_id,
+                a.offset
+            );
+            code = rs::PULL_RETRY_IMMEDIATELY;
+            suggest = self.c.groups.get(&a.group).map_or(0, |g| g.broker_id);
+        }
         if code == rs::PULL_NOT_FOUND && first && a.sys_flag & pull_flag::SUSPEND != 0 {
             return self.park(ctx, cfg, a, filter);
         }
@@ -138,7 +152,38 @@ impl PullProcessor {
         if code == rs::SUCCESS {
             resp.tail = got.messages;
         }
-        Reply::Respond(pull_fields(resp, got.next_begin_offset, got.min_offset, got.max_offset))
+        let mut resp = pull_fields(resp, got.next_begin_offset, got.min_offset, got.max_offset);
+        resp.put("suggestWhichBrokerId", suggest);
+        Reply::Respond(resp)
+    }
+
+    /// suggestWhichBrokerId (PullMessageProcessor): with slaveReadEnable, the group's
+    /// `whichBrokerWhenConsumeSlowly` (1) when the last message pulled lies further from the
+    /// commit log's end than accessMessageInMemoryMaxRatio percent of physical memory (the
+    /// consumer reads from disk: let the slave serve it), else the group's `brokerId` (0);
+    /// without slaveReadEnable always the master (0).
+    fn suggest_broker(&self, cfg: &BrokerConfig, group: &str, messages: &[BodyRef]) -> i64 {
+        if !cfg.slave_read_enable {
+            return 0;
+        }
+        let (id, slow) = self
+            .c
+            .groups
+            .get(group)
+            .map_or((0, 1), |g| (g.broker_id, g.which_broker_when_consume_slowly));
+        let Some(Ok((last, _))) =
+            messages.last().map(|m| crate::protocol::record::decode_view(m.as_slice(), false))
+        else {
+            return id;
+        };
+        let memory = crate::common::sys::total_physical_memory() / 100
+            * u64::from(cfg.access_message_in_memory_max_ratio);
+        let behind = self.c.store.commit_log_max_offset() - last.physical_offset;
+        if behind > 0 && behind as u64 > memory {
+            slow
+        } else {
+            id
+        }
     }
 
     fn park(&self, ctx: &ReqCtx, cfg: &BrokerConfig, a: PullArgs, filter: TagFilter) -> Reply {

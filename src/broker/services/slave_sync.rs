@@ -72,6 +72,45 @@ pub fn sync_all(c: &Core) {
     }
 }
 
+/// A master at start takes over the consumer offsets its slaves got from consumers while it was
+/// away (issue 11 point 5; Apache's returning master keeps its stale table, and its slave then
+/// copies that back: the consumers get everything since again). The slaves' addresses come from
+/// the name servers' cluster info; offsets ahead of the master's are taken.
+pub fn take_over_offsets(c: &Core) {
+    let cfg = c.cfg();
+    let mut slaves = std::collections::BTreeSet::new();
+    for ns in cfg.namesrv_list() {
+        let req = RemotingCommand::request(rq::GET_BROKER_CLUSTER_INFO);
+        let Ok(r) = c.remote.invoke(&ns, req, TIMEOUT) else { continue };
+        if r.code != rs::SUCCESS {
+            continue;
+        }
+        let Ok(info) = from_fastjson::<crate::protocol::body::ClusterInfo>(&r.body) else {
+            continue;
+        };
+        if let Some(b) = info.broker_addr_table.get(&cfg.broker_name) {
+            slaves.extend(b.broker_addrs.iter().filter(|(id, _)| **id > 0).map(|(_, a)| a.clone()));
+        }
+    }
+    for slave in slaves {
+        let Some(body) = fetch(c, &slave, rq::GET_ALL_CONSUMER_OFFSET) else { continue };
+        match c.offsets.take_over_higher(&body) {
+            Ok(0) => {}
+            Ok(n) => log::info!(
+                "took over {n} consumer offsets committed to slave={slave} while this master was away"
+            ),
+            Err(e) => log::warn!("slave's consumer offsets unreadable slave={slave}: {e}"),
+        }
+    }
+}
+
+/// [`take_over_offsets`] once, off the start-up path (a slave that does not answer must not
+/// delay the master).
+pub(crate) fn spawn_takeover(core: &Arc<Core>) -> std::io::Result<Service> {
+    let c = core.clone();
+    Service::spawn("broker-offset-takeover", move |_ctx| take_over_offsets(&c))
+}
+
 fn fetch(c: &Core, master: &str, code: i32) -> Option<Vec<u8>> {
     match c.remote.invoke(master, RemotingCommand::request(code), TIMEOUT) {
         Ok(r) if r.code == rs::SUCCESS => Some(r.body),
