@@ -22,14 +22,16 @@ sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionI
 registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
 checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort, shortPollingTimeMills,
 messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval,
-clientHousekeepingInterval.
+clientHousekeepingInterval, queryMessageThreadPoolNums, queryThreadPoolQueueCapacity.
+Metrics: metricsPort (0 = off, the default; -1 = any free port): GET /metrics in the Prometheus
+text format (rocketmq-exporter's names, docs/METRICS.md).
 Transactions: transactionCheckInterval (60000 ms), transactionTimeOut (6000 ms),
 transactionCheckMax (15), rejectTransactionMessage (false).
 Store retention and index: fileReservedTime (hours), deleteWhen, diskMaxUsedSpaceRatio,
 cleanResourceInterval, cleanFileForciblyEnable, maxHashSlotNum, maxIndexNum; rmq extensions:
 fileReservedTimeMillis, diskSpaceCleanForciblyRatio, diskSpaceWarningLevelRatio.
 Logging level: RMQ_LOG=debug|info|warn|error.
-Prints `READY role=broker listen=ADDR fast=ADDR` once serving; stops on SIGTERM/SIGINT.";
+Prints `READY role=broker listen=ADDR fast=ADDR [metrics=ADDR]` once serving; stops on SIGTERM/SIGINT.";
 
 fn main() -> ExitCode {
     logging::init();
@@ -75,7 +77,16 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("READY role=broker listen={} fast={}", h.local_addr(), h.fast_addr());
+    match h.metrics_addr() {
+        Some(m) => {
+            println!(
+                "READY role=broker listen={} fast={} metrics={m}",
+                h.local_addr(),
+                h.fast_addr()
+            )
+        }
+        None => println!("READY role=broker listen={} fast={}", h.local_addr(), h.fast_addr()),
+    }
     signals::wait_for_stop();
     h.shutdown();
     if let Some(mut ns) = embedded {

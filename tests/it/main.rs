@@ -6,6 +6,7 @@ mod admin_lib;
 mod arch;
 mod bad_input;
 mod bench;
+mod broker_metrics;
 mod broker_stats;
 mod cli;
 mod client;
