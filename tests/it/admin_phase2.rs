@@ -37,20 +37,38 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(&a)).unwrap()
 }
 
-/// Produce `n` to `topic` (4 queues) and let `group` pull and commit all of it.
+/// Produce `n` to `topic` (4 queues), let `group` pull and commit all of it and send the first
+/// message back once (a failed consumption). Returns the first message's id.
 fn produce_and_consume(c: &RemotingClient, addr: &str, topic: &str, group: &str, n: i32) {
     proto::create_topic(c, addr, topic, 4);
+    let mut first = String::new();
     for i in 0..n {
-        proto::send_ok(c, addr, topic, i % 4, &format!("p2-{i}"));
+        let (_, _, id) = proto::send_ok(c, addr, topic, i % 4, &format!("p2-{i}"));
+        if i == 0 {
+            first = id;
+        }
     }
     assert!(wait_until(Duration::from_secs(10), || (0..4)
         .map(|q| proto::read_queue(c, addr, topic, q).len() as i32)
         .sum::<i32>()
         == n));
     for q in 0..4 {
-        let msgs = proto::read_queue(c, addr, topic, q);
-        proto::commit_offset(c, addr, group, topic, q, msgs.len() as i64);
+        let (mut offset, mut got) = (0, 0);
+        while let Some((msgs, next)) = proto::pull(c, addr, group, topic, q, offset, 32).unwrap() {
+            got += msgs.len() as i64;
+            offset = next;
+        }
+        proto::commit_offset(c, addr, group, topic, q, got);
     }
+    // An offset message id ends with the commit-log offset, 16 hex digits.
+    let phys = i64::from_str_radix(&first[first.len() - 16..], 16).unwrap();
+    let back = RemotingCommand::request(rq::CONSUMER_SEND_MSG_BACK)
+        .with("group", group)
+        .with("offset", phys)
+        .with("delayLevel", 0)
+        .with("originMsgId", &first)
+        .with("originTopic", topic);
+    assert_eq!(c.invoke(addr, back, T).unwrap().code, rs::SUCCESS);
 }
 
 #[test]
@@ -115,7 +133,11 @@ fn broker_consume_stats_stats_all_and_clean_expired_cq() {
     // statsAll: the topic's row for the group.
     let j = json(&["statsAll", "-n", &ns, "-t", "P2Topic"]);
     let row = j.as_array().unwrap().iter().find(|r| r["group"] == "P2Group").unwrap().clone();
-    assert_eq!((row["accumulation"].as_i64(), row["inMsg24h"].as_i64()), (Some(10), Some(50)), "{j}");
+    assert_eq!(
+        (row["accumulation"].as_i64(), row["inMsg24h"].as_i64()),
+        (Some(10), Some(50)),
+        "{j}"
+    );
     assert_eq!(row["outMsg24h"].as_i64(), Some(40), "{j}");
     assert!(row["inTps"].as_f64().unwrap() > 0.0, "{j}");
     let t = ok(&["statsAll", "-n", &ns, "-a"]);

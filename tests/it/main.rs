@@ -3,6 +3,7 @@
 mod admin;
 mod admin_cli;
 mod admin_lib;
+mod admin_phase2;
 mod arch;
 mod bad_input;
 mod bench;
