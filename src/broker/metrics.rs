@@ -191,11 +191,9 @@ fn exporter_families(c: &Core, out: &mut Vec<FamilySnapshot>) {
 
     // Online consumers per group (buildClientAddresses) and producers per group.
     let mut gc = family(&catalog::GROUP_COUNT);
-    for group in groups_seen.into_iter().chain(c.clients.consumer_group_names()) {
+    groups_seen.extend(c.clients.consumer_group_names());
+    for group in groups_seen {
         let Some(g) = c.clients.consumer_group(&group) else { continue };
-        if gc.samples.iter().any(|s| s.labels.get(2).is_some_and(|l| l.1 == group)) {
-            continue;
-        }
         let addrs: Vec<String> = g.channels.values().map(|ch| ch.conn.peer().to_string()).collect();
         let ids: Vec<&str> = g.channels.values().map(|ch| ch.client_id.as_str()).collect();
         gc.push(&[&addrs.join(","), &ids.join(","), &group], g.channels.len() as f64);
