@@ -150,3 +150,26 @@ fn broker_metrics_port_is_off_by_default_and_checked() {
     assert_eq!(out.status.code(), Some(2), "a bad metricsPort is a configuration error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("metricsPort"));
 }
+
+#[test]
+fn sync_flush_group_commits_and_flushes_are_measured() {
+    let dir = TestDir::new("metrics-sync");
+    let cluster = Cluster::start(&dir.path, &["--metricsPort=-1", "--flushDiskType=SYNC_FLUSH"]);
+    let (addr, m) = (cluster.broker_addr(), cluster.broker.addr("metrics"));
+    let c = RemotingClient::new();
+    proto::create_topic(&c, &addr, "SyncTopic", 2);
+    let n = 20;
+    for i in 0..n {
+        proto::send_ok(&c, &addr, "SyncTopic", i % 2, "synced");
+    }
+    let e = scrape(&m);
+    // Every send waited (WAIT=true) and was answered by exactly one group commit.
+    assert_eq!(e.value("rmq_store_group_commit_batch_messages_sum", &[]), Some(n as f64));
+    let commits = e.value("rmq_store_group_commit_batch_messages_count", &[]).unwrap();
+    assert!((1.0..=n as f64).contains(&commits), "{commits}");
+    assert!(e.value("rmq_store_flush_duration_seconds_count", &[]).unwrap() >= commits);
+    assert_eq!(e.value("rmq_store_put_messages_total", &[]), Some(n as f64));
+    assert_eq!(e.sum("rmq_requests_total", &[("code", "310")]), n as f64);
+    assert_eq!(e.sum("rmq_request_errors_total", &[("code", "310")]), 0.0);
+    assert_eq!(e.value("rmq_connections", &[("kind", "other")]), Some(1.0), "this client");
+}
