@@ -29,8 +29,13 @@ pub(crate) struct MetricsHook {
 
 impl RequestHook for MetricsHook {
     fn after(&self, ctx: &ReqCtx, resp: Option<&RemotingCommand>, elapsed: Duration) {
-        self.requests.observe(ctx.code, resp.map_or(0, |r| r.code), elapsed);
+        let answer = resp.map_or(0, |r| r.code);
+        self.requests.observe(label_code(ctx.code, answer), answer, elapsed);
     }
+}
+
+fn label_code(code: i32, answer: i32) -> i32 {
+    RequestMetrics::label_code(code, answer)
 }
 
 /// A registry with the request families, and the hook that feeds them.

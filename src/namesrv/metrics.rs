@@ -60,7 +60,7 @@ struct MetricsHook {
 impl RequestHook for MetricsHook {
     fn after(&self, ctx: &ReqCtx, resp: Option<&RemotingCommand>, elapsed: Duration) {
         let code = resp.map_or(0, |r| r.code);
-        self.requests.observe(ctx.code, code, elapsed);
+        self.requests.observe(RequestMetrics::label_code(ctx.code, code), code, elapsed);
         if ctx.code == rq::GET_ROUTEINFO_BY_TOPIC {
             match code {
                 rs::SUCCESS => self.found.inc(),

@@ -131,11 +131,14 @@ fn broker_metrics_match_what_the_cpp_client_produced_and_consumed() {
     assert_eq!(e.sum("rmq_requests_rejected_total", &[]), 0.0);
     let cpu = e.value("process_cpu_seconds_total", &[]).unwrap();
     assert!(scrape(&m).value("process_cpu_seconds_total", &[]).unwrap() >= cpu);
-    // An unknown code is counted with its error.
-    let r = c.invoke(&addr, rmq::protocol::command::RemotingCommand::request(9999), T).unwrap();
-    assert_eq!(r.code, rmq::protocol::codes::response::REQUEST_CODE_NOT_SUPPORTED);
+    // Unknown codes are counted with their error under one label value (-1), however many.
+    for code in [9999, 9998] {
+        let r = c.invoke(&addr, rmq::protocol::command::RemotingCommand::request(code), T).unwrap();
+        assert_eq!(r.code, rmq::protocol::codes::response::REQUEST_CODE_NOT_SUPPORTED);
+    }
     let e = scrape(&m);
-    assert_eq!(e.sum("rmq_request_errors_total", &[("code", "9999"), ("response_code", "3")]), 1.0);
+    assert_eq!(e.sum("rmq_request_errors_total", &[("code", "-1"), ("response_code", "3")]), 2.0);
+    assert_eq!(e.sum("rmq_requests_total", &[("code", "9999")]), 0.0);
 }
 
 #[test]
