@@ -22,7 +22,9 @@ sendMessageThreadPoolNums, pullMessageThreadPoolNums, longPollingEnable, regionI
 registerNameServerPeriod, flushConsumerOffsetInterval, brokerRole, maxFrameSize,
 checkCRCOnRecover, channelExpiredTimeout, namesrvListenPort, shortPollingTimeMills,
 messageDelayLevel (\"1s 5s 10s 30s 1m ... 2h\"), flushDelayOffsetInterval,
-clientHousekeepingInterval.
+clientHousekeepingInterval, queryMessageThreadPoolNums, queryThreadPoolQueueCapacity.
+Metrics: metricsPort (0 = off, the default; -1 = any free port): GET /metrics in the Prometheus
+text format (rocketmq-exporter's names, docs/METRICS.md).
 Transactions: transactionCheckInterval (60000 ms), transactionTimeOut (6000 ms),
 transactionCheckMax (15), rejectTransactionMessage (false).
 ACL: aclEnable (false), plainAclFile (default $ROCKETMQ_HOME/conf/plain_acl.yml; rocketmqHome
@@ -37,7 +39,7 @@ HA address; unset: from the name server), brokerIP2, slaveTimeout (3000 ms),
 haSendHeartbeatInterval, haHousekeepingInterval, haTransferBatchSize, haSlaveFallbehindMax,
 slaveReadEnable; rmq extension: slaveSyncInterval (10000 ms).
 Logging level: RMQ_LOG=debug|info|warn|error.
-Prints `READY role=broker listen=ADDR fast=ADDR ha=ADDR` once serving; stops on SIGTERM/SIGINT.";
+Prints `READY role=broker listen=ADDR fast=ADDR ha=ADDR [metrics=ADDR]` once serving; stops on SIGTERM/SIGINT.";
 
 fn main() -> ExitCode {
     logging::init();
@@ -84,7 +86,8 @@ fn main() -> ExitCode {
         }
     };
     let ha = h.ha_addr().map(|a| a.to_string()).unwrap_or_default();
-    println!("READY role=broker listen={} fast={} ha={ha}", h.local_addr(), h.fast_addr());
+    let metrics = h.metrics_addr().map(|m| format!(" metrics={m}")).unwrap_or_default();
+    println!("READY role=broker listen={} fast={} ha={ha}{metrics}", h.local_addr(), h.fast_addr());
     signals::wait_for_stop();
     h.shutdown();
     if let Some(mut ns) = embedded {

@@ -7,7 +7,7 @@ use crate::protocol::codes::request;
 use crate::protocol::command::RemotingCommand;
 use crate::remoting::Connection;
 use parking_lot::RwLock;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -227,6 +227,19 @@ impl ClientManager {
     /// The channels of a producer group, if it has any.
     pub fn producer_group(&self, group: &str) -> Option<Vec<ClientChannel>> {
         self.producers.read().get(group).map(|g| g.values().cloned().collect())
+    }
+
+    /// The connection ids of every consumer and of every producer channel.
+    pub fn connection_ids(&self) -> (HashSet<u64>, HashSet<u64>) {
+        let consumers = self
+            .consumers
+            .read()
+            .values()
+            .flat_map(|g| g.channels.values().map(|c| c.conn.id()))
+            .collect();
+        let producers =
+            self.producers.read().values().flat_map(|g| g.values().map(|c| c.conn.id())).collect();
+        (consumers, producers)
     }
 
     /// Every producer group with its channels, by group name.

@@ -22,6 +22,7 @@ pub mod groups;
 pub mod hold;
 pub mod live;
 pub mod locks;
+mod metrics;
 pub mod offsets;
 mod processor;
 pub mod replication;
@@ -36,6 +37,7 @@ pub use config::{BrokerConfig, BrokerRole, Perm};
 pub use core::Core;
 
 use crate::common::service::{spawn_thread, Service};
+use crate::metrics::{MetricsServer, Registry};
 use crate::remoting::{Dispatcher, Port, RequestHook, Server, ServerConfig};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -52,6 +54,7 @@ pub struct BrokerHandle {
     hold_stop: Option<crossbeam_channel::Sender<()>>,
     hold_thread: Option<JoinHandle<()>>,
     _acl: Option<crate::acl::AclWatcher>,
+    metrics: Option<(Arc<Registry>, Option<MetricsServer>)>,
     stopped: bool,
 }
 
@@ -71,6 +74,16 @@ impl BrokerHandle {
         self.core.repl.ha_addr()
     }
 
+    /// The `/metrics` address, when `metricsPort` turned the endpoint on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(_, s)| s.as_ref()).map(MetricsServer::local_addr)
+    }
+
+    /// The broker's metric registry (served on `/metrics`), when `metricsPort` is on.
+    pub fn registry(&self) -> Option<&Arc<Registry>> {
+        self.metrics.as_ref().map(|(r, _)| r)
+    }
+
     /// The shared state.
     pub fn core(&self) -> &Arc<Core> {
         &self.core
@@ -86,6 +99,9 @@ impl BrokerHandle {
         }
         self.stopped = true;
         log::info!("broker stopping addr={}", self.core.addr());
+        if let Some((_, Some(m))) = self.metrics.as_mut() {
+            m.shutdown();
+        }
         self.main.drain();
         self.fast.drain();
         self.dispatcher.drain();
@@ -176,11 +192,31 @@ pub fn start_with_hooks(
     let mut fast_cfg = ServerConfig::new("broker-fast", fast_listener.local_addr()?);
     fast_cfg.max_frame = cfg.max_frame_size;
     fast_cfg.port = Port::Fast;
+    // Request metrics only when served: the hook costs a lookup and atomics per request.
+    let mut hooks = hooks;
+    let registry = match cfg.metrics_port.bind_port() {
+        Some(_) => {
+            let (registry, hook) = metrics::registry().map_err(io::Error::other)?;
+            hooks.push(hook);
+            Some(registry)
+        }
+        None => None,
+    };
     let dispatcher =
         Dispatcher::start("broker", routes::build(&core, pull, hooks), main_cfg.dispatch)?;
     core.set_dispatcher(&dispatcher);
     let main = Server::serve(main_cfg, main_listener, dispatcher.clone())?;
     let fast = Server::serve(fast_cfg, fast_listener, dispatcher.clone())?;
+    let metrics = match (registry, cfg.metrics_port.bind_port()) {
+        (Some(registry), Some(port)) => {
+            let (m, f) = (main.connection_counter(), fast.connection_counter());
+            metrics::add_collectors(&registry, &core, Arc::new(move || m() + f()));
+            let bind = SocketAddr::new(cfg.bind_address, port);
+            let server = MetricsServer::start("broker", bind, registry.clone())?;
+            Some((registry, Some(server)))
+        }
+        _ => None,
+    };
     services.push(services::register::spawn(&core)?);
     services.push(services::housekeeping::spawn(&core)?);
     if cfg.broker_role.is_master() {
@@ -212,6 +248,7 @@ pub fn start_with_hooks(
         hold_stop: Some(stop_tx),
         hold_thread: Some(hold_thread),
         _acl: acl_watcher,
+        metrics,
         stopped: false,
     })
 }

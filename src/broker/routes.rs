@@ -96,6 +96,8 @@ pub(crate) fn build(
             rq::GET_BROKER_RUNTIME_INFO,
             rq::VIEW_BROKER_STATS_DATA,
             rq::GET_ALL_PRODUCER_INFO,
+            rq::GET_BROKER_CONSUME_STATS,
+            rq::CLEAN_EXPIRED_CONSUMEQUEUE,
             rq::QUERY_TOPIC_CONSUME_BY_WHO,
             rq::GET_CONSUMER_CONNECTION_LIST,
             rq::GET_PRODUCER_CONNECTION_LIST,

@@ -40,6 +40,17 @@ impl RequestMetrics {
         })
     }
 
+    /// The `code` label of a request answered `answer`: a code the server does not serve
+    /// (REQUEST_CODE_NOT_SUPPORTED, 3) is counted as -1, so a peer sending made-up codes cannot
+    /// grow the series without bound.
+    pub fn label_code(code: i32, answer: i32) -> i32 {
+        if answer == 3 {
+            -1
+        } else {
+            code
+        }
+    }
+
     /// Count one request with `code`, answered with `response_code` after `elapsed` (a oneway
     /// request that gets no answer passes 0).
     pub fn observe(&self, code: i32, response_code: i32, elapsed: Duration) {

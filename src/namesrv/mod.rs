@@ -64,6 +64,9 @@ pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
     );
     ops::register(&mut table, routes.clone(), cfg.clone());
     let registry = metrics::registry(routes.clone());
+    if let Some(h) = metrics::hook(&cfg, &registry)? {
+        table.hook(h);
+    }
     let metrics = metrics::start(&cfg, registry.clone())?;
     let bind: SocketAddr = SocketAddr::new(cfg.bind_address, cfg.listen_port);
     let mut scfg = ServerConfig::new("namesrv", bind);

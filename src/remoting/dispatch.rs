@@ -541,3 +541,54 @@ fn run_job(job: Job) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::command::RemotingCommand;
+
+    #[test]
+    fn pool_stats_show_depth_head_wait_and_refusals() {
+        let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
+        let mut routes = Routes::new();
+        let pool = routes.pool("slow", 1, 2);
+        let gate = Mutex::new(gate_rx);
+        routes.register(
+            7,
+            pool,
+            Arc::new(move |_: &ReqCtx, _: RemotingCommand| {
+                let _ = gate.lock().recv();
+                Reply::Respond(RemotingCommand::success())
+            }),
+        );
+        let d = Dispatcher::start("t", routes, DispatchLimits::default()).unwrap();
+        let conn = Connection::detached("127.0.0.1:9".parse().unwrap());
+        let slow = || d.pool_stats().into_iter().find(|p| p.name == "slow").unwrap();
+        d.dispatch(&conn, RemotingCommand::request(7), Port::Main);
+        // The first is taken by the worker; wait for that before queueing two more.
+        let t0 = Instant::now();
+        while slow().active == 0 && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        d.dispatch(&conn, RemotingCommand::request(7), Port::Main);
+        d.dispatch(&conn, RemotingCommand::request(7), Port::Main);
+        d.dispatch(&conn, RemotingCommand::request(7), Port::Main);
+        std::thread::sleep(Duration::from_millis(30));
+        let s = slow();
+        assert_eq!((s.queued, s.capacity, s.active, s.rejected), (2, 2, 1, 1), "{s:?}");
+        assert!(s.head_wait_ms >= 25, "the head has waited about 30 ms: {s:?}");
+        let busy = conn.take_sent();
+        assert_eq!(busy.len(), 1, "the fourth was refused at once");
+        assert_eq!(busy[0].code, response::SYSTEM_BUSY);
+        for _ in 0..3 {
+            gate_tx.send(()).unwrap();
+        }
+        let t0 = Instant::now();
+        while (slow().queued > 0 || slow().active > 0) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let s = slow();
+        assert_eq!((s.queued, s.head_wait_ms, s.rejected), (0, 0, 1), "{s:?}");
+        d.stop();
+    }
+}

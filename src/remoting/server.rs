@@ -157,6 +157,12 @@ impl Server {
         self.shared.conns.lock().live.len()
     }
 
+    /// A reader of [`Server::connection_count`] that outlives borrows of the server (metrics).
+    pub fn connection_counter(&self) -> Arc<dyn Fn() -> usize + Send + Sync> {
+        let sh = self.shared.clone();
+        Arc::new(move || sh.conns.lock().live.len())
+    }
+
     /// First half of a graceful stop: stop accepting; when the server owns its dispatcher, also
     /// refuse new requests (SERVICE_NOT_AVAILABLE, "shutting down") and let the workers answer
     /// every request already queued, over connections that are still open. Idempotent.

@@ -75,9 +75,6 @@ pub(super) fn start(shared: &Arc<Shared>) -> io::Result<Vec<Service>> {
                 if pending > 0 && (pending >= want || last.elapsed() >= window) {
                     let t0 = Instant::now();
                     let (woken, left) = sh.flush_commit_log();
-                    if woken > 0 {
-                        sh.stats.record_group_commit(woken);
-                    }
                     last = Instant::now();
                     window = (2 * (last - t0)).min(Duration::from_millis(1));
                     want = (woken + left).max(1);
@@ -184,7 +181,13 @@ impl Shared {
         let flushed = self.log.flush();
         self.stats.record_flush(t0.elapsed());
         match flushed {
-            Ok(flushed) => self.flushes.complete(flushed),
+            Ok(flushed) => {
+                let (woken, left) = self.flushes.complete(flushed);
+                if woken > 0 {
+                    self.stats.record_group_commit(woken);
+                }
+                (woken, left)
+            }
             Err(e) => {
                 if !self.failed.swap(true, Ordering::AcqRel) {
                     log::error!(

@@ -1,25 +1,16 @@
-//! Issue 14, phase 2: what needs the rebuilt broker (issue 12). NOT registered in main.rs yet:
-//! add `mod admin_phase2;` there once the broker serves
-//! - GET_BROKER_RUNTIME_INFO (28) with every key rocketmq-exporter parses,
-//! - VIEW_BROKER_STATS_DATA (315), GET_BROKER_CONSUME_STATS (317),
-//!   CLEAN_EXPIRED_CONSUMEQUEUE (306), GET_ALL_PRODUCER_INFO (328),
-//! - `metricsPort` (`-1` = any free port, `metrics=ADDR` in its READY line) with the families of
-//!   `rmq::metrics::catalog` fed (docs/METRICS.md "What the broker must feed").
-//!
-//! Until then these fail (unknown codes answer 3, unknown key, no endpoint).
+//! Issue 14, phase 2: rmq-admin over what the rebuilt broker serves. NOT registered in main.rs
+//! yet: add `mod admin_phase2;` there once the broker serves GET_BROKER_CONSUME_STATS (317) and
+//! CLEAN_EXPIRED_CONSUMEQUEUE (306). VIEW_BROKER_STATS_DATA (315), GET_ALL_PRODUCER_INFO (328),
+//! GET_BROKER_RUNTIME_INFO and the broker's `/metrics` are served and tested in
+//! broker_stats.rs and broker_metrics.rs.
 
-use crate::interop::{produce, push_until_committed};
-use crate::metrics::scrape;
 use crate::proto::{self, T};
 use crate::util::{wait_until, Cluster, TestDir};
-use rmq::metrics::catalog;
-use rmq::protocol::body::KvTable;
 use rmq::protocol::codes::{request as rq, response as rs};
 use rmq::protocol::command::RemotingCommand;
 use rmq::protocol::stats_body::BrokerStatsData;
 use rmq::remoting::RemotingClient;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
@@ -46,20 +37,38 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(&a)).unwrap()
 }
 
-/// Produce `n` to `topic` (4 queues) and let `group` pull and commit all of it.
+/// Produce `n` to `topic` (4 queues), let `group` pull and commit all of it and send the first
+/// message back once (a failed consumption). Returns the first message's id.
 fn produce_and_consume(c: &RemotingClient, addr: &str, topic: &str, group: &str, n: i32) {
     proto::create_topic(c, addr, topic, 4);
+    let mut first = String::new();
     for i in 0..n {
-        proto::send_ok(c, addr, topic, i % 4, &format!("p2-{i}"));
+        let (_, _, id) = proto::send_ok(c, addr, topic, i % 4, &format!("p2-{i}"));
+        if i == 0 {
+            first = id;
+        }
     }
     assert!(wait_until(Duration::from_secs(10), || (0..4)
         .map(|q| proto::read_queue(c, addr, topic, q).len() as i32)
         .sum::<i32>()
         == n));
     for q in 0..4 {
-        let msgs = proto::read_queue(c, addr, topic, q);
-        proto::commit_offset(c, addr, group, topic, q, msgs.len() as i64);
+        let (mut offset, mut got) = (0, 0);
+        while let Some((msgs, next)) = proto::pull(c, addr, group, topic, q, offset, 32).unwrap() {
+            got += msgs.len() as i64;
+            offset = next;
+        }
+        proto::commit_offset(c, addr, group, topic, q, got);
     }
+    // An offset message id ends with the commit-log offset, 16 hex digits.
+    let phys = i64::from_str_radix(&first[first.len() - 16..], 16).unwrap();
+    let back = RemotingCommand::request(rq::CONSUMER_SEND_MSG_BACK)
+        .with("group", group)
+        .with("offset", phys)
+        .with("delayLevel", 0)
+        .with("originMsgId", &first)
+        .with("originTopic", topic);
+    assert_eq!(c.invoke(addr, back, T).unwrap().code, rs::SUCCESS);
 }
 
 #[test]
@@ -124,7 +133,11 @@ fn broker_consume_stats_stats_all_and_clean_expired_cq() {
     // statsAll: the topic's row for the group.
     let j = json(&["statsAll", "-n", &ns, "-t", "P2Topic"]);
     let row = j.as_array().unwrap().iter().find(|r| r["group"] == "P2Group").unwrap().clone();
-    assert_eq!((row["accumulation"].as_i64(), row["inMsg24h"].as_i64()), (Some(10), Some(50)), "{j}");
+    assert_eq!(
+        (row["accumulation"].as_i64(), row["inMsg24h"].as_i64()),
+        (Some(10), Some(50)),
+        "{j}"
+    );
     assert_eq!(row["outMsg24h"].as_i64(), Some(40), "{j}");
     assert!(row["inTps"].as_f64().unwrap() > 0.0, "{j}");
     let t = ok(&["statsAll", "-n", &ns, "-a"]);
@@ -140,138 +153,4 @@ fn broker_consume_stats_stats_all_and_clean_expired_cq() {
     let r = c.invoke(&addr, RemotingCommand::request(rq::GET_ALL_PRODUCER_INFO), T).unwrap();
     assert_eq!(r.code, rs::SUCCESS, "{:?}", r.remark);
     assert!(String::from_utf8_lossy(&r.body).contains("P2Producer"));
-}
-
-/// rocketmq-exporter's BrokerRuntimeStats parse rules, transcribed: the keys it reads with
-/// Long.parseLong / Double.parseDouble, the `*Tps` triples, commitLogDirCapacity's
-/// `Total : <n> <unit>, Free : <n> <unit>.` and putMessageDistributeTime's `[k]:v` pairs.
-fn check_runtime_info(t: &BTreeMap<String, String>) {
-    let long = [
-        "msgPutTotalTodayNow",
-        "sendThreadPoolQueueHeadWaitTimeMills",
-        "queryThreadPoolQueueHeadWaitTimeMills",
-        "msgGetTotalTodayNow",
-        "queryThreadPoolQueueSize",
-        "bootTimestamp",
-        "msgPutTotalYesterdayMorning",
-        "msgGetTotalYesterdayMorning",
-        "pullThreadPoolQueueSize",
-        "commitLogMinOffset",
-        "pullThreadPoolQueueHeadWaitTimeMills",
-        "dispatchMaxBuffer",
-        "pageCacheLockTimeMills",
-        "commitLogMaxOffset",
-        "getMessageEntireTimeMax",
-        "msgPutTotalTodayMorning",
-        "putMessageTimesTotal",
-        "msgGetTotalTodayMorning",
-        "sendThreadPoolQueueSize",
-        "startAcceptSendRequestTimeStamp",
-        "putMessageEntireTimeMax",
-        "earliestMessageTimeStamp",
-        "remainTransientStoreBufferNumbs",
-        "queryThreadPoolQueueCapacity",
-        "dispatchBehindBytes",
-        "putMessageSizeTotal",
-        "sendThreadPoolQueueCapacity",
-        "pullThreadPoolQueueCapacity",
-    ];
-    let get = |k: &str| t.get(k).unwrap_or_else(|| panic!("runtime info lacks {k}"));
-    for k in long {
-        get(k).parse::<i64>().unwrap_or_else(|_| panic!("{k}={} is not a long", get(k)));
-    }
-    get("brokerVersion").parse::<i32>().unwrap();
-    for k in ["consumeQueueDiskRatio", "commitLogDiskRatio", "putMessageAverageSize"] {
-        get(k).parse::<f64>().unwrap_or_else(|_| panic!("{k}={} is not a double", get(k)));
-    }
-    for k in ["putLatency99", "putLatency999"] {
-        get(k).parse::<f64>().unwrap_or_else(|_| panic!("{k}={} is not a double", get(k)));
-    }
-    get("remainHowManyDataToFlush").split(' ').next().unwrap().parse::<f64>().unwrap();
-    for k in ["putTps", "getMissTps", "getTransferedTps", "getTotalTps", "getFoundTps"] {
-        let parts: Vec<&str> = get(k).split(' ').collect();
-        assert_eq!(parts.len(), 3, "{k}={} must have three numbers", get(k));
-        for p in parts {
-            p.parse::<f64>().unwrap_or_else(|_| panic!("{k}: '{p}' is not a double"));
-        }
-    }
-    let cap: Vec<&str> = get("commitLogDirCapacity").split(' ').collect();
-    assert!(cap.len() >= 8 && cap[0] == "Total" && cap[4] == "Free", "{cap:?}");
-    for (n, unit) in [(cap[2], cap[3]), (cap[6], cap[7])] {
-        n.parse::<f64>().unwrap();
-        let u = &unit[..unit.len() - 1];
-        assert!(u == "B" || "KMGTPE".contains(&u[..1]), "unit {unit}");
-    }
-    let dist = get("putMessageDistributeTime");
-    let mut buckets = 0;
-    for part in dist.split(' ') {
-        let (k, v) = part.split_once(':').unwrap_or_else(|| panic!("bad bucket {part}"));
-        assert!(k.starts_with('[') && k.ends_with(']'), "{k}");
-        v.parse::<i32>().unwrap();
-        buckets += 1;
-    }
-    assert_eq!(buckets, 13, "{dist}");
-    for (k, v) in t.iter().filter(|(k, _)| k.starts_with("scheduleMessageOffset_")) {
-        let (a, b) = v.split_once(',').unwrap_or_else(|| panic!("{k}={v}"));
-        a.parse::<i64>().unwrap();
-        b.parse::<i64>().unwrap();
-    }
-}
-
-#[test]
-fn broker_metrics_match_what_the_cpp_client_produced_and_consumed() {
-    let dir = TestDir::new("metrics-broker");
-    let cluster = Cluster::start(&dir.path, &["--metricsPort=-1", "--brokerClusterName=MCluster"]);
-    let (ns, addr) = (cluster.namesrv_addr(), cluster.broker_addr());
-    let m = cluster.broker.addr("metrics");
-    let c = RemotingClient::new();
-
-    let r = c.invoke(&addr, RemotingCommand::request(rq::GET_BROKER_RUNTIME_INFO), T).unwrap();
-    let kv: KvTable = rmq::protocol::json::from_fastjson(&r.body).unwrap();
-    check_runtime_info(&kv.table);
-
-    // Every family of the catalogue the broker serves, with its type.
-    let e = scrape(&m);
-    for d in catalog::EXPORTER.iter().chain(catalog::BROKER_RUNTIME).chain(catalog::RMQ) {
-        if d.name.starts_with("rmq_namesrv_") || d.name == catalog::HA_REPLICATION_LAG.name {
-            continue;
-        }
-        let f = e.families.get(d.name).unwrap_or_else(|| panic!("{} is not served", d.name));
-        let kind = match d.kind {
-            rmq::metrics::Kind::Counter => "counter",
-            rmq::metrics::Kind::Gauge => "gauge",
-            rmq::metrics::Kind::Histogram => "histogram",
-        };
-        assert_eq!(f.kind, kind, "{}", d.name);
-    }
-    let sends_before = e.sum("rmq_requests_total", &[("code", "310")])
-        + e.sum("rmq_requests_total", &[("code", "10")]);
-
-    // Apache's C++ client produces N and a group consumes all of it.
-    let n = 200u64;
-    let topic = "MetricsTopic";
-    proto::create_topic(&c, &addr, topic, 4);
-    assert!(wait_until(Duration::from_secs(20), || proto::route(&c, &ns, topic).is_some()));
-    produce(&ns, topic, 0, n, &dir.path);
-    let (code, v) = push_until_committed(&ns, &addr, topic, 4, "MetricsGroup", 0, n, &dir.path);
-    assert_eq!(code, 0, "{v}");
-
-    let labels = [("topic", topic)];
-    assert!(wait_until(Duration::from_secs(30), || {
-        let e = scrape(&m);
-        e.sum("rocketmq_producer_offset", &labels) == n as f64
-            && e.sum("rocketmq_consumer_offset", &[("topic", topic), ("group", "MetricsGroup")])
-                == n as f64
-            && e.value("rocketmq_group_diff", &[("topic", topic), ("group", "MetricsGroup")])
-                == Some(0.0)
-    }));
-    let e = scrape(&m);
-    let sends = e.sum("rmq_requests_total", &[("code", "310")])
-        + e.sum("rmq_requests_total", &[("code", "10")]);
-    assert!(sends - sends_before >= n as f64, "send counters moved by {}", sends - sends_before);
-    assert!(e.sum("rmq_requests_total", &[("code", "11")]) > 0.0, "pulls are counted");
-    assert!(e.sum("rmq_store_put_messages_total", &[]) >= n as f64);
-    let count = e.sum("rmq_request_duration_seconds_count", &[("code", "310")])
-        + e.sum("rmq_request_duration_seconds_count", &[("code", "10")]);
-    assert!(count >= n as f64, "every send is in the latency histogram");
 }

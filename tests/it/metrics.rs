@@ -51,6 +51,16 @@ fn namesrv_serves_metrics_on_metrics_port() {
     assert!(wait_until(Duration::from_secs(10), || {
         scrape(&m).value("rmq_namesrv_brokers_alive", &[("cluster", "MetricsCluster")]) == Some(1.0)
     }));
+    // Route lookups by result, and the request counters of the hook.
+    let c = rmq::remoting::RemotingClient::new();
+    let ns = cluster.namesrv_addr();
+    assert!(crate::proto::route(&c, &ns, "NoSuchTopicForMetrics").is_none());
+    assert!(crate::proto::route(&c, &ns, "TBW102").is_some());
+    let e2 = scrape(&m);
+    assert_eq!(e2.value("rmq_namesrv_routes_served_total", &[("result", "not_found")]), Some(1.0));
+    assert!(e2.value("rmq_namesrv_routes_served_total", &[("result", "found")]).unwrap() >= 1.0);
+    assert!(e2.sum("rmq_requests_total", &[("server", "namesrv"), ("code", "105")]) >= 2.0);
+    assert!(e2.sum("rmq_requests_total", &[("code", "103")]) >= 1.0, "the broker registered");
     let topics = scrape(&m).value("rmq_namesrv_topics", &[]).unwrap();
     assert!(topics >= 3.0, "the broker's system topics have routes: {topics}");
     let cpu1 = e.value("process_cpu_seconds_total", &[]).unwrap();

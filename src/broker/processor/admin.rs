@@ -70,6 +70,7 @@ impl AdminProcessor {
                 let topic = req.str_field("topic")?;
                 if c.topics.delete(topic) {
                     c.store.delete_topic(topic);
+                    c.stats.on_topic_deleted(topic);
                     c.wake_registration();
                 }
                 RemotingCommand::success()
@@ -104,6 +105,7 @@ impl AdminProcessor {
             rq::DELETE_SUBSCRIPTIONGROUP => {
                 let group = req.str_field("groupName")?;
                 c.groups.delete(group);
+                c.stats.on_group_deleted(group);
                 // Apache 4.9: removeOffset (false when absent) also drops the group's offsets.
                 if req.bool_field("removeOffset") {
                     c.offsets.remove_group(group);

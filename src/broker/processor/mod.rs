@@ -8,7 +8,7 @@ pub(crate) mod locks;
 pub(crate) mod offsets;
 pub(crate) mod pull;
 pub(crate) mod query;
-mod runtime;
+pub(crate) mod runtime;
 pub(crate) mod send;
 mod send_header;
 pub(crate) mod stats;

@@ -1,6 +1,6 @@
 //! Operator views (AdminBrokerProcessor and Broker2Client): GET_CONSUME_STATS,
 //! GET_TOPIC_STATS_INFO, GET_BROKER_RUNTIME_INFO (its table in `runtime`), VIEW_BROKER_STATS_DATA,
-//! GET_ALL_PRODUCER_INFO, QUERY_TOPIC_CONSUME_BY_WHO, the consumer and
+//! GET_ALL_PRODUCER_INFO, GET_BROKER_CONSUME_STATS, CLEAN_EXPIRED_CONSUMEQUEUE, QUERY_TOPIC_CONSUME_BY_WHO, the consumer and
 //! producer connection lists, and GET_CONSUMER_RUNNING_INFO passed through to a consumer.
 
 use super::{not_supported, reply};
@@ -16,6 +16,7 @@ use crate::protocol::body::KvTable;
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::decode_view;
+use crate::protocol::stats_body::ConsumeStatsList;
 use crate::remoting::{Handler, Reply, ReqCtx};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -59,6 +60,8 @@ impl StatsProcessor {
                 self.stats_data(req.str_field("statsName")?, req.str_field("statsKey")?)
             }
             rq::GET_ALL_PRODUCER_INFO => self.producer_table(),
+            rq::GET_BROKER_CONSUME_STATS => self.broker_consume_stats(req.bool_field("isOrder")),
+            rq::CLEAN_EXPIRED_CONSUMEQUEUE => self.clean_expired_queues(),
             rq::QUERY_TOPIC_CONSUME_BY_WHO => self.consumed_by(req.str_field("topic")?),
             rq::GET_CONSUMER_CONNECTION_LIST => {
                 self.consumer_connections(req.str_field("consumerGroup")?)
@@ -119,6 +122,76 @@ impl StatsProcessor {
             }
         }
         RemotingCommand::success().with_body(stats.encode())
+    }
+
+    /// GET_BROKER_CONSUME_STATS (AdminBrokerProcessor.fetchAllConsumeStatsInBroker): every
+    /// subscription group's ConsumeStats on each topic it has offsets for (ordered topics only
+    /// when `order`), and the total diff.
+    fn broker_consume_stats(&self, order: bool) -> RemotingCommand {
+        let now = now_millis();
+        let mut list = Vec::new();
+        let mut total_diff = 0i64;
+        for group in self.c.groups.snapshot().subscription_group_table.into_keys() {
+            let online = self.c.clients.consumer_group(&group);
+            let mut per_topic = Vec::new();
+            for topic in self.c.offsets.topics_of(&group) {
+                let Some(tc) = self.c.topics.get(&topic) else { continue };
+                if order && !tc.order {
+                    continue;
+                }
+                if let Some(g) = &online {
+                    if !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic) {
+                        continue;
+                    }
+                }
+                let mut cs = ConsumeStats::default();
+                for q in 0..tc.write_queue_nums {
+                    let broker_offset = self.c.store.max_offset_in_queue(&topic, q).max(0);
+                    let consumer_offset =
+                        self.c.offsets.query(&group, &topic, q).unwrap_or(0).max(0);
+                    let last_timestamp = if consumer_offset > 0 {
+                        self.store_time_at(&topic, q, consumer_offset - 1)
+                    } else {
+                        0
+                    };
+                    total_diff += broker_offset - consumer_offset;
+                    cs.offset_table.insert(
+                        self.c.mq(&topic, q),
+                        OffsetWrapper { broker_offset, consumer_offset, last_timestamp },
+                    );
+                }
+                cs.consume_tps = self
+                    .c
+                    .stats
+                    .data(stats::GROUP_GET_NUMS, &format!("{topic}@{group}"), now)
+                    .map_or(0.0, |d| d.stats_minute.tps);
+                per_topic.push(cs);
+            }
+            list.push(BTreeMap::from([(group, per_topic)]));
+        }
+        let body =
+            ConsumeStatsList { consume_stats_list: list, broker_addr: self.c.addr(), total_diff };
+        RemotingCommand::success().with_body(body.encode())
+    }
+
+    /// CLEAN_EXPIRED_CONSUMEQUEUE: drop the consume queues of topics the broker no longer has
+    /// (their messages are unreachable). Entries below the commit log's first offset need no
+    /// command here: retention trims them with the commit log.
+    fn clean_expired_queues(&self) -> RemotingCommand {
+        let known: BTreeSet<String> = self.c.topics.names().into_iter().collect();
+        let stale: BTreeSet<String> = self
+            .c
+            .store
+            .queues()
+            .into_iter()
+            .map(|(t, _)| t)
+            .filter(|t| !known.contains(t))
+            .collect();
+        for t in &stale {
+            self.c.store.delete_topic(t);
+        }
+        log::info!("clean expired consume queues removed_topics={}", stale.len());
+        RemotingCommand::success()
     }
 
     fn topic_stats(&self, topic: &str) -> RemotingCommand {

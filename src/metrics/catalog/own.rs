@@ -47,7 +47,7 @@ pub const POOL_QUEUE_CAPACITY: Def = Def {
 /// `rmq_connections`.
 pub const CONNECTIONS: Def = Def {
     name: "rmq_connections",
-    help: "Open client connections by kind (producer, consumer, broker, other).",
+    help: "Open connections by kind (consumer, producer, other: admin tools, brokers, idle).",
     kind: Kind::Gauge,
     labels: &["server", "kind"],
 };
