@@ -93,8 +93,18 @@ fn exporter_families(c: &Core, out: &mut Vec<FamilySnapshot>) {
     let mut f = family(&catalog::BROKER_QPS);
     f.push(&[cluster, &ip, broker], fixed(tps(stats::BROKER_GET_NUMS, cluster)));
     out.push(f);
-    // A master and slave pair's difference: served once the broker runs HA (issue 11).
-    out.push(family(&catalog::BROKER_COMMITLOG_DIFF));
+    // A master and slave pair's difference (the exporter subtracts the slave's commit-log max
+    // from the master's): a master knows each slave's acknowledged offset, so it serves one
+    // series per connected slave, brokerIP being the slave's address, plus rmq's own lag family.
+    let mut diff = family(&catalog::BROKER_COMMITLOG_DIFF);
+    let mut lag = family(&catalog::HA_REPLICATION_LAG);
+    for st in c.repl.slave_states() {
+        let slave = st.addr.to_string();
+        diff.push(&[cluster, &slave, broker], st.lag_bytes as f64);
+        lag.push(&[&slave], st.lag_bytes as f64);
+    }
+    out.push(diff);
+    out.push(lag);
 
     // Put rates per topic (collectBrokerStatsTopic skips retry and DLQ topics).
     let mut put_tps = family(&catalog::PRODUCER_TPS);

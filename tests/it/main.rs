@@ -21,6 +21,7 @@ mod fuzz;
 mod gaps;
 mod golden;
 mod ha;
+mod ha_metrics;
 mod hostile_json;
 mod interop;
 mod metrics;

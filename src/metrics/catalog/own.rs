@@ -117,7 +117,7 @@ pub const PULLS_PARKED: Def = Def {
 /// `rmq_ha_replication_lag_bytes`.
 pub const HA_REPLICATION_LAG: Def = Def {
     name: "rmq_ha_replication_lag_bytes",
-    help: "Commit-log bytes a slave has not acknowledged (after HA lands).",
+    help: "Commit-log bytes a slave has not acknowledged (served by a master, per slave).",
     kind: Kind::Gauge,
     labels: &["slave"],
 };
