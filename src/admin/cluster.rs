@@ -40,6 +40,11 @@ pub struct ClusterBroker {
     pub msg_put_today: i64,
     /// `msgGetTotalTodayNow`.
     pub msg_get_today: i64,
+    /// `commitLogMaxOffset`.
+    pub commit_log_max_offset: i64,
+    /// A slave's replication lag: its master's commitLogMaxOffset minus its own, in bytes
+    /// (None on a master, or when either did not answer).
+    pub replication_lag: Option<i64>,
 }
 
 /// One key of a broker's configuration.
@@ -137,8 +142,27 @@ impl Admin {
                         disk_ratio: first_number(get("commitLogDiskRatio")),
                         msg_put_today: int(get("msgPutTotalTodayNow")),
                         msg_get_today: int(get("msgGetTotalTodayNow")),
+                        commit_log_max_offset: int(get("commitLogMaxOffset")),
+                        replication_lag: None,
                     });
                 }
+            }
+        }
+        // Slaves: how far behind their master (read after it, so a lag is never negative by
+        // more than what arrived in between; clamped at 0).
+        let masters: BTreeMap<(String, String), (bool, i64)> = out
+            .iter()
+            .filter(|r| r.broker_id == 0)
+            .map(|r| {
+                (
+                    (r.cluster.clone(), r.broker_name.clone()),
+                    (r.version.is_some(), r.commit_log_max_offset),
+                )
+            })
+            .collect();
+        for r in out.iter_mut().filter(|r| r.broker_id != 0 && r.version.is_some()) {
+            if let Some((true, max)) = masters.get(&(r.cluster.clone(), r.broker_name.clone())) {
+                r.replication_lag = Some((max - r.commit_log_max_offset).max(0));
             }
         }
         Ok(out)

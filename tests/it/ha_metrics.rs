@@ -1,6 +1,7 @@
 //! Issue 14 with issue 11: a master's `/metrics` serves `rocketmq_broker_commitlog_diff` (the
 //! exporter's master/slave difference) and `rmq_ha_replication_lag_bytes`, one series per
-//! connected slave, from the slave's acknowledged offset.
+//! connected slave, from the slave's acknowledged offset; rmq-admin's clusterList shows the
+//! slave's lag and brokerStatus the HA state of both.
 
 use crate::metrics::scrape;
 use crate::proto;
@@ -82,6 +83,29 @@ fn ha_master_metrics_show_each_slaves_commitlog_diff() {
     let s = &e.families["rocketmq_broker_commitlog_diff"].samples[0];
     let ip = s.labels.iter().find(|(k, _)| *k == "brokerIP").map(|(_, v)| v.clone()).unwrap();
     assert!(ip.starts_with("127.0.0.1:") && ip != ha, "brokerIP is the slave's address: {ip}");
+
+    // rmq-admin's library: clusterList shows the slave with its lag, brokerStatus the HA state.
+    let admin = rmq::admin::Admin::new(&ns).unwrap();
+    let slave_addr = slave.addr("listen");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let rows = admin.cluster_list().unwrap();
+            rows.iter().any(|r| r.broker_id == 0 && r.replication_lag.is_none())
+                && rows.iter().any(|r| {
+                    r.broker_id == 1 && r.addr == slave_addr && r.replication_lag == Some(0)
+                })
+        }),
+        "clusterList never showed the caught-up slave: {:?}",
+        admin.cluster_list()
+    );
+    let st = admin.broker_status(&addr).unwrap();
+    assert_eq!(st.get("brokerRole").map(String::as_str), Some("ASYNC_MASTER"));
+    assert_eq!(st.get("haSlaveCount").map(String::as_str), Some("1"));
+    assert!(st["haSlaves"].ends_with(":0"), "{}", st["haSlaves"]);
+    let st = admin.broker_status(&slave_addr).unwrap();
+    assert_eq!(st.get("brokerRole").map(String::as_str), Some("SLAVE"));
+    assert_eq!(st.get("haMasterAddress"), Some(&ha));
+    assert_eq!(st.get("haSlaveStreaming").map(String::as_str), Some("true"));
     slave.stop();
     assert!(wait_until(Duration::from_secs(30), || diff(&m) == 0), "a gone slave's series stays");
 }

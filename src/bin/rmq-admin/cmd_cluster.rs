@@ -148,6 +148,7 @@ pub fn cluster_list(a: &Admin, _o: &Opts) -> Res<Out> {
         ("Hour", Right),
         ("SPACE", Right),
         ("Msgs Today", Right),
+        ("Lag(bytes)", Right),
     ]);
     for r in &rows {
         t.row(vec![
@@ -162,6 +163,7 @@ pub fn cluster_list(a: &Admin, _o: &Opts) -> Res<Out> {
             format!("{:.2}", r.hours),
             format!("{:.4}", r.disk_ratio),
             r.msg_put_today.to_string(),
+            r.replication_lag.map_or_else(|| "-".into(), |l| l.to_string()),
         ]);
     }
     Ok(Out::new(t.render(), &rows))

@@ -103,6 +103,27 @@ pub(crate) fn table(c: &Core) -> BTreeMap<String, String> {
     put("commitLogMinOffset", c.store.commit_log_min_offset().to_string());
     put("commitLogMaxOffset", c.store.commit_log_max_offset().to_string());
 
+    // Replication state (rmq keys; Apache 4.x has none, so brokerStatus could not show it):
+    // a master lists its connected slaves as `addr:ackedOffset:lagBytes` separated by `;`, a
+    // slave its master and whether it is streaming.
+    put("brokerRole", cfg.broker_role.to_string());
+    if let Some(ha) = c.repl.ha_addr() {
+        let slaves = c.repl.slave_states();
+        put("haServerAddr", ha.to_string());
+        put("haSlaveCount", slaves.len().to_string());
+        let list: Vec<String> = slaves
+            .iter()
+            .map(|s| format!("{}:{}:{}", s.addr, s.acked_offset, s.lag_bytes))
+            .collect();
+        put("haSlaves", list.join(";"));
+    }
+    if let Some(st) = c.repl.slave_status() {
+        put("haMasterAddress", st.master_addr.unwrap_or_default());
+        put("haSlaveStreaming", st.streaming.to_string());
+        put("haMasterOffset", st.master_offset.to_string());
+        put("haLastContactTimestamp", st.last_contact_ms.to_string());
+    }
+
     // AdminBrokerProcessor.prepareRuntimeInfo.
     put("brokerVersionDesc", "V4_9_8".into());
     put("brokerVersion", crate::protocol::codes::RMQ_VERSION.to_string());
