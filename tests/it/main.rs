@@ -19,6 +19,7 @@ mod fuzz;
 mod gaps;
 mod golden;
 mod ha;
+mod hostile;
 mod hostile_json;
 mod interop;
 mod metrics;
