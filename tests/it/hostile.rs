@@ -495,3 +495,44 @@ fn hostile_client_alongside_good_producer_and_consumer() {
         rn
     );
 }
+
+/// `maxConnectionsPerIp=2`: a third connection from the same address is closed at once, on the
+/// broker and on the name server; once one of the two closes, a new one is served again.
+#[test]
+fn max_connections_per_ip_refuses_a_third_connection() {
+    let dir = TestDir::new("conn-per-ip");
+    let cluster = Cluster::start_with(
+        &dir.path,
+        &["--maxConnectionsPerIp=2", "--serverChannelMaxIdleTimeSeconds=60"],
+        &["--maxConnectionsPerIp=2", "--maxInFlightPerConnection=64"],
+    );
+    for (who, addr) in [("broker", cluster.broker_addr()), ("namesrv", cluster.namesrv_addr())] {
+        // The broker's own registration connection to the name server comes from 127.0.0.1 too;
+        // wait until the server has settled, then hold two connections that are served.
+        let served = |s: &mut TcpStream| {
+            let _ = s.write_all(&encode_to_vec(&RemotingCommand::request(31_337)));
+            matches!(settle(s, who), Outcome::Answered(r) if r.code == rs::REQUEST_CODE_NOT_SUPPORTED)
+        };
+        let mut held = Vec::new();
+        let mut refused = false;
+        for _ in 0..4 {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            if served(&mut s) {
+                held.push(s);
+            } else {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "{who}: more than 2 connections from one address were served");
+        assert!(held.len() <= 2, "{who}: {} connections served", held.len());
+        drop(held);
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                served(&mut s)
+            }),
+            "{who}: no connection served after the others closed"
+        );
+    }
+}
