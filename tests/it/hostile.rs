@@ -497,13 +497,14 @@ fn hostile_client_alongside_good_producer_and_consumer() {
 }
 
 /// `maxConnectionsPerIp=2`: a third connection from the same address is closed at once, on the
-/// broker and on the name server; once one of the two closes, a new one is served again.
+/// broker and on the name server; once one of the two closes, a new one is served again. And
+/// `serverChannelMaxIdleTimeSeconds=1` closes a silent connection after about a second.
 #[test]
 fn max_connections_per_ip_refuses_a_third_connection() {
     let dir = TestDir::new("conn-per-ip");
     let cluster = Cluster::start_with(
         &dir.path,
-        &["--maxConnectionsPerIp=2", "--serverChannelMaxIdleTimeSeconds=60"],
+        &["--maxConnectionsPerIp=2", "--serverChannelMaxIdleTimeSeconds=1"],
         &["--maxConnectionsPerIp=2", "--maxInFlightPerConnection=64"],
     );
     for (who, addr) in [("broker", cluster.broker_addr()), ("namesrv", cluster.namesrv_addr())] {
@@ -534,5 +535,10 @@ fn max_connections_per_ip_refuses_a_third_connection() {
             }),
             "{who}: no connection served after the others closed"
         );
-    }
+    } // Idle close on the name server (1 s; the broker keeps Apache's 120 s).
+    let mut idle = TcpStream::connect(cluster.namesrv_addr()).unwrap();
+    let t = Instant::now();
+    assert!(matches!(settle(&mut idle, "idle"), Outcome::Closed), "idle connection not closed");
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}, before the idle time");
 }
