@@ -186,6 +186,9 @@ pub struct BrokerConfig {
     pub broker_role: BrokerRole,
     /// `maxFrameSize` (rmq extension, bytes).
     pub max_frame_size: usize,
+    /// The connection caps: `serverChannelMaxIdleTimeSeconds`, `maxConnections`,
+    /// `maxConnectionsPerIp`, `outboundQueueBytes`, `maxInFlightPerConnection`.
+    pub caps: crate::remoting::ConnCaps,
     /// `checkCRCOnRecover`.
     pub check_crc_on_recover: bool,
     /// `channelExpiredTimeout` (ms): clients silent this long are dropped.
@@ -349,6 +352,7 @@ impl Default for BrokerConfig {
             flush_consumer_offset_interval: 5000,
             broker_role: BrokerRole::AsyncMaster,
             max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
+            caps: crate::remoting::ConnCaps::default(),
             check_crc_on_recover: true,
             channel_expired_timeout: 120_000,
             namesrv_listen_port: 9876,
@@ -393,6 +397,9 @@ impl Default for BrokerConfig {
 
 impl ConfigKeys for BrokerConfig {
     fn set(&mut self, key: &str, v: &str) -> Result<bool, String> {
+        if self.caps.set(key, v)? {
+            return Ok(true);
+        }
         match key {
             "brokerClusterName" => self.broker_cluster_name = non_empty(v)?,
             "brokerName" => self.broker_name = non_empty(v)?,
@@ -645,6 +652,7 @@ impl BrokerConfig {
             }
             _ => {}
         }
+        self.caps.validate(self.max_frame_size)?;
         let ha = self.ha_port();
         if ha != 0 && self.listen_port != 0 {
             let fast = self.listen_port.saturating_sub(2);
@@ -740,5 +748,23 @@ mod tests {
         assert_eq!((c.transaction_check_interval, c.transaction_time_out), (300, 1000));
         assert_eq!((c.transaction_check_max, c.reject_transaction_message), (3, true));
         assert!(c.set("transactionTimeOut", "soon").is_err());
+    }
+
+    #[test]
+    fn connection_cap_keys() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.caps, crate::remoting::ConnCaps::default());
+        assert_eq!(c.set("maxConnectionsPerIp", "2"), Ok(true));
+        assert_eq!(c.set("serverChannelMaxIdleTimeSeconds", "30"), Ok(true));
+        assert_eq!((c.caps.max_connections_per_ip, c.caps.idle_seconds), (2, 30));
+        assert!(c.set("maxConnections", "0").is_err());
+        assert!(c.validate().is_ok());
+        assert_eq!(c.set("outboundQueueBytes", "1048576"), Ok(true));
+        assert!(c.validate().unwrap_err().contains("outboundQueueBytes"));
+        let props = crate::broker::live::properties(&c);
+        for k in crate::remoting::ConnCaps::KEYS {
+            assert!(props.iter().any(|(p, _)| *p == k), "{k} not listed");
+            assert!(crate::broker::live::RESTART_KEYS.contains(&k), "{k} not a restart key");
+        }
     }
 }

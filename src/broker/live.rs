@@ -28,7 +28,7 @@ pub const BLACK_LIST: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBl
 
 /// Keys read only at start: the ports, the store's layout and flushing, the pools, the
 /// identity, the system topics. Every other key takes effect at once.
-pub const RESTART_KEYS: [&str; 50] = [
+pub const RESTART_KEYS: [&str; 55] = [
     "brokerClusterName",
     "brokerName",
     "brokerId",
@@ -79,6 +79,11 @@ pub const RESTART_KEYS: [&str; 50] = [
     "plainAclFile",
     "innerClientAccessKey",
     "innerClientSecretKey",
+    "serverChannelMaxIdleTimeSeconds",
+    "maxConnections",
+    "maxConnectionsPerIp",
+    "outboundQueueBytes",
+    "maxInFlightPerConnection",
 ];
 
 /// Every key with its current value, in Apache's names. Unset optional paths are left out, so
@@ -154,6 +159,7 @@ pub fn properties(c: &BrokerConfig) -> Vec<(&'static str, String)> {
         ("slaveSyncInterval", c.slave_sync_interval.to_string()),
         ("aclEnable", c.acl_enable.to_string()),
     ];
+    v.extend(c.caps.properties());
     if let Some(ms) = c.file_reserved_time_millis {
         v.push(("fileReservedTimeMillis", ms.to_string()));
     }

@@ -189,8 +189,10 @@ pub fn start_with_hooks(
     })?;
     let mut main_cfg = ServerConfig::new("broker", main_listener.local_addr()?);
     main_cfg.max_frame = cfg.max_frame_size;
+    cfg.caps.apply(&mut main_cfg);
     let mut fast_cfg = ServerConfig::new("broker-fast", fast_listener.local_addr()?);
     fast_cfg.max_frame = cfg.max_frame_size;
+    cfg.caps.apply(&mut fast_cfg);
     fast_cfg.port = Port::Fast;
     // Request metrics only when served: the hook costs a lookup and atomics per request.
     let mut hooks = hooks;

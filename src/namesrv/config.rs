@@ -19,6 +19,9 @@ pub struct NamesrvConfig {
     pub server_worker_threads: usize,
     /// `maxFrameSize` (rmq extension, bytes; Java's system property frameMaxLength).
     pub max_frame_size: usize,
+    /// The connection caps: `serverChannelMaxIdleTimeSeconds`, `maxConnections`,
+    /// `maxConnectionsPerIp`, `outboundQueueBytes`, `maxInFlightPerConnection`.
+    pub caps: crate::remoting::ConnCaps,
     /// `scanNotActiveBrokerInterval` (ms, 10 s).
     pub scan_interval_millis: u64,
     /// `brokerExpiredMillis` (rmq extension, 120 s).
@@ -42,6 +45,7 @@ impl Default for NamesrvConfig {
             order_message_enable: false,
             server_worker_threads: 8,
             max_frame_size: crate::protocol::frame::DEFAULT_MAX_FRAME,
+            caps: crate::remoting::ConnCaps::default(),
             scan_interval_millis: 10_000,
             broker_expire_millis: 120_000,
             metrics_port: MetricsPort::Off,
@@ -66,6 +70,7 @@ impl NamesrvConfig {
             ("configBlackList", self.config_black_list.clone()),
         ]
         .into_iter()
+        .chain(self.caps.properties())
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
@@ -73,6 +78,9 @@ impl NamesrvConfig {
 
 impl ConfigKeys for NamesrvConfig {
     fn set(&mut self, key: &str, v: &str) -> Result<bool, String> {
+        if self.caps.set(key, v)? {
+            return Ok(true);
+        }
         match key {
             "listenPort" => self.listen_port = parse_num(v)?,
             "bindAddress" => self.bind_address = parse_num(v)?,
@@ -93,7 +101,6 @@ impl ConfigKeys for NamesrvConfig {
             | "serverCallbackExecutorThreads"
             | "serverOnewaySemaphoreValue"
             | "serverAsyncSemaphoreValue"
-            | "serverChannelMaxIdleTimeSeconds"
             | "serverSocketSndBufSize"
             | "serverSocketRcvBufSize"
             | "serverPooledByteBufAllocatorEnable"

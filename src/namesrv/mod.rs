@@ -54,6 +54,9 @@ impl NamesrvHandle {
 
 /// Start a name server.
 pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
+    cfg.caps
+        .validate(cfg.max_frame_size)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let kv = Arc::new(kv::KvStore::open(cfg.kv_config_path.clone()));
     let routes = Arc::new(routes::RouteTable::new(cfg.broker_expire_millis));
     let mut table = processor::build_routes(
@@ -71,6 +74,7 @@ pub fn start(cfg: NamesrvConfig) -> io::Result<NamesrvHandle> {
     let bind: SocketAddr = SocketAddr::new(cfg.bind_address, cfg.listen_port);
     let mut scfg = ServerConfig::new("namesrv", bind);
     scfg.max_frame = cfg.max_frame_size;
+    cfg.caps.apply(&mut scfg);
     let server = Server::start(scfg, table)?;
     let r2 = routes.clone();
     let interval = Duration::from_millis(cfg.scan_interval_millis);

@@ -5,6 +5,7 @@
 //! per pooled connection. Every frame a connection sends goes through its bounded outbound queue
 //! (`outbound`); requests and responses pass the request hooks (`hooks`).
 
+pub mod caps;
 pub mod client;
 pub mod connection;
 pub mod dispatch;
@@ -14,6 +15,7 @@ pub mod hooks;
 pub mod outbound;
 pub mod server;
 
+pub use caps::ConnCaps;
 pub use client::RemotingClient;
 pub use connection::Connection;
 pub use dispatch::{DispatchLimits, Dispatcher, PoolId, PoolStats, Port, Routes};

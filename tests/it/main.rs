@@ -22,6 +22,7 @@ mod gaps;
 mod golden;
 mod ha;
 mod ha_metrics;
+mod hostile;
 mod hostile_json;
 mod interop;
 mod metrics;

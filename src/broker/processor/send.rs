@@ -14,8 +14,8 @@ use crate::protocol::body::perm;
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, RemotingCommand};
 use crate::protocol::record::{
-    decode_batch_body, decode_record, edit_properties, encode_properties, get_property,
-    parse_properties,
+    decode_batch_body_capped, decode_record, edit_properties, encode_properties, get_property,
+    message_illegal_remark, parse_properties,
 };
 use crate::remoting::{Handler, Reply, ReqCtx};
 use crate::store::{Durable, FlushDiskType, PutMessage, PutResult, PutStatus, WaitFor};
@@ -248,10 +248,16 @@ impl SendProcessor {
                     "a batch message can not be delayed",
                 ));
             }
-            let items = match decode_batch_body(&body) {
+            let items = match decode_batch_body_capped(&body, cfg.max_message_size) {
                 Ok(items) if !items.is_empty() => items,
                 Ok(_) => {
                     return Err(RemotingCommand::error(rs::MESSAGE_ILLEGAL, "the batch is empty"))
+                }
+                Err(e) if e.is_too_large() => {
+                    return Err(RemotingCommand::error(
+                        rs::MESSAGE_ILLEGAL,
+                        message_illegal_remark(cfg.max_message_size),
+                    ))
                 }
                 Err(e) => {
                     return Err(RemotingCommand::error(
