@@ -365,6 +365,13 @@ mod tests {
             c.invoke(&addr.to_string(), RemotingCommand::request(1000), Duration::from_secs(20));
         assert_eq!(r.map(|r| r.body.len()).ok(), Some(1 << 20));
         assert!(t0.elapsed() < Duration::from_secs(5), "answered after {:?}", t0.elapsed());
+        // Read only once the server closed the stalled peer (reading earlier could drain its
+        // queue before it overflows on a slow machine): the other client's connection is left.
+        let end = Instant::now() + Duration::from_secs(30);
+        while server.connection_count() > 1 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(server.connection_count(), 1, "the stalled peer was never closed");
         let got = read_until_closed(&mut stalled);
         assert!(got < 200 << 20, "not every response was written: {got} bytes");
         server.shutdown();
