@@ -2,7 +2,8 @@
 //! loopback: ASYNC_MASTER + SLAVE byte-identical logs and queues, SYNC_MASTER answers (SEND_OK,
 //! SLAVE_NOT_AVAILABLE without a slave, FLUSH_SLAVE_TIMEOUT with a frozen one), nothing
 //! acknowledged lost when a SYNC_MASTER is killed with SIGKILL, puts refused on a slave, a late
-//! slave catching up through the name server, and the slave's copy of the master's tables.
+//! slave catching up through the name server, the slave's copy of the master's tables, and Apache's
+//! C++ client sending to a SYNC_MASTER killed with SIGKILL five times (every SEND_OK on the slave).
 
 use crate::util::{small_store_args, wait_until, Proc, TestDir, BROKER_BIN, NAMESRV_BIN};
 use rmq::protocol::codes::{pull_flag, request as rq, response as rs};
@@ -756,4 +757,196 @@ fn ha_offsets_committed_to_the_slave_survive_the_masters_return() {
     commit(&ma, 18);
     assert!(wait_until(Duration::from_secs(10), || query(&sa) == Some(18)));
     drop((slave, master, ns));
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Every record of one queue of `addr` from offset 0 (properties included).
+fn read_records(c: &RemotingClient, addr: &str, topic: &str, queue: i32) -> Vec<MessageRecord> {
+    let mut out = Vec::new();
+    let mut offset = 0i64;
+    loop {
+        let req = RemotingCommand::request(rq::PULL_MESSAGE)
+            .with("consumerGroup", "CG_ha_check")
+            .with("topic", topic)
+            .with("queueId", queue)
+            .with("queueOffset", offset)
+            .with("maxMsgNums", 32)
+            .with("sysFlag", pull_flag::SUBSCRIPTION)
+            .with("commitOffset", 0)
+            .with("suspendTimeoutMillis", 0)
+            .with("subscription", "*")
+            .with("subVersion", 0);
+        let Ok(r) = c.invoke(addr, req, T) else { return out };
+        if r.code != rs::SUCCESS {
+            return out;
+        }
+        let mut body = &r.body[..];
+        while !body.is_empty() {
+            let (rec, n): (MessageRecord, usize) = decode_record(body, true).unwrap();
+            out.push(rec);
+            body = &body[n..];
+        }
+        offset = r.i64_field("nextBeginOffset").unwrap();
+    }
+}
+
+/// One SEND_OK seen by the C++ client: (msg id, queue offset, body).
+type Ack = (String, i64, Vec<u8>);
+
+/// Run tests/python/ha_cpp_send.py against `ns` until `sending` has passed after its first
+/// SEND_OK, SIGKILL `master`, then kill the client (by PID); returns what it saw acknowledged.
+fn cpp_send_until_master_killed(
+    home: &Path,
+    ns: &str,
+    topic: &str,
+    prefix: &str,
+    sending: Duration,
+    master: &mut Proc,
+) -> Vec<Ack> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ha_cpp_send.py");
+    let mut child = Command::new(crate::interop::python())
+        .arg(script)
+        .args(["--namesrv", ns, "--topic", topic, "--prefix", prefix, "--threads", "8"])
+        .env("HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(home.join(format!("{prefix}.stderr"))).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let reader = {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(stdout).lines() {
+                let Ok(l) = l else { break };
+                lines.lock().unwrap().push(l);
+            }
+        })
+    };
+    let first_ok = || lines.lock().unwrap().iter().any(|l| l.starts_with("OK "));
+    let started = wait_until(Duration::from_secs(20), first_ok);
+    if started {
+        std::thread::sleep(sending);
+    }
+    master.kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().unwrap();
+    assert!(started, "{prefix}: no SEND_OK from the C++ client within 20 s");
+    let lines = std::mem::take(&mut *lines.lock().unwrap());
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("OK "))
+        .map(|l| {
+            let mut f = l.splitn(3, ' ');
+            let (id, off, body) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+            (id.to_string(), off.parse().unwrap(), body.as_bytes().to_vec())
+        })
+        .collect()
+}
+
+#[test]
+fn ha_cpp_client_sync_master_killed_five_times_slave_keeps_every_send_ok() {
+    let dir = TestDir::new("ha-cpp-kill");
+    let ns = namesrv(&dir.path);
+    let nsa = ns.addr("listen");
+    // Fixed ports, so the restarted master is where the slave and the name server expect it.
+    let (port, ha_port) = loop {
+        let (p, h) = (free_port(), free_port());
+        if p != h && h != p.saturating_sub(2) && p > 2 {
+            break (p, h);
+        }
+    };
+    let mut margs = broker_args(&dir.path, &nsa, "master", &["--brokerRole=SYNC_MASTER"]);
+    margs.retain(|a| a != "--listenPort=0");
+    margs.push(format!("--listenPort={port}"));
+    margs.push(format!("--haListenPort={ha_port}"));
+    let mut master = start(&dir.path, &margs, "master.log");
+    let ma = master.addr("listen");
+    let slave = start(
+        &dir.path,
+        &broker_args(
+            &dir.path,
+            &nsa,
+            "slave",
+            &[
+                "--brokerRole=SLAVE",
+                "--brokerId=1",
+                &format!("--haMasterAddress=127.0.0.1:{ha_port}"),
+            ],
+        ),
+        "slave.log",
+    );
+    let sa = slave.addr("listen");
+    let c = RemotingClient::new();
+    let topic = "TopicHaCppKill";
+    create_topic(&c, &ma, topic);
+    assert!(wait_until(Duration::from_secs(10), || call(&c, &ma, send_req(topic, 0, b"warm-up"))
+        .code
+        == rs::SUCCESS));
+    let mut acked: Vec<Ack> = Vec::new();
+    for round in 0..5 {
+        let prefix = format!("r{round}");
+        let got = cpp_send_until_master_killed(
+            &dir.path,
+            &nsa,
+            topic,
+            &prefix,
+            Duration::from_millis(1200),
+            &mut master,
+        );
+        assert!(got.len() > 50, "round {round}: only {} SEND_OK before the kill", got.len());
+        acked.extend(got);
+        // The master is down: the slave alone serves every acknowledged message of every round,
+        // at the queue offset the client was told, with the client's message id, byte for byte.
+        let mut on_slave: BTreeMap<Vec<u8>, MessageRecord> = BTreeMap::new();
+        let all_there = wait_until(Duration::from_secs(10), || {
+            on_slave.clear();
+            for q in 0..QUEUES {
+                for rec in read_records(&c, &sa, topic, q) {
+                    on_slave.insert(rec.body.clone(), rec);
+                }
+            }
+            acked.iter().all(|(_, _, b)| on_slave.contains_key(b))
+        });
+        let missing = acked.iter().filter(|(_, _, b)| !on_slave.contains_key(b)).count();
+        assert!(
+            all_there,
+            "round {round}: {missing} of {} SEND_OK messages not on the slave",
+            acked.len()
+        );
+        for (id, off, body) in &acked {
+            let rec = &on_slave[body];
+            assert_eq!(rec.queue_offset, *off, "{}: queue offset", String::from_utf8_lossy(body));
+            assert!(
+                rec.properties.contains(&format!("UNIQ_KEY\u{1}{id}\u{2}"))
+                    || rec.properties.ends_with(&format!("UNIQ_KEY\u{1}{id}")),
+                "{}: msg id {id} not in {:?}",
+                String::from_utf8_lossy(body),
+                rec.properties
+            );
+        }
+        println!(
+            "round {round}: {} SEND_OK in all, {} messages on the slave, none lost",
+            acked.len(),
+            on_slave.len()
+        );
+        // The master comes back on its store; the slave reconnects and both hold the same log.
+        master = start(&dir.path, &margs, &format!("master-{round}.log"));
+        assert!(
+            wait_until(Duration::from_secs(15), || commit_log_max(&c, &sa)
+                == commit_log_max(&c, &ma)),
+            "round {round}: slave at {} of the restarted master's {}",
+            commit_log_max(&c, &sa),
+            commit_log_max(&c, &ma)
+        );
+    }
+    drop((slave, ns));
 }

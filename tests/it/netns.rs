@@ -32,6 +32,7 @@
 //!   test failure with a message saying so, never a skip.
 
 mod cut;
+mod ha_kill;
 
 use crate::util::{small_store_args, Proc, TestDir, BROKER_BIN, NAMESRV_BIN};
 use std::fs;
@@ -51,7 +52,6 @@ pub const NAMESRV_PORT: u16 = 9876;
 /// A broker's main port on its host (Apache's default; fast port 10909).
 pub const BROKER_PORT: u16 = 10911;
 /// A broker's HA port on its host (listenPort + 1, as Apache).
-#[allow(dead_code)] // for the HA version of the multi-host test (issue 11)
 pub const HA_PORT: u16 = 10912;
 
 static NETS: AtomicUsize = AtomicUsize::new(0);
