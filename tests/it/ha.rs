@@ -223,7 +223,8 @@ fn ha_async_master_and_slave_hold_identical_logs_queues_and_offsets() {
     let c = RemotingClient::new();
     let topic = "TopicHaAsync";
     create_topic(&c, &ma, topic);
-    let n = 20_000;
+    // A burst of 50,000 messages (the figure).
+    let n = 50_000;
     let t0 = Instant::now();
     send_many(&ma, topic, 0, n);
     let sent = t0.elapsed();
