@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Replication cost (issue 11): producer msg/s and latency against a single master, an
+# ASYNC_MASTER with one slave and a SYNC_MASTER with one slave, all on loopback, with rmq-bench
+# (sync sends, 16 threads, 1 KiB bodies). During each replicated load the master's and the
+# slave's commitLogMaxOffset are sampled (rmq-admin brokerStatus) every ~0.2 s: the lag in bytes
+# is their difference; after the load, the time the slave takes to reach the master's end is
+# printed as the drain time. Figures go to BENCHMARKS.md; nothing is asserted.
+#
+#   benches/ha.sh [SECONDS]      (default 8 s per mode, after a 1 s warm-up)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-8}
+THREADS=${THREADS:-16}
+cargo build --release --bins -p rmq -q
+BIN=$PWD/target/release
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rmq-ha-bench.XXXXXX")
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+field() { # field FILE KEY: wait for the READY line of FILE, print its KEY= value
+    for _ in $(seq 1 300); do
+        if grep -q '^READY' "$1" 2>/dev/null; then
+            grep '^READY' "$1" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p" | sed 's/0\.0\.0\.0/127.0.0.1/'
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "no READY in $1" >&2; return 1
+}
+max_offset() { # max_offset NS ADDR
+    "$BIN/rmq-admin" brokerStatus -n "$1" -b "$2" 2>/dev/null \
+        | sed -n 's/.*commitLogMaxOffset[^0-9]*\([0-9][0-9]*\).*/\1/p' | head -1
+}
+
+echo "commit $(git rev-parse --short HEAD), $(nproc) cores, $(uname -sr), rmq-bench sync ${THREADS} threads, 1 KiB bodies, ${SECS}s per mode"
+for mode in single ASYNC_MASTER SYNC_MASTER; do
+    D=$TMP/$mode
+    mkdir -p "$D"
+    "$BIN/rmq-namesrv" --listenPort=0 --bindAddress=127.0.0.1 --kvConfigPath="$D/kv.json" >"$D/ns.out" 2>"$D/ns.log" &
+    NSPID=$!
+    PIDS+=($NSPID)
+    NS=$(field "$D/ns.out" listen)
+    role=ASYNC_MASTER
+    [ "$mode" = single ] || role=$mode
+    "$BIN/rmq-broker" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
+        --storePathRootDir="$D/master" --brokerName=broker-a --brokerRole="$role" >"$D/m.out" 2>"$D/m.log" &
+    MPID=$!
+    PIDS+=($MPID)
+    MA=$(field "$D/m.out" listen)
+    HA=$(field "$D/m.out" ha)
+    SPID=
+    if [ "$mode" != single ]; then
+        "$BIN/rmq-broker" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
+            --storePathRootDir="$D/slave" --brokerName=broker-a --brokerRole=SLAVE --brokerId=1 \
+            --haMasterAddress="$HA" >"$D/s.out" 2>"$D/s.log" &
+        SPID=$!
+        PIDS+=($SPID)
+        SA=$(field "$D/s.out" listen)
+        # Load starts once the master streams to the slave (else SYNC_MASTER answers
+        # SLAVE_NOT_AVAILABLE).
+        for _ in $(seq 1 100); do grep -q "HA transfer starts" "$D/m.log" && break; sleep 0.1; done
+    fi
+    "$BIN/rmq-bench" producer -n "$NS" --topic HaBench --threads "$THREADS" --seconds "$SECS" \
+        --warmup 1 --json --quiet >"$D/bench.json" 2>"$D/bench.log" &
+    BENCHPID=$!
+    : >"$D/lag"
+    if [ -n "$SPID" ]; then
+        while kill -0 "$BENCHPID" 2>/dev/null; do
+            s=$(max_offset "$NS" "$SA"); m=$(max_offset "$NS" "$MA")
+            [ -n "$m" ] && [ -n "$s" ] && echo $((m - s)) >>"$D/lag"
+            sleep 0.2
+        done
+    fi
+    wait "$BENCHPID" || echo "$mode: rmq-bench exit $? ($(tail -3 "$D/bench.log" | tr '\n' ' '))"
+    drain=-
+    if [ -n "$SPID" ]; then
+        t0=$(date +%s%N)
+        m=$(max_offset "$NS" "$MA")
+        for _ in $(seq 1 500); do
+            s=$(max_offset "$NS" "$SA")
+            [ "$s" = "$m" ] && break
+        done
+        drain=$(( ($(date +%s%N) - t0) / 1000000 ))
+    fi
+    python3 - "$mode" "$D/bench.json" "$D/lag" "$drain" <<'PY'
+import json, sys
+mode, bench, lagf, drain = sys.argv[1:5]
+d = json.load(open(bench))["producer"]
+lags = sorted(int(x) for x in open(lagf).read().split())
+def pct(q):
+    return lags[min(len(lags) - 1, int(q * len(lags)))] if lags else None
+lag = ("lag bytes p50 %s max %s over %d samples, drain %s ms" % (pct(0.5), lags[-1], len(lags), drain)
+       if lags else "no slave")
+print("%-13s %8.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  failed %s  %s" % (
+    mode, d.get("tps", 0), d.get("p50_ms", 0), d.get("p99_ms", 0), d.get("failed", 0), lag))
+PY
+    for p in $SPID $MPID $NSPID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+done
