@@ -4,7 +4,9 @@
 # (sync sends, 16 threads, 1 KiB bodies). During each replicated load the master's and the
 # slave's commitLogMaxOffset are sampled (rmq-admin brokerStatus) every ~0.2 s: the lag in bytes
 # is their difference; after the load, the time the slave takes to reach the master's end is
-# printed as the drain time. Figures go to BENCHMARKS.md; nothing is asserted.
+# printed as the drain time. Then Apache's C++ client (PyPI rocketmq 0.4.4's librocketmq.so,
+# benches/cpp_load.c) sends from 16 threads to the same brokers. Figures go to BENCHMARKS.md;
+# nothing is asserted.
 #
 #   benches/ha.sh [SECONDS]      (default 8 s per mode, after a 1 s warm-up)
 set -euo pipefail
@@ -17,6 +19,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/rmq-ha-bench.XXXXXX")
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
+APY=$(bash tests/python/setup_venv.sh target/tmp/interop-venv | tail -1)
+ALIB=$(dirname "$("$APY" -c 'import rocketmq, os; print(rocketmq.__file__)')")
+ALIB=$(find "$ALIB" -name 'librocketmq.so*' | head -1)
+gcc -O2 -pthread -Iinclude benches/cpp_load.c -o "$TMP/cpp_load" "$ALIB" -Wl,-rpath,"$(dirname "$ALIB")"
 
 field() { # field FILE KEY: wait for the READY line of FILE, print its KEY= value
     for _ in $(seq 1 300); do
@@ -95,5 +101,10 @@ lag = ("lag bytes p50 %s max %s over %d samples, drain %s ms" % (pct(0.5), lags[
 print("%-13s %8.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  failed %s  %s" % (
     mode, d.get("tps", 0), d.get("p50_ms", 0), d.get("p99_ms", 0), d.get("failed", 0), lag))
 PY
+    "$TMP/cpp_load" produce "$NS" HaBenchCpp "$THREADS" "$SECS" 1024 | grep '^{' | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read()); m = sys.argv[1]
+print("%-13s %8.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  failed %s  (C++ client)" % (
+    m, d["msg_per_s"], d["p50_us"] / 1000, d["p99_us"] / 1000, d["errors"]))' "$mode" || echo "$mode: C++ client failed"
     for p in $SPID $MPID $NSPID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 done
