@@ -824,9 +824,19 @@ fn cpp_send_until_master_killed(
     let reader = {
         let lines = lines.clone();
         std::thread::spawn(move || {
-            for l in std::io::BufReader::new(stdout).lines() {
-                let Ok(l) = l else { break };
-                lines.lock().unwrap().push(l);
+            // Whole lines only: the client is killed mid-stream, and its last line may be cut
+            // (an "OK id" without offset and body is a send it never finished reporting).
+            let mut r = std::io::BufReader::new(stdout);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(n) if n > 0 && buf.ends_with(b"\n") => {
+                        let l = String::from_utf8_lossy(&buf[..n - 1]).into_owned();
+                        lines.lock().unwrap().push(l);
+                    }
+                    _ => break,
+                }
             }
         })
     };

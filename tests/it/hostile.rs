@@ -536,9 +536,19 @@ fn max_connections_per_ip_refuses_a_third_connection() {
             "{who}: no connection served after the others closed"
         );
     } // Idle close on the name server (1 s; the broker keeps Apache's 120 s).
-    let mut idle = TcpStream::connect(cluster.namesrv_addr()).unwrap();
-    let t = Instant::now();
-    assert!(matches!(settle(&mut idle, "idle"), Outcome::Closed), "idle connection not closed");
-    let took = t.elapsed();
+      // The connections above may still count against the per-address cap of 2 for a moment
+      // (the server notices their close asynchronously): a connection refused at once by the cap
+      // is retried, the idle close is timed on one that was admitted.
+    let end = Instant::now() + Duration::from_secs(10);
+    let took = loop {
+        let mut idle = TcpStream::connect(cluster.namesrv_addr()).unwrap();
+        let t = Instant::now();
+        assert!(matches!(settle(&mut idle, "idle"), Outcome::Closed), "idle connection not closed");
+        let took = t.elapsed();
+        if took >= Duration::from_millis(100) || Instant::now() >= end {
+            break took;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(took >= Duration::from_millis(900), "closed after {took:?}, before the idle time");
 }
