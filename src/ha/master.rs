@@ -355,44 +355,26 @@ impl Inner {
         if c.requested.compare_exchange(NONE, r, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             log::info!("HA slave requests offset={r} peer={} conn={}", c.peer, c.id);
         }
-        // SeqCst with the writer's store of sent_end and its load of reported (credit_sent): a
-        // report that arrives before the writer recorded what it sent is credited by the writer.
-        c.reported.store(r, Ordering::SeqCst);
+        c.reported.store(r, Ordering::Release);
         let start = c.start.load(Ordering::Acquire);
         if start < 0 {
             let _ = c.nudge.0.try_send(());
             return Ok(());
         }
         // What this connection sent counts as stored: a segment publishes an append a moment
-        // before the log's max offset moves, and the writer may already have sent those bytes
-        // (dropping the slave then made SYNC_MASTER sends answer SLAVE_NOT_AVAILABLE).
-        let max = self.store.commit_log_max_offset().max(c.sent_end.load(Ordering::SeqCst) as i64);
+        // before the log's max offset moves (the store never hands out bytes past the max now,
+        // so this is a second guard against dropping a healthy slave).
+        let max = self.store.commit_log_max_offset().max(c.sent_end.load(Ordering::Acquire) as i64);
         if r > max {
             // As Apache's ReadSocketService: an acknowledgement past our end is a broken slave.
             return Err(format!("it acknowledged offset {r}, beyond the master's max {max}"));
         }
-        let credit = (r as u64).min(c.sent_end.load(Ordering::SeqCst));
+        let credit = (r as u64).min(c.sent_end.load(Ordering::Acquire));
         c.acked.fetch_max(credit, Ordering::AcqRel);
         if r > start {
             self.store.notify_replica_ack(credit);
         }
         Ok(())
-    }
-
-    /// After the writer recorded that it sent up to `sent`: credit a report that arrived before
-    /// (the slave can answer a frame before `write_all` returns here, and then sends no new
-    /// report until it gets more data or its 5 s heartbeat, so a SYNC_MASTER send waited for
-    /// slaveTimeout).
-    fn credit_sent(&self, c: &Conn, sent: u64) {
-        let r = c.reported.load(Ordering::SeqCst);
-        let start = c.start.load(Ordering::Acquire);
-        if start < 0 || r <= start {
-            return;
-        }
-        let credit = (r as u64).min(sent);
-        if credit > c.acked.fetch_max(credit, Ordering::AcqRel) {
-            self.store.notify_replica_ack(credit);
-        }
     }
 
     /// Where the transfer for report `r` starts (module table); `None` while `r` is past the end.
@@ -473,8 +455,7 @@ impl Inner {
                 frame.extend_from_slice(&data);
                 stream.write_all(&frame)?;
                 pos += data.len() as u64;
-                c.sent_end.store(pos, Ordering::SeqCst);
-                self.credit_sent(c, pos);
+                c.sent_end.store(pos, Ordering::Release);
                 last_write = Instant::now();
                 continue;
             }

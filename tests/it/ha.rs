@@ -852,15 +852,22 @@ fn cpp_send_until_master_killed(
     reader.join().unwrap();
     assert!(started, "{prefix}: no SEND_OK from the C++ client within 20 s");
     let lines = std::mem::take(&mut *lines.lock().unwrap());
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("OK "))
-        .map(|l| {
-            let mut f = l.splitn(3, ' ');
-            let (id, off, body) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
-            (id.to_string(), off.parse().unwrap(), body.as_bytes().to_vec())
-        })
-        .collect()
+    // Lines of the form "OK id offset body" with this round's body; anything else on the
+    // client's stdout (the C++ library writes there too) is reported and skipped.
+    let mut acks = Vec::new();
+    for l in lines.iter().filter_map(|l| l.strip_prefix("OK ")) {
+        let mut f = l.splitn(3, ' ');
+        let (id, off, body) = (f.next(), f.next().map(str::parse::<i64>), f.next());
+        match (id, off, body) {
+            (Some(id), Some(Ok(off)), Some(body))
+                if !id.is_empty() && body.starts_with(&format!("{prefix}-")) =>
+            {
+                acks.push((id.to_string(), off, body.as_bytes().to_vec()))
+            }
+            _ => eprintln!("{prefix}: skipped a malformed client line: {l:?}"),
+        }
+    }
+    acks
 }
 
 #[test]
