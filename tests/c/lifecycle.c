@@ -75,10 +75,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *ns = argv[1], *topic = argv[2], *group = argv[3];
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines survive a crash */
     rmq_message *m;
     OK(rmq_message_new(topic, &m));
     OK(rmq_message_set_body(m, (const uint8_t *)"lifecycle", 9));
 
+    printf("phase 1\n");
     /* 1. Producer start / send / shutdown in a loop. */
     for (int i = 0; i < 3; i++) {
         rmq_producer *p;
@@ -90,6 +92,7 @@ int main(int argc, char **argv) {
         OK(rmq_producer_destroy(p));
     }
 
+    printf("phase 2\n");
     /* 2. Async sends racing shutdown: each callback runs exactly once (OK or SHUTDOWN). */
     {
         rmq_producer *p;
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
         CHECK(read_int(&async_done) == 20);
     }
 
+    printf("phase 3\n");
     /* 3. Push consumer start / shutdown in a loop (no callback necessarily runs). */
     for (int i = 0; i < 3; i++) {
         rmq_push_consumer *c;
@@ -114,6 +118,7 @@ int main(int argc, char **argv) {
         CHECK(read_int(&running) == 0);
     }
 
+    printf("phase 4\n");
     /* 4. Shutdown while a callback runs: shutdown waits for it. */
     {
         rmq_push_consumer *c;

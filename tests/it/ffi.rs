@@ -156,8 +156,9 @@ pub fn run_ok(cmd: &mut Command, timeout: Duration) -> String {
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         o.status.success(),
-        "{desc} exited {:?}\nstdout (tail): {}\nstderr: {}",
+        "{desc} exited {:?} (signal {:?})\nstdout (tail): {}\nstderr: {}",
         o.status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&o.status),
         stdout.lines().rev().take(20).collect::<Vec<_>>().join("\n"),
         String::from_utf8_lossy(&o.stderr)
     );

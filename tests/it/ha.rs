@@ -924,25 +924,34 @@ fn ha_cpp_client_sync_master_killed_five_times_slave_keeps_every_send_ok() {
         acked.extend(got);
         // The master is down: the slave alone serves every acknowledged message of every round,
         // at the queue offset the client was told, with the client's message id, byte for byte.
-        let mut on_slave: BTreeMap<Vec<u8>, MessageRecord> = BTreeMap::new();
+        // A body can be stored twice: the C++ client resends a send that failed (for example
+        // one answered FLUSH_SLAVE_TIMEOUT) to another queue. At-least-once allows that; what
+        // must hold is that each acknowledged send is on the slave where the client was told.
+        let mut on_slave: BTreeMap<Vec<u8>, Vec<MessageRecord>> = BTreeMap::new();
         let all_there = wait_until(Duration::from_secs(10), || {
             on_slave.clear();
             for q in 0..QUEUES {
                 for rec in read_records(&c, &sa, topic, q) {
-                    on_slave.insert(rec.body.clone(), rec);
+                    on_slave.entry(rec.body.clone()).or_default().push(rec);
                 }
             }
-            acked.iter().all(|(_, _, b)| on_slave.contains_key(b))
+            acked.iter().all(|(_, off, b)| {
+                on_slave.get(b).is_some_and(|v| v.iter().any(|r| r.queue_offset == *off))
+            })
         });
-        let missing = acked.iter().filter(|(_, _, b)| !on_slave.contains_key(b)).count();
+        let missing = acked
+            .iter()
+            .filter(|(_, off, b)| {
+                !on_slave.get(b).is_some_and(|v| v.iter().any(|r| r.queue_offset == *off))
+            })
+            .count();
         assert!(
             all_there,
-            "round {round}: {missing} of {} SEND_OK messages not on the slave",
+            "round {round}: {missing} of {} SEND_OK messages not on the slave at their offset",
             acked.len()
         );
         for (id, off, body) in &acked {
-            let rec = &on_slave[body];
-            assert_eq!(rec.queue_offset, *off, "{}: queue offset", String::from_utf8_lossy(body));
+            let rec = on_slave[body].iter().find(|r| r.queue_offset == *off).unwrap();
             assert!(
                 rec.properties.contains(&format!("UNIQ_KEY\u{1}{id}\u{2}"))
                     || rec.properties.ends_with(&format!("UNIQ_KEY\u{1}{id}")),
@@ -952,7 +961,7 @@ fn ha_cpp_client_sync_master_killed_five_times_slave_keeps_every_send_ok() {
             );
         }
         println!(
-            "round {round}: {} SEND_OK in all, {} messages on the slave, none lost",
+            "round {round}: {} SEND_OK in all, {} bodies on the slave, none lost",
             acked.len(),
             on_slave.len()
         );
