@@ -124,6 +124,21 @@ pub fn send_vectored_nonblocking(
     fd: std::os::fd::RawFd,
     bufs: &[std::io::IoSlice<'_>],
 ) -> io::Result<usize> {
+    send_vectored_flags(fd, bufs, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+}
+
+/// Write `bufs` as one blocking sendmsg (bounded by the socket's SO_SNDTIMEO). Unlike
+/// `write_vectored` (writev), a closed peer gives EPIPE, never SIGPIPE: inside a C host program,
+/// which keeps SIGPIPE's default action, a SIGPIPE would kill the program.
+pub fn send_vectored(fd: std::os::fd::RawFd, bufs: &[std::io::IoSlice<'_>]) -> io::Result<usize> {
+    send_vectored_flags(fd, bufs, libc::MSG_NOSIGNAL)
+}
+
+fn send_vectored_flags(
+    fd: std::os::fd::RawFd,
+    bufs: &[std::io::IoSlice<'_>],
+    flags: libc::c_int,
+) -> io::Result<usize> {
     // SAFETY: an all-zero msghdr is a valid value of this plain C struct (no name, no control).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice is ABI-compatible with iovec (documented by std); sendmsg only reads them.
@@ -132,7 +147,7 @@ pub fn send_vectored_nonblocking(
     loop {
         // SAFETY: `msg` points at `bufs`, alive and unmodified for the call; `fd` is a socket the
         // caller keeps open across the call.
-        let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        let n = unsafe { libc::sendmsg(fd, &msg, flags) };
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -264,7 +279,7 @@ pub fn clock_ticks_per_second() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -300,6 +315,49 @@ mod tests {
         futex_wake_all(&word);
         for h in waiters {
             h.join().unwrap();
+        }
+    }
+
+    /// Run `f` with SIGPIPE blocked on this thread; true when `f` raised one (a SIGPIPE from a
+    /// write is sent to the writing thread, so it stays pending here and is consumed).
+    pub(crate) fn raises_sigpipe(f: impl FnOnce()) -> bool {
+        // SAFETY: signal-set calls on local sets; the mask changes only this thread's, and is
+        // restored before returning.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            f();
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            libc::sigpending(&mut pending);
+            let raised = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+            if raised {
+                let ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                libc::sigtimedwait(&set, std::ptr::null_mut(), &ts);
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            raised
+        }
+    }
+
+    #[test]
+    fn vectored_sends_to_a_closed_socket_fail_with_epipe_not_sigpipe() {
+        use std::io::{IoSlice, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::os::fd::AsRawFd;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _peer = l.accept().unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let bufs = [IoSlice::new(b"frame-1"), IoSlice::new(b"frame-2")];
+        // The check is sound: writev, as `write_vectored` does, raises SIGPIPE here.
+        assert!(raises_sigpipe(|| assert!((&s).write_vectored(&bufs).is_err())));
+        for send in [send_vectored, send_vectored_nonblocking] {
+            let mut err = None;
+            assert!(!raises_sigpipe(|| err = send(s.as_raw_fd(), &bufs).err()));
+            assert_eq!(err.map(|e| e.kind()), Some(std::io::ErrorKind::BrokenPipe));
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::error::RemotingError;
 use super::outbound::{Chunk, OutQueue, OutboundLimits, Poller};
-use crate::common::sys::send_vectored_nonblocking;
+use crate::common::sys::{send_vectored, send_vectored_nonblocking};
 use crate::protocol::codes::flag;
 use crate::protocol::command::{RemotingCommand, SerializeType};
 use crate::protocol::frame;
@@ -308,16 +308,10 @@ impl Connection {
             .collect();
         match &self.sink {
             Sink::Polled(stream, _) => send_vectored_nonblocking(stream.as_raw_fd(), &slices),
-            Sink::Blocking(stream) => {
-                let mut s = stream;
-                loop {
-                    match s.write_vectored(&slices) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                        r => return r,
-                    }
-                }
-            }
+            Sink::Blocking(stream) => match send_vectored(stream.as_raw_fd(), &slices) {
+                Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                r => r,
+            },
             Sink::Memory(buf) => {
                 let mut b = buf.lock();
                 let n = slices.iter().map(|s| s.len()).sum();

@@ -235,4 +235,21 @@ mod tests {
         assert!(q.frames.is_empty());
         assert_eq!(q.head_written, 0);
     }
+
+    #[test]
+    fn a_client_connection_writing_to_a_closed_socket_closes_without_sigpipe() {
+        use crate::common::sys::tests::raises_sigpipe;
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _peer = l.accept().unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        // Inside a C host program SIGPIPE keeps its default action and would end the program
+        // (CI saw a librmq test program die so): the write fails and the connection closes.
+        let conn = crate::remoting::Connection::new(s).unwrap();
+        assert!(!raises_sigpipe(|| {
+            let _ = conn.enqueue(b"frame".to_vec());
+        }));
+        assert!(conn.is_closed());
+    }
 }
