@@ -14,8 +14,9 @@
 //! | above the max | none yet: a heartbeat carrying the max now and every heartbeat interval; a later report re-decides |
 //!
 //! A report counts as an acknowledgement for the durability waiter only above the transfer's
-//! start and only up to what this connection sent (`min(report, sent)`), so a slave that claims
-//! more than it received (ahead, or diverged) acknowledges nothing it did not get from us.
+//! start and within what this connection sent (the writer counts a frame as sent before it
+//! writes it, so no report can outrun it), so a slave that claims more than it received (ahead,
+//! or diverged) acknowledges nothing it did not get from us.
 
 use super::wire::{decode_reports, encode_header, REPORT_LEN};
 use super::HaConfig;
@@ -63,7 +64,7 @@ struct Conn {
     start: AtomicI64,
     /// End of what the writer sent.
     sent_end: AtomicU64,
-    /// min(latest report, sent_end) once the transfer started.
+    /// The latest report within sent_end, once the transfer started.
     acked: AtomicU64,
     last_seen_ms: AtomicI64,
     closed: AtomicBool,
@@ -369,10 +370,15 @@ impl Inner {
             // As Apache's ReadSocketService: an acknowledgement past our end is a broken slave.
             return Err(format!("it acknowledged offset {r}, beyond the master's max {max}"));
         }
-        let credit = (r as u64).min(c.sent_end.load(Ordering::Acquire));
-        c.acked.fetch_max(credit, Ordering::AcqRel);
-        if r > start {
-            self.store.notify_replica_ack(credit);
+        // Only a report within what this connection sent proves the slave holds those bytes
+        // from us: the slave reports its transfer start while it verifies, and its max (bytes
+        // appended from this connection) once streaming. A report past what we sent is not ours
+        // (a slave ahead of us, or diverged) and acknowledges nothing.
+        let sent = c.sent_end.load(Ordering::SeqCst);
+        let r = r as u64;
+        if r > start as u64 && r <= sent {
+            c.acked.fetch_max(r, Ordering::AcqRel);
+            self.store.notify_replica_ack(r);
         }
         Ok(())
     }
@@ -453,9 +459,13 @@ impl Inner {
                 frame.clear();
                 frame.extend_from_slice(&encode_header(pos, data.len() as u32));
                 frame.extend_from_slice(&data);
-                stream.write_all(&frame)?;
                 pos += data.len() as u64;
-                c.sent_end.store(pos, Ordering::Release);
+                // Recorded before the bytes leave: a report covering them can arrive the moment
+                // they do, and must find them counted as sent (else it is credited only up to
+                // the previous frame, and a SYNC_MASTER send waits for the next report, up to
+                // slaveTimeout when no new data comes).
+                c.sent_end.store(pos, Ordering::SeqCst);
+                stream.write_all(&frame)?;
                 last_write = Instant::now();
                 continue;
             }

@@ -131,10 +131,26 @@ pub(crate) struct LoadedLog {
 }
 
 /// Checks beyond the body CRC, which does not cover the header, topic or properties: the record
-/// knows its own offset, its topic is a valid name and its properties hold no NUL (a zeroed,
-/// torn tail).
+/// knows its own offset and its topic is a valid name.
 fn plausible(v: &RecordView<'_>, at: u64) -> bool {
-    v.physical_offset == at as i64 && super::valid_topic(v.topic) && !v.properties.contains('\0')
+    v.physical_offset == at as i64 && super::valid_topic(v.topic)
+}
+
+/// Properties that end in a NUL: what a write cut short leaves (the file is zero-filled and a
+/// record is copied front to back). A NUL inside properties is no sign of damage: Apache's C++
+/// client 1.x can put one in the message ids it makes under concurrency, and brokers store it.
+fn ends_in_nul(v: &RecordView<'_>) -> bool {
+    v.properties.as_bytes().last() == Some(&0)
+}
+
+/// A record that decodes whole, or a segment's closing BLANK, starts at the front of `rest`:
+/// both are written after the record before them was complete.
+fn record_follows(rest: &[u8], check_crc: bool) -> bool {
+    match peek_header(rest) {
+        Some(RecordHeader::Message { .. }) => decode_view(rest, check_crc).is_ok(),
+        Some(RecordHeader::Blank { size }) => size as usize == rest.len(),
+        _ => false,
+    }
 }
 
 impl LoadedLog {
@@ -200,15 +216,19 @@ impl LoadedLog {
                         break;
                     }
                     Some(RecordHeader::Message { .. }) => match decode_view(rest, check_crc) {
+                        // A record ending in NUL counts as torn only where nothing follows it:
+                        // the tail, where a cut write is. In the middle it was written whole.
                         Ok((v, n))
                             if plausible(&v, seg.start() + pos as u64)
-                                && n + BLANK_LEN <= rest.len() =>
+                                && n + BLANK_LEN <= rest.len()
+                                && (!ends_in_nul(&v)
+                                    || record_follows(rest.get(n..).unwrap_or(&[]), check_crc)) =>
                         {
                             pos += n;
                             records += 1;
                         }
                         Ok(_) => {
-                            log::warn!("commit log record at offset={} is implausible (physical offset, topic, properties or size); truncating there", seg.start() + pos as u64);
+                            log::warn!("commit log record at offset={} is implausible (physical offset, topic, size, or a torn tail ending in NUL); truncating there", seg.start() + pos as u64);
                             return (seg.start() + pos as u64, records);
                         }
                         Err(e) => {
