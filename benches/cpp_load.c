@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rocketmq/CErrorMessage.h"
 #include "rocketmq/CMessage.h"
 #include "rocketmq/CMessageExt.h"
 #include "rocketmq/CProducer.h"
@@ -33,6 +34,7 @@ static double *lat;           /* per-send latency in microseconds */
 static atomic_long nlat;
 static atomic_long errors;
 static atomic_int stop_flag;
+static double load_start; /* now_s() when the senders start */
 
 struct prod_arg {
   CProducer *p;
@@ -54,7 +56,11 @@ static void *producer_thread(void *a) {
     int rc = SendMessageSync(arg->p, m, &r);
     double us = (now_s() - t0) * 1e6;
     if (rc != 0 || r.sendStatus != E_SEND_OK) {
-      atomic_fetch_add(&errors, 1);
+      /* The first few failures are described on stderr (what the client says went wrong). */
+      if (atomic_fetch_add(&errors, 1) < 5)
+        fprintf(stderr, "send failed at %.3f s: rc=%d status=%d after %.0f us: %s\n",
+                t0 - load_start, rc, rc != 0 ? -1 : (int)r.sendStatus, us,
+                rc != 0 ? GetLatestErrorMessage() : "");
       continue;
     }
     long i = atomic_fetch_add(&nlat, 1);
@@ -99,6 +105,7 @@ static int produce(const char *ns, const char *topic, int threads, int seconds, 
   pthread_t *t = calloc(threads, sizeof(pthread_t));
   struct prod_arg arg = {p, topic, size};
   double t0 = now_s();
+  load_start = now_s();
   for (int i = 0; i < threads; i++) pthread_create(&t[i], NULL, producer_thread, &arg);
   sleep(seconds);
   atomic_store(&stop_flag, 1);
