@@ -2,7 +2,9 @@
 # Replication cost (issue 11): producer msg/s and latency against a single master, an
 # ASYNC_MASTER with one slave and a SYNC_MASTER with one slave, all on loopback, with rmq-bench
 # (sync sends, 16 threads, 1 KiB bodies). During each replicated load the master's and the
-# slave's commitLogMaxOffset are sampled (rmq-admin brokerStatus) every ~0.2 s: the lag in bytes
+# slave's commitLogMaxOffset are sampled (rmq-admin brokerStatus, one process after the other,
+# so a sample includes the few ms between the two queries) every ~0.2 s, and so is the master's
+# own view (haSlaves: its max minus the slave's acknowledged offset, at one instant): the lag in bytes
 # is their difference; after the load, the time the slave takes to reach the master's end is
 # printed as the drain time. Then Apache's C++ client (PyPI rocketmq 0.4.4's librocketmq.so,
 # benches/cpp_load.c) sends from 16 threads to the same brokers. Figures go to BENCHMARKS.md;
@@ -33,6 +35,10 @@ field() { # field FILE KEY: wait for the READY line of FILE, print its KEY= valu
         sleep 0.1
     done
     echo "no READY in $1" >&2; return 1
+}
+master_lag() { # master_lag NS MASTER_ADDR: lag bytes of its first slave (haSlaves addr:acked:lag)
+    "$BIN/rmq-admin" brokerStatus -n "$1" -b "$2" 2>/dev/null \
+        | sed -n 's/.*haSlaves[^0-9]*\([0-9][0-9.:]*\).*/\1/p' | head -1 | awk -F: '{print $NF}'
 }
 max_offset() { # max_offset NS ADDR
     "$BIN/rmq-admin" brokerStatus -n "$1" -b "$2" 2>/dev/null \
@@ -71,10 +77,14 @@ for mode in single ASYNC_MASTER SYNC_MASTER; do
         --warmup 1 --json --quiet >"$D/bench.json" 2>"$D/bench.log" &
     BENCHPID=$!
     : >"$D/lag"
+    : >"$D/mlag"
     if [ -n "$SPID" ]; then
         while kill -0 "$BENCHPID" 2>/dev/null; do
             s=$(max_offset "$NS" "$SA"); m=$(max_offset "$NS" "$MA")
             [ -n "$m" ] && [ -n "$s" ] && echo $((m - s)) >>"$D/lag"
+            # The master's own view at one instant: its max minus what the slave acknowledged.
+            l=$(master_lag "$NS" "$MA")
+            [ -n "$l" ] && echo "$l" >>"$D/mlag"
             sleep 0.2
         done
     fi
@@ -89,14 +99,20 @@ for mode in single ASYNC_MASTER SYNC_MASTER; do
         done
         drain=$(( ($(date +%s%N) - t0) / 1000000 ))
     fi
-    python3 - "$mode" "$D/bench.json" "$D/lag" "$drain" <<'PY'
+    mmax=$(max_offset "$NS" "$MA")
+    python3 - "$mode" "$D/bench.json" "$D/lag" "$drain" "$D/mlag" "${mmax:-0}" "$((SECS + 1))" <<'PY'
 import json, sys
-mode, bench, lagf, drain = sys.argv[1:5]
+mode, bench, lagf, drain, mlagf, mmax, secs = sys.argv[1:8]
 d = json.load(open(bench))["producer"]
+def pct(v, q):
+    return v[min(len(v) - 1, int(q * len(v)))] if v else None
 lags = sorted(int(x) for x in open(lagf).read().split())
-def pct(q):
-    return lags[min(len(lags) - 1, int(q * len(lags)))] if lags else None
-lag = ("lag bytes p50 %s max %s over %d samples, drain %s ms" % (pct(0.5), lags[-1], len(lags), drain)
+mlags = sorted(int(x) for x in open(mlagf).read().split())
+# Bytes per ms of the load: the master's log (fresh, this load only) over the run's seconds.
+bpms = int(mmax) / (int(secs) * 1000.0) or 1.0
+lag = ("lag bytes p50 %s max %s over %d samples, drain %s ms; master's view p50 %s (%.2f ms) p90 %s (%.2f ms)"
+       % (pct(lags, 0.5), lags[-1], len(lags), drain,
+          pct(mlags, 0.5), (pct(mlags, 0.5) or 0) / bpms, pct(mlags, 0.9), (pct(mlags, 0.9) or 0) / bpms)
        if lags else "no slave")
 print("%-13s %8.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  failed %s  %s" % (
     mode, d.get("tps", 0), d.get("p50_ms", 0), d.get("p99_ms", 0), d.get("failed", 0), lag))
