@@ -342,15 +342,22 @@ pub(crate) mod tests {
         }
     }
 
+    /// A connected loopback socket whose write side is shut (writes fail with EPIPE), and its
+    /// peer, kept so the connection stays up.
+    pub(crate) fn write_shut_socket() -> (std::net::TcpStream, std::net::TcpStream) {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let peer = l.accept().unwrap().0;
+        s.shutdown(Shutdown::Write).unwrap();
+        (s, peer)
+    }
+
     #[test]
     fn vectored_sends_to_a_closed_socket_fail_with_epipe_not_sigpipe() {
         use std::io::{IoSlice, Write};
-        use std::net::{Shutdown, TcpListener, TcpStream};
         use std::os::fd::AsRawFd;
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let _peer = l.accept().unwrap();
-        s.shutdown(Shutdown::Write).unwrap();
+        let (s, _peer) = write_shut_socket();
         let bufs = [IoSlice::new(b"frame-1"), IoSlice::new(b"frame-2")];
         // The check is sound: writev, as `write_vectored` does, raises SIGPIPE here.
         assert!(raises_sigpipe(|| assert!((&s).write_vectored(&bufs).is_err())));

@@ -238,12 +238,8 @@ mod tests {
 
     #[test]
     fn a_client_connection_writing_to_a_closed_socket_closes_without_sigpipe() {
-        use crate::common::sys::tests::raises_sigpipe;
-        use std::net::{Shutdown, TcpListener, TcpStream};
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let _peer = l.accept().unwrap();
-        s.shutdown(Shutdown::Write).unwrap();
+        use crate::common::sys::tests::{raises_sigpipe, write_shut_socket};
+        let (s, _peer) = write_shut_socket();
         // Inside a C host program SIGPIPE keeps its default action and would end the program
         // (CI saw a librmq test program die so): the write fails and the connection closes.
         let conn = crate::remoting::Connection::new(s).unwrap();
