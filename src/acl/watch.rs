@@ -1,7 +1,9 @@
 //! Reloading plain_acl.yml while the broker runs (Apache's AclFileWatchService): a service
 //! thread looks at the file every [`RELOAD_INTERVAL`] and, when its size, modification time or
-//! content hash changed, parses it again. A file that does not parse (or has gone) keeps the
-//! last good ACL in force, with one error logged per broken version.
+//! content hash changed and then stayed the same for one more look (so a file caught halfway
+//! through a rewrite, truncated or partly written, is never applied), parses it again. A file
+//! that does not parse (or has gone) keeps the last good ACL in force, with one error logged per
+//! broken version.
 
 use super::{Acl, AclError};
 use crate::common::crc::crc32;
@@ -81,18 +83,26 @@ impl AclWatcher {
         let path: PathBuf = path.to_path_buf();
         let service = Service::spawn("acl-watch", move |ctx| {
             let mut seen = first;
+            // A changed version seen once: applied when the next look finds it unchanged.
+            let mut settling = None;
             let mut missing_logged = false;
             while ctx.wait(interval) {
                 match stamp(&path) {
                     Err(e) => {
+                        settling = None;
                         if !missing_logged {
                             log::error!("{e}; the last good ACL stays in force");
                             missing_logged = true;
                         }
                     }
-                    Ok((s, _)) if s == seen => missing_logged = false,
+                    Ok((s, _)) if s == seen => {
+                        settling = None;
+                        missing_logged = false;
+                    }
+                    Ok((s, _)) if settling.as_ref() != Some(&s) => settling = Some(s),
                     Ok((s, text)) => {
                         missing_logged = false;
+                        settling = None;
                         seen = s;
                         match Acl::parse(&text) {
                             Ok(acl) => {
