@@ -403,6 +403,31 @@ fn put_host(out: &mut Vec<u8>, a: SocketAddr) {
     out.extend_from_slice(&(a.port() as i32).to_be_bytes());
 }
 
+/// Writes big-endian fields one after the other into a slice the caller sized exactly.
+struct Cursor<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, b: &[u8]) {
+        let end = self.at + b.len();
+        self.out
+            .get_mut(self.at..end)
+            .expect("invariant: the record's slice is record_len bytes")
+            .copy_from_slice(b);
+        self.at = end;
+    }
+
+    fn host(&mut self, a: SocketAddr) {
+        match normalize_host(a) {
+            SocketAddr::V4(v4) => self.put(&v4.ip().octets()),
+            SocketAddr::V6(v6) => self.put(&v6.ip().octets()),
+        }
+        self.put(&(a.port() as i32).to_be_bytes());
+    }
+}
+
 /// Appends the record; computes TOTALSIZE and BODYCRC (masked CRC-32 of body) itself; sets the V6
 /// sysflag bits from the hosts (IPv4-mapped IPv6 addresses are written as IPv4).
 ///
@@ -414,42 +439,60 @@ pub fn encode_record(r: &MessageRecord, out: &mut Vec<u8>) {
 
 /// As [`encode_record`], with a body CRC the caller already computed.
 pub fn encode_record_with_crc(r: &MessageRecord, body_crc: i32, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + record_len(r), 0);
+    let dst = out.get_mut(start..).expect("invariant: just resized");
+    encode_record_into(r, body_crc, dst);
+}
+
+/// The encoded size of `r` (TOTALSIZE).
+pub fn record_len(r: &MessageRecord) -> usize {
+    let (born_v6, store_v6) = (is_v6_host(r.born_host), is_v6_host(r.store_host));
+    encoded_len(r.body.len(), r.topic.len(), r.properties.len(), born_v6, store_v6)
+}
+
+/// Encode `r` into `out`, which must be exactly [`record_len`] bytes: the store writes records
+/// straight into the mapped commit log with this, under its append lock, so a body is copied
+/// once from the request into the file.
+///
+/// Panics if `out` has another length, the topic is longer than 127 bytes or the properties
+/// longer than 32767 bytes (callers validate those limits first).
+pub fn encode_record_into(r: &MessageRecord, body_crc: i32, out: &mut [u8]) {
     assert!(r.topic.len() <= MAX_TOPIC_LEN, "invariant: topic length validated by caller");
     assert!(
         r.properties.len() <= MAX_PROPERTIES_LEN,
         "invariant: properties length validated by caller"
     );
-    let born_v6 = is_v6_host(r.born_host);
-    let store_v6 = is_v6_host(r.store_host);
-    let total = encoded_len(r.body.len(), r.topic.len(), r.properties.len(), born_v6, store_v6);
+    let total = record_len(r);
+    assert_eq!(out.len(), total, "invariant: the caller sizes the record's slice");
     let mut sys_flag = r.sys_flag & !(sysflag::BORNHOST_V6 | sysflag::STOREHOST_V6);
-    if born_v6 {
+    if is_v6_host(r.born_host) {
         sys_flag |= sysflag::BORNHOST_V6;
     }
-    if store_v6 {
+    if is_v6_host(r.store_host) {
         sys_flag |= sysflag::STOREHOST_V6;
     }
-    out.reserve(total);
-    out.extend_from_slice(&(total as i32).to_be_bytes());
-    out.extend_from_slice(&MESSAGE_MAGIC.to_be_bytes());
-    out.extend_from_slice(&body_crc.to_be_bytes());
-    out.extend_from_slice(&r.queue_id.to_be_bytes());
-    out.extend_from_slice(&r.flag.to_be_bytes());
-    out.extend_from_slice(&r.queue_offset.to_be_bytes());
-    out.extend_from_slice(&r.physical_offset.to_be_bytes());
-    out.extend_from_slice(&sys_flag.to_be_bytes());
-    out.extend_from_slice(&r.born_timestamp.to_be_bytes());
-    put_host(out, r.born_host);
-    out.extend_from_slice(&r.store_timestamp.to_be_bytes());
-    put_host(out, r.store_host);
-    out.extend_from_slice(&r.reconsume_times.to_be_bytes());
-    out.extend_from_slice(&r.prepared_transaction_offset.to_be_bytes());
-    out.extend_from_slice(&(r.body.len() as i32).to_be_bytes());
-    out.extend_from_slice(&r.body);
-    out.push(r.topic.len() as u8);
-    out.extend_from_slice(r.topic.as_bytes());
-    out.extend_from_slice(&(r.properties.len() as i16).to_be_bytes());
-    out.extend_from_slice(r.properties.as_bytes());
+    let mut c = Cursor { out, at: 0 };
+    c.put(&(total as i32).to_be_bytes());
+    c.put(&MESSAGE_MAGIC.to_be_bytes());
+    c.put(&body_crc.to_be_bytes());
+    c.put(&r.queue_id.to_be_bytes());
+    c.put(&r.flag.to_be_bytes());
+    c.put(&r.queue_offset.to_be_bytes());
+    c.put(&r.physical_offset.to_be_bytes());
+    c.put(&sys_flag.to_be_bytes());
+    c.put(&r.born_timestamp.to_be_bytes());
+    c.host(r.born_host);
+    c.put(&r.store_timestamp.to_be_bytes());
+    c.host(r.store_host);
+    c.put(&r.reconsume_times.to_be_bytes());
+    c.put(&r.prepared_transaction_offset.to_be_bytes());
+    c.put(&(r.body.len() as i32).to_be_bytes());
+    c.put(&r.body);
+    c.put(&[r.topic.len() as u8]);
+    c.put(r.topic.as_bytes());
+    c.put(&(r.properties.len() as i16).to_be_bytes());
+    c.put(r.properties.as_bytes());
 }
 
 /// Byte offset of STORETIMESTAMP for a record with these SYSFLAG bits.

@@ -486,10 +486,21 @@ pub fn read_loop<F>(
         // Wake up now and then to check idleness; a read that times out is not an error.
         let _ = stream.set_read_timeout(Some((idle / 4).max(Duration::from_millis(100))));
     }
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut chunk = vec![0u8; READ_CHUNK];
+    // Bytes are read straight into `buf` (no staging chunk): `buf[..filled]` holds what was read
+    // and not yet decoded. It grows to hold a frame longer than it and shrinks back once that
+    // frame is gone.
+    let mut buf: Vec<u8> = vec![0u8; READ_CHUNK];
+    let mut filled = 0usize;
     'outer: loop {
-        let n = match stream.read(&mut chunk) {
+        if filled == buf.len() {
+            // A full buffer holds the start of one frame longer than it (whole frames were
+            // decoded): grow to that frame's length, which decode has checked against max_frame.
+            let total = buf
+                .get(..4)
+                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize + 4);
+            buf.resize(total.max(buf.len() + READ_CHUNK), 0);
+        }
+        let n = match stream.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -512,14 +523,14 @@ pub fn read_loop<F>(
             }
         };
         conn.touch();
-        buf.extend_from_slice(&chunk[..n]);
+        filled += n;
         let mut start = 0;
         // Several frames in one read (many callers on the connection): batch what is sent back.
         if opts.batch_writes {
             conn.cork();
         }
         let r = loop {
-            match frame::decode(&buf[start..], opts.max_frame) {
+            match frame::decode(&buf[start..filled], opts.max_frame) {
                 Ok(Some((cmd, used))) => {
                     start += used;
                     if cmd.is_response() {
@@ -539,10 +550,56 @@ pub fn read_loop<F>(
             log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);
             break 'outer;
         }
-        buf.drain(..start);
-        if buf.capacity() > 4 * READ_CHUNK && buf.len() < READ_CHUNK {
-            buf.shrink_to(READ_CHUNK);
+        // Keep the undecoded tail (part of a frame) at the front.
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if buf.len() > 4 * READ_CHUNK && filled < READ_CHUNK {
+            buf.truncate(READ_CHUNK);
+            buf.shrink_to_fit();
         }
     }
     conn.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// Frames arrive in pieces that cut through length words, headers and bodies, some longer
+    /// than the read buffer and some many to a read: each comes out whole, once, in order.
+    #[test]
+    fn frames_cut_anywhere_and_longer_than_the_buffer_arrive_whole_and_in_order() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut w = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (r, _) = l.accept().unwrap();
+        let conn = Connection::new(r.try_clone().unwrap()).unwrap();
+        let sizes = [10, 3 * READ_CHUNK + 7, 1, 0, READ_CHUNK - 20, 5, 200_000, 64, 9 * READ_CHUNK];
+        let bodies: Vec<Vec<u8>> =
+            sizes.iter().map(|&n| (0..n).map(|i| (i * 7 + n) as u8).collect()).collect();
+        let mut wire = Vec::new();
+        for (i, b) in bodies.iter().enumerate() {
+            let mut c = RemotingCommand::request(10).with_body(b.clone());
+            c.opaque = i as i32;
+            frame::encode(&c, &mut wire);
+        }
+        let writer = std::thread::spawn(move || {
+            for (i, piece) in wire.chunks(9_973).enumerate() {
+                w.write_all(piece).unwrap();
+                if i % 7 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        let mut got = Vec::new();
+        let opts = ReadOptions { max_frame: 16 << 20, batch_writes: false, idle_timeout: None };
+        read_loop(&conn, r, opts, |_, cmd| got.push(cmd));
+        writer.join().unwrap();
+        assert_eq!(got.len(), bodies.len());
+        for (i, (cmd, body)) in got.iter().zip(&bodies).enumerate() {
+            assert_eq!(cmd.opaque, i as i32);
+            assert!(cmd.body == *body, "frame {i}: body of {} bytes differs", body.len());
+        }
+    }
 }

@@ -453,16 +453,23 @@ impl CommitLog {
         }
     }
 
-    /// Append `data` at `at` to `seg`, the segment [`CommitLog::reserve_in`] reserved it in.
+    /// Append `len` bytes at `at` to `seg`, the segment [`CommitLog::reserve_in`] reserved them
+    /// in; `fill` writes them straight into the segment (see [`MappedFile::append_with`]).
     /// Caller holds the append lock.
-    pub(crate) fn append_in(&self, seg: &MappedFile, at: u64, data: &[u8]) -> bool {
+    pub(crate) fn append_in(
+        &self,
+        seg: &MappedFile,
+        at: u64,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> bool {
         if seg.start() + seg.published() as u64 != at {
             return false;
         }
-        if seg.append(data).is_none() {
+        if seg.append_with(len, fill).is_none() {
             return false;
         }
-        self.published_to(at + data.len() as u64);
+        self.published_to(at + len as u64);
         true
     }
 

@@ -17,12 +17,13 @@ use super::{
     valid_topic, ArrivalListener, GetResult, GetStatus, PutMessage, PutResult, PutStatus,
     QueryResult, StoreConfig, StoreError,
 };
+use crate::common::crc::masked_crc32;
 use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
 use crate::protocol::command::BodyRef;
 use crate::protocol::record::{
-    decode_view, encode_record, get_property, offset_msg_id, stamp_record, sysflag, MessageRecord,
-    MAX_PROPERTIES_LEN,
+    decode_view, encode_record_into, get_property, offset_msg_id, record_len, sysflag,
+    MessageRecord, MAX_PROPERTIES_LEN,
 };
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -33,6 +34,15 @@ use std::time::{Duration, Instant};
 
 /// Times the append lock from its taking to its release (the append histogram and
 /// pageCacheLockTimeMills).
+/// One record of a put: encoded into the log at `start` (bytes after the put's first record).
+struct Part {
+    rec: MessageRecord,
+    start: usize,
+    len: usize,
+    /// False for prepared and rolled-back transactional halves: they take no queue offset.
+    gets_offset: bool,
+}
+
 struct LockClock<'a> {
     stats: &'a StoreStats,
     at: Instant,
@@ -356,12 +366,13 @@ impl MessageStore {
                 return PutResult::failed(PutStatus::PropertiesSizeExceeded);
             }
         }
-        // Encode (and CRC) outside the lock; offsets and the store time are stamped under it.
-        let mut buf = Vec::new();
+        // CRC and size outside the lock; under it, offsets and the store time are set and each
+        // record is encoded straight into the mapped segment (the body's one copy into the file).
+        let mut total = 0usize;
         let mut parts = Vec::with_capacity(ms.len());
         for m in ms {
-            let start = buf.len();
             let tx = sysflag::transaction_type(m.sys_flag);
+            let crc = masked_crc32(&m.body);
             let rec = MessageRecord {
                 queue_id,
                 flag: m.flag,
@@ -377,16 +388,17 @@ impl MessageStore {
                 body: m.body,
                 topic: m.topic,
                 properties: m.properties,
-                body_crc: 0,
+                body_crc: crc,
             };
-            encode_record(&rec, &mut buf);
+            let (start, len) = (total, record_len(&rec));
+            total += len;
             let gets_offset = tx == sysflag::TRANSACTION_NOT || tx == sysflag::TRANSACTION_COMMIT;
-            parts.push((start, buf.len() - start, gets_offset));
+            parts.push(Part { rec, start, len, gets_offset });
         }
         let (phys, first_qo, now) = {
             let mut table = sh.append.lock();
             let _clock = LockClock::start(&sh.stats);
-            let phys = match sh.log.reserve_in(buf.len(), &mut table.segment) {
+            let phys = match sh.log.reserve_in(total, &mut table.segment) {
                 Ok(p) => p,
                 Err(RoomError::TooLarge) => return PutResult::failed(PutStatus::MessageIllegal),
                 Err(RoomError::CreateFailed) => {
@@ -397,17 +409,23 @@ impl MessageStore {
             let next = table.get(&topic).and_then(|t| t.get(&queue_id)).copied().unwrap_or(0);
             let mut qo = next;
             let mut first_qo = None;
-            for &(start, len, gets_offset) in &parts {
-                let this = if gets_offset { qo } else { 0 };
+            for p in &mut parts {
+                let this = if p.gets_offset { qo } else { 0 };
                 first_qo.get_or_insert(this);
-                if gets_offset {
+                if p.gets_offset {
                     qo += 1;
                 }
-                let rec = buf.get_mut(start..start + len).expect("invariant: parts index buf");
-                stamp_record(rec, this, (phys + start as u64) as i64, now);
+                p.rec.queue_offset = this;
+                p.rec.physical_offset = (phys + p.start as u64) as i64;
+                p.rec.store_timestamp = now;
             }
+            let fill = |dst: &mut [u8]| {
+                for p in &parts {
+                    encode_record_into(&p.rec, p.rec.body_crc, &mut dst[p.start..p.start + p.len]);
+                }
+            };
             let appended = match table.segment.as_deref() {
-                Some(seg) => sh.log.append_in(seg, phys, &buf),
+                Some(seg) => sh.log.append_in(seg, phys, total, fill),
                 None => false,
             };
             if !appended {
@@ -424,13 +442,11 @@ impl MessageStore {
         };
         sh.wake_growth();
         sh.dispatch_inline();
-        let msg_ids = parts
-            .iter()
-            .map(|&(start, _, _)| offset_msg_id(store_host, (phys + start as u64) as i64))
-            .collect();
+        let msg_ids =
+            parts.iter().map(|p| offset_msg_id(store_host, p.rec.physical_offset)).collect();
         let mut status = PutStatus::PutOk;
         if sh.cfg.flush_disk_type == super::FlushDiskType::Sync && wait_for_flush {
-            let end = phys + buf.len() as u64;
+            let end = phys + total as u64;
             if !sh.wait_flushed(end, Duration::from_millis(sh.cfg.sync_flush_timeout_ms)) {
                 log::warn!("sync flush timed out topic={topic} queue={queue_id} offset={phys}");
                 status = PutStatus::FlushDiskTimeout;
@@ -442,7 +458,7 @@ impl MessageStore {
             queue_offset: first_qo,
             msg_ids,
             store_timestamp: now,
-            wrote_bytes: buf.len() as i64,
+            wrote_bytes: total as i64,
         }
     }
 

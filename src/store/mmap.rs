@@ -200,16 +200,27 @@ impl MappedFile {
     /// Append `data` at the published position and publish it. Returns the position it was
     /// written at, or `None` if it does not fit.
     pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+        self.append_with(data.len(), |dst| dst.copy_from_slice(data))
+    }
+
+    /// Append `len` bytes that `fill` writes, at the published position, and publish them:
+    /// `fill` gets the mapped bytes themselves, so a record is encoded straight into the file.
+    /// (Under write-through, where the file is written with pwrite rather than through the
+    /// mapping, `fill` writes a buffer that is then written.) Returns the position, or `None`
+    /// if `len` does not fit.
+    pub(crate) fn append_with(&self, len: usize, fill: impl FnOnce(&mut [u8])) -> Option<usize> {
         let _g = self.write_lock.lock();
         let pos = self.published.load(Ordering::Acquire);
-        let end = pos.checked_add(data.len())?;
+        let end = pos.checked_add(len)?;
         if end > self.size {
             return None;
         }
         if self.write_through.load(Ordering::Acquire) {
+            let mut data = vec![0u8; len];
+            fill(&mut data);
             // The file is preallocated, so this fails only on an I/O error; nothing is published
             // then, and the next append overwrites whatever part was written.
-            if let Err(e) = self._file.write_all_at(data, pos as u64) {
+            if let Err(e) = self._file.write_all_at(&data, pos as u64) {
                 log::error!("write to {} at {pos} failed: {e}", self.path.display());
                 return None;
             }
@@ -218,15 +229,9 @@ impl MappedFile {
         }
         // SAFETY: [pos, end) is inside the mapping (end <= size == map.len()) and at or beyond
         // `published`, so no reader holds a borrow of it (module invariant); `write_lock`
-        // excludes other writers. `data` cannot alias the mapping's unpublished bytes because no
-        // reference to them is ever handed out.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.map.as_mut_ptr().add(pos),
-                data.len(),
-            );
-        }
+        // excludes other writers, and the slice lives only for `fill`, before it is published.
+        let dst = unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(pos), len) };
+        fill(dst);
         self.published.store(end, Ordering::Release);
         Some(pos)
     }

@@ -150,6 +150,26 @@ fn bench_fixed_count_summaries_match_what_the_broker_stored() {
     assert!(stored_is(&admin, "BenchBoth", 500));
     assert!(j["consumer"]["p99_ms"].as_f64().is_some_and(|v| v > 0.0), "{j}");
 
+    // --rate paces the whole run: 200 messages at 400/s take about half a second.
+    let j = bench_json(&[
+        "producer",
+        "-n",
+        &ns,
+        "--topic",
+        "BenchPaced",
+        "--count",
+        "200",
+        "--rate",
+        "400",
+        "--threads",
+        "4",
+    ]);
+    assert_eq!(j["producer"]["sent"], 200, "{j}");
+    let secs = j["elapsed_s"].as_f64().unwrap();
+    let tps = j["producer"]["tps"].as_f64().unwrap();
+    assert!(secs >= 0.45 && tps <= 450.0, "paced at 400/s: {secs} s, {tps} msg/s: {j}");
+    assert!(stored_is(&admin, "BenchPaced", 200));
+
     // The text summary keeps Apache's Producer.java columns.
     let (code, out, _) =
         bench(&["producer", "-n", &ns, "--topic", "BenchText", "--count", "50", "--quiet"]);

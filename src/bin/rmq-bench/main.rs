@@ -40,6 +40,7 @@ const HELP: &str = "usage: rmq-bench producer|consumer|both [options]
   --count N               send exactly N messages (consumer: receive N), then stop
   --seconds S             run for S seconds after the warm-up (10; the limit with --count: 300)
   --warmup S              seconds not measured (2; 0 with --count)
+  --rate N                send at most N messages a second in all (default: as fast as possible)
   --send MODE             sync | async | oneway | batch | transaction | raw (sync)
   --batch N               messages per batch send (16)
   --inflight N            async sends waiting per thread (64)
@@ -68,6 +69,7 @@ pub struct Opts {
     pub count: Option<u64>,
     pub seconds: Option<u64>,
     pub warmup: u64,
+    pub rate: Option<u64>,
     pub mode: SendMode,
     pub batch: usize,
     pub inflight: usize,
@@ -96,6 +98,7 @@ fn opts(role: &str, sets: &[(String, String)], switches: &[String]) -> Result<Op
         count: None,
         seconds: None,
         warmup: 2,
+        rate: None,
         mode: SendMode::Sync,
         batch: 16,
         inflight: 64,
@@ -129,6 +132,7 @@ fn opts(role: &str, sets: &[(String, String)], switches: &[String]) -> Result<Op
                 o.warmup = num(v)?;
                 warmup_set = true;
             }
+            "rate" => o.rate = Some(num(v)?).filter(|r| *r > 0),
             "send" | "mode" => {
                 o.mode = SendMode::parse(v).ok_or_else(|| format!("--send {v}: not a send mode"))?
             }
@@ -251,7 +255,7 @@ fn run(o: Opts) -> Result<(Value, bool), String> {
     let start = Instant::now();
     let start_ms = rmq::common::time::now_millis();
     let warmup = Duration::from_secs(o.warmup);
-    let run = Arc::new(Run::new(o.count, warmup));
+    let run = Arc::new(Run::new(o.count, warmup, o.rate));
     let sends = o.role != "consumer";
     let recvs = o.role != "producer";
     let send_side = Arc::new(Side::default());
@@ -331,7 +335,7 @@ fn run(o: Opts) -> Result<(Value, bool), String> {
         "config": {
             "topic": o.topic, "queues": o.queues, "threads": o.threads, "size": o.size,
             "send": o.mode.name(), "batch": o.batch, "count": o.count, "seconds": o.seconds,
-            "warmup": o.warmup, "delay_level": o.delay_level,
+            "warmup": o.warmup, "rate": o.rate, "delay_level": o.delay_level,
             "consumer": if o.pull { "pull" } else { "push" }, "consumer_group": o.consumer_group,
         },
         "elapsed_s": end.duration_since(start).as_secs_f64(),

@@ -14,7 +14,7 @@ use rmq::protocol::codes::{request as rq, response as rs};
 use rmq::protocol::command::RemotingCommand;
 use rmq::protocol::record::encode_properties;
 use rmq::remoting::RemotingClient;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,25 +63,69 @@ pub fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
-/// Shared state of a run: the stop flag, the message budget, the warm-up end.
+/// Shared state of a run: the stop flag, the message budget, the warm-up end, the pace.
 pub struct Run {
     pub stop: AtomicBool,
     /// Messages left to send (`--count`); negative means no budget.
     budget: AtomicI64,
     pub measure_from: Instant,
+    /// `--rate`: nanoseconds between two messages of the whole run (0: as fast as possible).
+    gap_ns: u64,
+    /// The slot (ns after `start`) the next message may go at, with `--rate`.
+    next_ns: AtomicU64,
+    start: Instant,
 }
 
 impl Run {
-    pub fn new(count: Option<u64>, warmup: Duration) -> Run {
+    pub fn new(count: Option<u64>, warmup: Duration, rate: Option<u64>) -> Run {
+        let start = Instant::now();
         Run {
             stop: AtomicBool::new(false),
             budget: AtomicI64::new(count.map(|c| c as i64).unwrap_or(-1)),
-            measure_from: Instant::now() + warmup,
+            measure_from: start + warmup,
+            gap_ns: rate.filter(|r| *r > 0).map(|r| 1_000_000_000 / r).unwrap_or(0),
+            next_ns: AtomicU64::new(0),
+            start,
         }
     }
 
-    /// Claim up to `n` messages of the budget; 0 when it is spent or the run stops.
+    /// With `--rate`, wait for this call's slot: `n` messages take `n` gaps of the shared
+    /// schedule. A schedule more than 50 ms behind (the threads could not keep up) restarts
+    /// from now, so a stall is not followed by a burst.
+    fn pace(&self, n: u64) {
+        if self.gap_ns == 0 {
+            return;
+        }
+        let now = self.start.elapsed().as_nanos() as u64;
+        let floor = now.saturating_sub(50_000_000);
+        let mut slot = self.next_ns.load(Ordering::Relaxed);
+        loop {
+            let at = slot.max(floor);
+            match self.next_ns.compare_exchange_weak(
+                slot,
+                at + n * self.gap_ns,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    slot = at;
+                    break;
+                }
+                Err(s) => slot = s,
+            }
+        }
+        if slot > now {
+            std::thread::sleep(Duration::from_nanos(slot - now));
+        }
+    }
+
+    /// Claim up to `n` messages of the budget, at the `--rate` pace; 0 when it is spent or
+    /// the run stops.
     pub fn claim(&self, n: u64) -> u64 {
+        if self.stop.load(Ordering::Relaxed) {
+            return 0;
+        }
+        self.pace(n);
         if self.stop.load(Ordering::Relaxed) {
             return 0;
         }
