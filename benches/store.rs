@@ -42,7 +42,7 @@ fn message(i: u64) -> PutMessage {
         store_host: "127.0.0.1:10911".parse().expect("invariant: literal address"),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        body: vec![b'x'; MSG],
+        body: vec![b'x'; MSG].into(),
         properties: encode_properties([("UNIQ_KEY", uniq.as_str()), ("WAIT", "true")]),
     }
 }
@@ -319,7 +319,7 @@ fn main() {
                 store_host: m.store_host,
                 reconsume_times: 0,
                 prepared_transaction_offset: 0,
-                body: m.body,
+                body: m.body.into_vec(),
                 topic: m.topic,
                 properties: m.properties,
                 body_crc: 0,

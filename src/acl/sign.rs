@@ -37,7 +37,9 @@ pub fn signature(secret_key: &str, cmd: &RemotingCommand) -> String {
         fields.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
     let mut parts: Vec<&[u8]> = fields.iter().map(|(_, v)| v.as_bytes()).collect();
+    // The whole body: a send's can still be in the read buffer, in the tail.
     parts.push(&cmd.body);
+    parts.extend(cmd.tail.iter().map(|t| t.as_slice()));
     base64(&hmac_sha1(secret_key.as_bytes(), &parts))
 }
 

@@ -46,9 +46,10 @@ pub(crate) fn build(
     // rmq-bench producer).
     // `.resources` names what ACL checks for each code (acl::resources has the table);
     // `.admin()` marks the codes only an admin account may call.
-    r.route(&[rq::SEND_MESSAGE], send, sender.clone()).inline().resources(res::send);
+    r.route(&[rq::SEND_MESSAGE], send, sender.clone()).inline().shared_body().resources(res::send);
     r.route(&[rq::SEND_MESSAGE_V2, rq::SEND_BATCH_MESSAGE], send, sender.clone())
         .inline()
+        .shared_body()
         .resources(res::send_v2);
     r.route(&[rq::CONSUMER_SEND_MSG_BACK], send, sender).resources(res::send_back);
     r.route(&[rq::END_TRANSACTION], send, Arc::new(EndTransactionProcessor { c: c() }))

@@ -127,7 +127,7 @@ pub(crate) fn put_committed(
         store_host: half.store_host,
         reconsume_times: half.reconsume_times,
         prepared_transaction_offset: half.physical_offset,
-        body: half.body.clone(),
+        body: half.body.clone().into(),
         properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     };
     let r = c.store.put_message(m, false);
@@ -160,7 +160,7 @@ pub(crate) fn put_op(c: &Core, half_offset: i64) -> bool {
         store_host: c.store_host,
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        body: half_offset.to_string().into_bytes(),
+        body: half_offset.to_string().into_bytes().into(),
         properties: encode_properties(props),
     };
     let r = c.store.put_message(m, false);

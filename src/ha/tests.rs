@@ -75,7 +75,7 @@ pub(super) fn msg(topic: &str, q: i32, body: &[u8], key: &str) -> PutMessage {
         store_host: "127.0.0.1:10911".parse().unwrap(),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        body: body.to_vec(),
+        body: body.to_vec().into(),
         properties: format!("KEYS\u{1}{key}\u{2}TAGS\u{1}t\u{2}"),
     }
 }

@@ -62,6 +62,48 @@ impl PartialEq for BodyRef {
     }
 }
 
+/// A message body: owned, or a range of a buffer it shares without a copy (a request's body
+/// left where the connection read it, see [`RemotingCommand::take_body`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// Bytes of its own.
+    Owned(Vec<u8>),
+    /// Bytes of another buffer, kept alive by the handle.
+    Shared(BodyRef),
+}
+
+impl Payload {
+    /// The bytes as a vector of their own (a copy only if they are shared).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Payload::Owned(v) => v,
+            Payload::Shared(r) => r.as_slice().to_vec(),
+        }
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Owned(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(v: Vec<u8>) -> Self {
+        Payload::Owned(v)
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Owned(v) => v,
+            Payload::Shared(r) => r.as_slice(),
+        }
+    }
+}
+
 /// Header serialization of a frame (§1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SerializeType {
@@ -90,9 +132,11 @@ pub struct RemotingCommand {
     pub ext_fields: BTreeMap<String, String>,
     /// Opaque body bytes.
     pub body: Vec<u8>,
-    /// More body bytes after `body`, sent from where they lie (see [`BodyRef`]); the frame's
-    /// body is `body` followed by these. Only responses a server sends use it; decoded frames
-    /// have none.
+    /// More body bytes after `body`, kept where they lie (see [`BodyRef`]); the frame's body is
+    /// `body` followed by these. Responses a server sends carry a pull's messages so, straight
+    /// from the commit log; a request the server read may carry its body so, still in the
+    /// connection's read buffer, for handlers routed to take it ([`RemotingCommand::take_body`]),
+    /// and the dispatcher flattens it for every other handler.
     pub tail: Vec<BodyRef>,
     /// Header form this frame arrived in, or is to be sent in.
     pub serialize_type: SerializeType,
@@ -126,6 +170,18 @@ impl RemotingCommand {
     /// Length of the whole body: `body` and `tail`.
     pub fn body_len(&self) -> usize {
         self.body.len() + self.tail.iter().map(BodyRef::len).sum::<usize>()
+    }
+
+    /// Take the whole body: the shared bytes themselves when it is exactly one [`BodyRef`] (a
+    /// request body left in the read buffer), else `body` with the tail appended.
+    pub fn take_body(&mut self) -> Payload {
+        if self.body.is_empty() && self.tail.len() == 1 {
+            if let Some(r) = self.tail.pop() {
+                return Payload::Shared(r);
+            }
+        }
+        self.flatten_tail();
+        Payload::Owned(std::mem::take(&mut self.body))
     }
 
     /// Move the `tail` into `body` (one copy), for code that needs the body in one piece.

@@ -14,6 +14,7 @@
 use super::codes::{language_name, language_ordinal};
 use super::command::{RemotingCommand, SerializeType};
 use std::fmt;
+use std::ops::Range;
 
 /// Default cap on a whole frame, length word included (NettyDecoder's 16 MiB).
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
@@ -79,6 +80,17 @@ pub fn decode(
     buf: &[u8],
     max_frame: usize,
 ) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
+    let Some((mut cmd, body, used)) = decode_head(buf, max_frame)? else { return Ok(None) };
+    cmd.body = buf.get(body).unwrap_or_default().to_vec();
+    Ok(Some((cmd, used)))
+}
+
+/// As [`decode`], leaving the body where it is: the command comes with an empty body, the
+/// range of `buf` that holds its body, and the number of bytes consumed.
+pub fn decode_head(
+    buf: &[u8],
+    max_frame: usize,
+) -> Result<Option<(RemotingCommand, Range<usize>, usize)>, DecodeError> {
     let Some(length) = be4(buf) else { return Ok(None) };
     let length = length as i32;
     if length < 4 {
@@ -96,16 +108,15 @@ pub fn decode(
     if header_len > rest.len() {
         return Err(DecodeError::bad_length("header length", header_len as i64));
     }
-    let (header, body) = rest.split_at(header_len);
-    let mut cmd = match word >> 24 {
+    let header = rest.get(..header_len).unwrap_or_default();
+    let cmd = match word >> 24 {
         0 => decode_json_header(header)?,
         1 => decode_binary_header(header)?,
         t => {
             return Err(DecodeError::invalid("header serialize type", format!("unknown type {t}")))
         }
     };
-    cmd.body = body.to_vec();
-    Ok(Some((cmd, total)))
+    Ok(Some((cmd, 8 + header_len..total, total)))
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {

@@ -175,6 +175,31 @@ pub struct RecordView<'a> {
     pub properties: &'a str,
 }
 
+impl MessageRecord {
+    /// A view of this record, with `body_crc` as its BODYCRC (and `total_size` 0: encoding
+    /// computes it).
+    pub fn view(&self, body_crc: i32) -> RecordView<'_> {
+        RecordView {
+            total_size: 0,
+            body_crc,
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            physical_offset: self.physical_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host,
+            store_timestamp: self.store_timestamp,
+            store_host: self.store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: self.prepared_transaction_offset,
+            body: &self.body,
+            topic: &self.topic,
+            properties: &self.properties,
+        }
+    }
+}
+
 impl RecordView<'_> {
     /// An owned copy.
     pub fn to_record(&self) -> MessageRecord {
@@ -439,31 +464,34 @@ pub fn encode_record(r: &MessageRecord, out: &mut Vec<u8>) {
 
 /// As [`encode_record`], with a body CRC the caller already computed.
 pub fn encode_record_with_crc(r: &MessageRecord, body_crc: i32, out: &mut Vec<u8>) {
+    let v = r.view(body_crc);
     let start = out.len();
-    out.resize(start + record_len(r), 0);
+    out.resize(start + view_len(&v), 0);
     let dst = out.get_mut(start..).expect("invariant: just resized");
-    encode_record_into(r, body_crc, dst);
+    encode_view_into(&v, dst);
 }
 
-/// The encoded size of `r` (TOTALSIZE).
-pub fn record_len(r: &MessageRecord) -> usize {
-    let (born_v6, store_v6) = (is_v6_host(r.born_host), is_v6_host(r.store_host));
-    encoded_len(r.body.len(), r.topic.len(), r.properties.len(), born_v6, store_v6)
+/// The encoded size (TOTALSIZE) of the record `v` describes (its own `total_size` is ignored).
+pub fn view_len(v: &RecordView<'_>) -> usize {
+    let (born_v6, store_v6) = (is_v6_host(v.born_host), is_v6_host(v.store_host));
+    encoded_len(v.body.len(), v.topic.len(), v.properties.len(), born_v6, store_v6)
 }
 
-/// Encode `r` into `out`, which must be exactly [`record_len`] bytes: the store writes records
-/// straight into the mapped commit log with this, under its append lock, so a body is copied
-/// once from the request into the file.
+/// Encode the record `r` describes into `out`, which must be exactly [`view_len`] bytes, with
+/// `r.body_crc` as BODYCRC and TOTALSIZE computed. The store writes records straight into the
+/// mapped commit log with this, under its append lock, so a body is copied once from the
+/// request into the file.
 ///
 /// Panics if `out` has another length, the topic is longer than 127 bytes or the properties
 /// longer than 32767 bytes (callers validate those limits first).
-pub fn encode_record_into(r: &MessageRecord, body_crc: i32, out: &mut [u8]) {
+pub fn encode_view_into(r: &RecordView<'_>, out: &mut [u8]) {
+    let body_crc = r.body_crc;
     assert!(r.topic.len() <= MAX_TOPIC_LEN, "invariant: topic length validated by caller");
     assert!(
         r.properties.len() <= MAX_PROPERTIES_LEN,
         "invariant: properties length validated by caller"
     );
-    let total = record_len(r);
+    let total = view_len(r);
     assert_eq!(out.len(), total, "invariant: the caller sizes the record's slice");
     let mut sys_flag = r.sys_flag & !(sysflag::BORNHOST_V6 | sysflag::STOREHOST_V6);
     if is_v6_host(r.born_host) {
@@ -488,7 +516,7 @@ pub fn encode_record_into(r: &MessageRecord, body_crc: i32, out: &mut [u8]) {
     c.put(&r.reconsume_times.to_be_bytes());
     c.put(&r.prepared_transaction_offset.to_be_bytes());
     c.put(&(r.body.len() as i32).to_be_bytes());
-    c.put(&r.body);
+    c.put(r.body);
     c.put(&[r.topic.len() as u8]);
     c.put(r.topic.as_bytes());
     c.put(&(r.properties.len() as i16).to_be_bytes());

@@ -6,7 +6,7 @@ use super::error::RemotingError;
 use super::outbound::{Chunk, OutQueue, OutboundLimits, Poller};
 use crate::common::sys::{send_vectored, send_vectored_nonblocking};
 use crate::protocol::codes::flag;
-use crate::protocol::command::{RemotingCommand, SerializeType};
+use crate::protocol::command::{BodyRef, RemotingCommand, SerializeType, SharedBytes};
 use crate::protocol::frame;
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
@@ -470,6 +470,115 @@ pub struct ReadOptions {
     /// Close the connection after this long without a byte read or written
     /// (Apache's serverChannelMaxIdleTimeSeconds); `None` = never.
     pub idle_timeout: Option<Duration>,
+    /// Leave request bodies of [`SHARE_MIN`] bytes or more in the read buffer, as a
+    /// [`BodyRef`] in the command's tail (server side; see [`RemotingCommand::take_body`]).
+    pub share_bodies: bool,
+}
+
+/// Request bodies at least this long stay in the read buffer (with `share_bodies`); shorter
+/// ones are copied out, so they do not keep a buffer alive.
+pub const SHARE_MIN: usize = 512;
+
+/// The smallest buffer a connection reads into after the last one was left to bodies in flight.
+const MIN_READ: usize = 4096;
+
+/// The bytes a connection read. Frames decoded from them may keep them (behind an `Arc`) as
+/// their bodies.
+struct ReadBytes(Vec<u8>);
+
+impl SharedBytes for ReadBytes {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A connection's read buffer: its first `filled` bytes were read and not yet decoded. Bytes
+/// are read straight into it, and a request body can stay in it (one copy from the socket to
+/// the store). Once a body in flight holds it, it is never written again: the undecoded tail
+/// moves to a new buffer, sized to what the connection reads (at least [`MIN_READ`]), so a body
+/// keeps at most a few times its own size alive.
+struct ReadBuf {
+    buf: Arc<ReadBytes>,
+    filled: usize,
+    last_read: usize,
+}
+
+impl ReadBuf {
+    fn new() -> ReadBuf {
+        ReadBuf { buf: Arc::new(ReadBytes(vec![0u8; READ_CHUNK])), filled: 0, last_read: 0 }
+    }
+
+    /// What was read, decoded or not.
+    fn bytes(&self) -> &[u8] {
+        self.buf.0.get(..self.filled).unwrap_or_default()
+    }
+
+    /// A handle on `range` of the buffer for a body to keep.
+    fn body_ref(&self, range: std::ops::Range<usize>) -> Option<BodyRef> {
+        let owner: Arc<dyn SharedBytes> = self.buf.clone();
+        BodyRef::new(owner, range.start, range.len())
+    }
+
+    /// The length of the frame the undecoded bytes `from..filled` start with, if it is known
+    /// (decode has checked it against max_frame by then).
+    fn frame_len(&self, from: usize) -> usize {
+        match self.buf.0.get(from..from + 4) {
+            Some(&[a, b, c, d]) if from + 4 <= self.filled => {
+                u32::from_be_bytes([a, b, c, d]) as usize + 4
+            }
+            _ => 0,
+        }
+    }
+
+    /// Room to read into. A full buffer holds the start of one frame longer than it (whole
+    /// frames were decoded): it grows to that frame's length.
+    fn spare(&mut self) -> &mut [u8] {
+        let len = self.buf.0.len();
+        let want = if self.filled == len { self.frame_len(0).max(len + READ_CHUNK) } else { len };
+        match Arc::get_mut(&mut self.buf) {
+            Some(b) => b.0.resize(want, 0),
+            None => self.renew(0, want),
+        }
+        let filled = self.filled;
+        Arc::get_mut(&mut self.buf)
+            .and_then(|b| b.0.get_mut(filled..))
+            .expect("invariant: the buffer is its own, with room, after the step above")
+    }
+
+    fn read(&mut self, n: usize) {
+        self.filled += n;
+        self.last_read = n;
+    }
+
+    /// The first `start` bytes are decoded: keep the rest at the front, in this buffer if no
+    /// body holds it, else in a new one.
+    fn consumed(&mut self, start: usize) {
+        let tail = self.filled - start;
+        match Arc::get_mut(&mut self.buf) {
+            Some(b) => {
+                b.0.copy_within(start..self.filled, 0);
+                self.filled = tail;
+                if b.0.len() > 4 * READ_CHUNK && tail < READ_CHUNK {
+                    b.0.truncate(READ_CHUNK);
+                    b.0.shrink_to_fit();
+                }
+            }
+            None => {
+                let size = (tail + (2 * self.last_read).clamp(MIN_READ, READ_CHUNK))
+                    .max(self.frame_len(start));
+                self.renew(start, size);
+            }
+        }
+    }
+
+    /// Move the undecoded bytes `from..filled` to the front of a new buffer of `size` bytes.
+    fn renew(&mut self, from: usize, size: usize) {
+        let tail = self.bytes().get(from..).unwrap_or_default();
+        let mut v = vec![0u8; size.max(tail.len())];
+        v.get_mut(..tail.len()).unwrap_or_default().copy_from_slice(tail);
+        self.filled = tail.len();
+        self.buf = Arc::new(ReadBytes(v));
+    }
 }
 
 /// Read frames from `stream` until EOF, error, idleness or a bad frame. Responses complete
@@ -486,21 +595,9 @@ pub fn read_loop<F>(
         // Wake up now and then to check idleness; a read that times out is not an error.
         let _ = stream.set_read_timeout(Some((idle / 4).max(Duration::from_millis(100))));
     }
-    // Bytes are read straight into `buf` (no staging chunk): `buf[..filled]` holds what was read
-    // and not yet decoded. It grows to hold a frame longer than it and shrinks back once that
-    // frame is gone.
-    let mut buf: Vec<u8> = vec![0u8; READ_CHUNK];
-    let mut filled = 0usize;
+    let mut rb = ReadBuf::new();
     'outer: loop {
-        if filled == buf.len() {
-            // A full buffer holds the start of one frame longer than it (whole frames were
-            // decoded): grow to that frame's length, which decode has checked against max_frame.
-            let total = buf
-                .get(..4)
-                .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize + 4);
-            buf.resize(total.max(buf.len() + READ_CHUNK), 0);
-        }
-        let n = match stream.read(&mut buf[filled..]) {
+        let n = match stream.read(rb.spare()) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -523,16 +620,23 @@ pub fn read_loop<F>(
             }
         };
         conn.touch();
-        filled += n;
+        rb.read(n);
         let mut start = 0;
         // Several frames in one read (many callers on the connection): batch what is sent back.
         if opts.batch_writes {
             conn.cork();
         }
         let r = loop {
-            match frame::decode(&buf[start..filled], opts.max_frame) {
-                Ok(Some((cmd, used))) => {
+            let bytes = rb.bytes();
+            match frame::decode_head(bytes.get(start..).unwrap_or_default(), opts.max_frame) {
+                Ok(Some((mut cmd, body, used))) => {
+                    let body = start + body.start..start + body.end;
                     start += used;
+                    let shared = opts.share_bodies && !cmd.is_response() && body.len() >= SHARE_MIN;
+                    match shared.then(|| rb.body_ref(body.clone())).flatten() {
+                        Some(r) => cmd.tail.push(r),
+                        None => cmd.body = bytes.get(body).unwrap_or_default().to_vec(),
+                    }
                     if cmd.is_response() {
                         conn.complete(cmd);
                     } else {
@@ -550,13 +654,7 @@ pub fn read_loop<F>(
             log::warn!("closing connection peer={} reason=\"bad frame: {}\"", conn.peer, e);
             break 'outer;
         }
-        // Keep the undecoded tail (part of a frame) at the front.
-        buf.copy_within(start..filled, 0);
-        filled -= start;
-        if buf.len() > 4 * READ_CHUNK && filled < READ_CHUNK {
-            buf.truncate(READ_CHUNK);
-            buf.shrink_to_fit();
-        }
+        rb.consumed(start);
     }
     conn.close();
 }
@@ -564,42 +662,73 @@ pub fn read_loop<F>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::command::Payload;
     use std::io::Write;
     use std::net::TcpListener;
 
     /// Frames arrive in pieces that cut through length words, headers and bodies, some longer
-    /// than the read buffer and some many to a read: each comes out whole, once, in order.
+    /// than the read buffer and some many to a read: each comes out whole, once, in order. With
+    /// `share_bodies`, long request bodies stay in the read buffers (which the kept commands
+    /// hold, so the reader moves on to new ones) and short ones are copied.
     #[test]
     fn frames_cut_anywhere_and_longer_than_the_buffer_arrive_whole_and_in_order() {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut w = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let (r, _) = l.accept().unwrap();
-        let conn = Connection::new(r.try_clone().unwrap()).unwrap();
-        let sizes = [10, 3 * READ_CHUNK + 7, 1, 0, READ_CHUNK - 20, 5, 200_000, 64, 9 * READ_CHUNK];
-        let bodies: Vec<Vec<u8>> =
-            sizes.iter().map(|&n| (0..n).map(|i| (i * 7 + n) as u8).collect()).collect();
-        let mut wire = Vec::new();
-        for (i, b) in bodies.iter().enumerate() {
-            let mut c = RemotingCommand::request(10).with_body(b.clone());
-            c.opaque = i as i32;
-            frame::encode(&c, &mut wire);
-        }
-        let writer = std::thread::spawn(move || {
-            for (i, piece) in wire.chunks(9_973).enumerate() {
-                w.write_all(piece).unwrap();
-                if i % 7 == 0 {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+        for share in [false, true] {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut w = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+            let (r, _) = l.accept().unwrap();
+            let conn = Connection::new(r.try_clone().unwrap()).unwrap();
+            let sizes = [
+                10,
+                3 * READ_CHUNK + 7,
+                1,
+                0,
+                SHARE_MIN,
+                READ_CHUNK - 20,
+                5,
+                200_000,
+                64,
+                1024,
+                1024,
+                9 * READ_CHUNK,
+                SHARE_MIN - 1,
+            ];
+            let bodies: Vec<Vec<u8>> =
+                sizes.iter().map(|&n| (0..n).map(|i| (i * 7 + n) as u8).collect()).collect();
+            let mut wire = Vec::new();
+            for (i, b) in bodies.iter().enumerate() {
+                let mut c = RemotingCommand::request(10).with_body(b.clone());
+                c.opaque = i as i32;
+                frame::encode(&c, &mut wire);
             }
-        });
-        let mut got = Vec::new();
-        let opts = ReadOptions { max_frame: 16 << 20, batch_writes: false, idle_timeout: None };
-        read_loop(&conn, r, opts, |_, cmd| got.push(cmd));
-        writer.join().unwrap();
-        assert_eq!(got.len(), bodies.len());
-        for (i, (cmd, body)) in got.iter().zip(&bodies).enumerate() {
-            assert_eq!(cmd.opaque, i as i32);
-            assert!(cmd.body == *body, "frame {i}: body of {} bytes differs", body.len());
+            let writer = std::thread::spawn(move || {
+                for (i, piece) in wire.chunks(9_973).enumerate() {
+                    w.write_all(piece).unwrap();
+                    if i % 7 == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+            });
+            let mut got = Vec::new();
+            let opts = ReadOptions {
+                max_frame: 16 << 20,
+                batch_writes: false,
+                idle_timeout: None,
+                share_bodies: share,
+            };
+            read_loop(&conn, r, opts, |_, cmd| got.push(cmd));
+            writer.join().unwrap();
+            assert_eq!(got.len(), bodies.len());
+            for (i, (cmd, body)) in got.iter_mut().zip(&bodies).enumerate() {
+                assert_eq!(cmd.opaque, i as i32);
+                let p = cmd.take_body();
+                assert_eq!(
+                    matches!(p, Payload::Shared(_)),
+                    share && body.len() >= SHARE_MIN,
+                    "frame {i} of {} bytes, share {share}",
+                    body.len()
+                );
+                assert!(*p == **body, "frame {i}: body of {} bytes differs", body.len());
+            }
         }
     }
 }

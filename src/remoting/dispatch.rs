@@ -52,6 +52,8 @@ struct Route {
     pool: usize,
     inline: bool,
     main_only: bool,
+    /// The handler takes a request body left in the read buffer (see [`RouteOpts::shared_body`]).
+    shared_body: bool,
     handler: Arc<dyn Handler>,
     meta: RouteMeta,
 }
@@ -96,6 +98,15 @@ impl RouteOpts<'_> {
         self.each(|r| r.main_only = true)
     }
 
+    /// These handlers take a request's body as the reader left it: a long body stays in the
+    /// connection's read buffer, a [`crate::protocol::command::BodyRef`] in the command's tail,
+    /// which [`RemotingCommand::take_body`] hands over without a copy (sends, whose body goes
+    /// from there straight into the commit log). Every other handler gets the body in
+    /// `cmd.body`, flattened by the dispatcher.
+    pub fn shared_body(self) -> Self {
+        self.each(|r| r.shared_body = true)
+    }
+
     /// The resources a request of these codes touches, for ACL.
     pub fn resources(self, f: ResourceFn) -> Self {
         self.each(|r| r.meta.resources = Some(f))
@@ -135,6 +146,7 @@ impl Routes {
                 pool: pool.0,
                 inline: false,
                 main_only: false,
+                shared_body: false,
                 handler: handler.clone(),
                 meta: RouteMeta::default(),
             };
@@ -362,7 +374,7 @@ impl Dispatcher {
     }
 
     /// Route one request read from `conn` on `port`.
-    pub(crate) fn dispatch(&self, conn: &Arc<Connection>, cmd: RemotingCommand, port: Port) {
+    pub(crate) fn dispatch(&self, conn: &Arc<Connection>, mut cmd: RemotingCommand, port: Port) {
         let mut ctx = ReqCtx::new(conn, &cmd, &self.hooks);
         let route = self.table.get(&cmd.code).filter(|r| port == Port::Main || !r.main_only);
         let Some(route) = route else {
@@ -374,6 +386,9 @@ impl Dispatcher {
             return;
         };
         ctx.route = route.meta;
+        if !route.shared_body {
+            cmd.flatten_tail();
+        }
         log::debug!("request code={} peer={} opaque={}", cmd.code, conn.peer(), cmd.opaque);
         if self.stopped.load(Ordering::Acquire) {
             // Draining for shutdown: refuse clearly rather than drop (clients retry elsewhere).

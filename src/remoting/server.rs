@@ -279,6 +279,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 max_frame: sh.cfg.max_frame,
                 batch_writes: true,
                 idle_timeout: sh.cfg.idle_timeout,
+                share_bodies: true,
             };
             let port = sh.cfg.port;
             read_loop(&c2, stream, opts, |conn, cmd| sh.dispatcher.dispatch(conn, cmd, port));

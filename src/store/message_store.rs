@@ -22,8 +22,8 @@ use crate::common::service::{Service, Waker};
 use crate::common::time::now_millis;
 use crate::protocol::command::BodyRef;
 use crate::protocol::record::{
-    decode_view, encode_record_into, get_property, offset_msg_id, record_len, sysflag,
-    MessageRecord, MAX_PROPERTIES_LEN,
+    decode_view, encode_view_into, get_property, offset_msg_id, sysflag, view_len, RecordView,
+    MAX_PROPERTIES_LEN,
 };
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -36,11 +36,39 @@ use std::time::{Duration, Instant};
 /// pageCacheLockTimeMills).
 /// One record of a put: encoded into the log at `start` (bytes after the put's first record).
 struct Part {
-    rec: MessageRecord,
+    m: PutMessage,
+    crc: i32,
     start: usize,
     len: usize,
+    /// Its queue offset (set under the append lock).
+    queue_offset: i64,
     /// False for prepared and rolled-back transactional halves: they take no queue offset.
     gets_offset: bool,
+}
+
+impl Part {
+    /// The record as the log holds it, at commit-log offset `phys` and store time `now`.
+    fn view(&self, phys: i64, now: i64) -> RecordView<'_> {
+        let m = &self.m;
+        RecordView {
+            total_size: self.len,
+            body_crc: self.crc,
+            queue_id: m.queue_id,
+            flag: m.flag,
+            queue_offset: self.queue_offset,
+            physical_offset: phys,
+            sys_flag: m.sys_flag,
+            born_timestamp: m.born_timestamp,
+            born_host: m.born_host,
+            store_timestamp: now,
+            store_host: m.store_host,
+            reconsume_times: m.reconsume_times,
+            prepared_transaction_offset: m.prepared_transaction_offset,
+            body: &m.body,
+            topic: &m.topic,
+            properties: &m.properties,
+        }
+    }
 }
 
 struct LockClock<'a> {
@@ -372,28 +400,18 @@ impl MessageStore {
         let mut parts = Vec::with_capacity(ms.len());
         for m in ms {
             let tx = sysflag::transaction_type(m.sys_flag);
-            let crc = masked_crc32(&m.body);
-            let rec = MessageRecord {
-                queue_id,
-                flag: m.flag,
-                queue_offset: 0,
-                physical_offset: 0,
-                sys_flag: m.sys_flag,
-                born_timestamp: m.born_timestamp,
-                born_host: m.born_host,
-                store_timestamp: 0,
-                store_host: m.store_host,
-                reconsume_times: m.reconsume_times,
-                prepared_transaction_offset: m.prepared_transaction_offset,
-                body: m.body,
-                topic: m.topic,
-                properties: m.properties,
-                body_crc: crc,
-            };
-            let (start, len) = (total, record_len(&rec));
-            total += len;
             let gets_offset = tx == sysflag::TRANSACTION_NOT || tx == sysflag::TRANSACTION_COMMIT;
-            parts.push(Part { rec, start, len, gets_offset });
+            let mut p = Part {
+                crc: masked_crc32(&m.body),
+                m,
+                start: total,
+                len: 0,
+                queue_offset: 0,
+                gets_offset,
+            };
+            p.len = view_len(&p.view(0, 0));
+            total += p.len;
+            parts.push(p);
         }
         let (phys, first_qo, now) = {
             let mut table = sh.append.lock();
@@ -415,13 +433,12 @@ impl MessageStore {
                 if p.gets_offset {
                     qo += 1;
                 }
-                p.rec.queue_offset = this;
-                p.rec.physical_offset = (phys + p.start as u64) as i64;
-                p.rec.store_timestamp = now;
+                p.queue_offset = this;
             }
             let fill = |dst: &mut [u8]| {
                 for p in &parts {
-                    encode_record_into(&p.rec, p.rec.body_crc, &mut dst[p.start..p.start + p.len]);
+                    let at = (phys + p.start as u64) as i64;
+                    encode_view_into(&p.view(at, now), &mut dst[p.start..p.start + p.len]);
                 }
             };
             let appended = match table.segment.as_deref() {
@@ -442,8 +459,10 @@ impl MessageStore {
         };
         sh.wake_growth();
         sh.dispatch_inline();
-        let msg_ids =
-            parts.iter().map(|p| offset_msg_id(store_host, p.rec.physical_offset)).collect();
+        let msg_ids = parts
+            .iter()
+            .map(|p| offset_msg_id(store_host, (phys + p.start as u64) as i64))
+            .collect();
         let mut status = PutStatus::PutOk;
         if sh.cfg.flush_disk_type == super::FlushDiskType::Sync && wait_for_flush {
             let end = phys + total as u64;

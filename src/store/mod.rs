@@ -36,6 +36,7 @@ pub mod stats;
 pub use error::StoreError;
 pub use message_store::MessageStore;
 
+use crate::protocol::command::Payload;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -184,8 +185,8 @@ pub struct PutMessage {
     pub reconsume_times: i32,
     /// Half message offset (commit records).
     pub prepared_transaction_offset: i64,
-    /// Body.
-    pub body: Vec<u8>,
+    /// Body: its own bytes, or a send's body still in the connection's read buffer.
+    pub body: Payload,
     /// Properties string.
     pub properties: String,
 }

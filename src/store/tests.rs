@@ -54,7 +54,7 @@ fn msg(topic: &str, q: i32, body: &[u8], tags: Option<&str>) -> PutMessage {
         store_host: "127.0.0.1:10911".parse().unwrap(),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        body: body.to_vec(),
+        body: body.to_vec().into(),
         properties,
     }
 }

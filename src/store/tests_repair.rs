@@ -55,7 +55,7 @@ fn msg(i: usize) -> PutMessage {
         store_host: "127.0.0.1:10911".parse().unwrap(),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        body: format!("body-{i}").into_bytes(),
+        body: format!("body-{i}").into_bytes().into(),
         properties: encode_properties([("UNIQ_KEY", "K")]),
     }
 }

@@ -12,7 +12,7 @@ use crate::broker::topics::{validate_topic, DLQ_PREFIX, NOT_SENDABLE, RETRY_PREF
 use crate::broker::txn;
 use crate::protocol::body::perm;
 use crate::protocol::codes::{request as rq, response as rs};
-use crate::protocol::command::{FieldError, RemotingCommand};
+use crate::protocol::command::{FieldError, Payload, RemotingCommand};
 use crate::protocol::record::{
     decode_batch_body_capped, decode_record, edit_properties, encode_properties, get_property,
     message_illegal_remark, parse_properties,
@@ -86,7 +86,7 @@ impl SendProcessor {
     /// flush covers every connection's pending send (Apache's asyncPutMessage).
     fn send(&self, ctx: &ReqCtx, mut req: RemotingCommand) -> Reply {
         let cfg = self.c.cfg();
-        let body = std::mem::take(&mut req.body);
+        let body = req.take_body();
         let stored = match send_header::parse(&req) {
             Ok(h) => self.store_send(ctx, &cfg, &h, body),
             Err(e) => Err(RemotingCommand::error(rs::SYSTEM_ERROR, e.to_string())),
@@ -156,7 +156,7 @@ impl SendProcessor {
         ctx: &ReqCtx,
         cfg: &BrokerConfig,
         h: &SendHeader<'_>,
-        body: Vec<u8>,
+        body: Payload,
     ) -> Result<Stored, RemotingCommand> {
         let c = &self.c;
         if let Err(why) = validate_topic(h.topic) {
@@ -235,7 +235,7 @@ impl SendProcessor {
             store_host: c.store_host,
             reconsume_times: h.reconsume_times,
             prepared_transaction_offset: 0,
-            body: Vec::new(),
+            body: Payload::default(),
             properties: String::new(),
         };
         let delayed = get_property(h.properties, delay::PROPERTY_DELAY)
@@ -279,7 +279,7 @@ impl SendProcessor {
                     }
                     PutMessage {
                         flag: it.flag,
-                        body: it.body,
+                        body: it.body.into(),
                         properties: encode_properties(
                             p.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                         ),
@@ -462,7 +462,7 @@ impl SendProcessor {
             store_host: rec.store_host,
             reconsume_times: rec.reconsume_times.saturating_add(1),
             prepared_transaction_offset: 0,
-            body: rec.body,
+            body: rec.body.into(),
             properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         };
         let r = c.store.put_message(m, false);

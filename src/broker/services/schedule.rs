@@ -151,7 +151,7 @@ fn deliver_one(c: &Core, rec: crate::protocol::record::MessageRecord) -> bool {
         store_host: rec.store_host,
         reconsume_times: rec.reconsume_times,
         prepared_transaction_offset: rec.prepared_transaction_offset,
-        body: rec.body,
+        body: rec.body.into(),
         properties: encode_properties(props.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     };
     let r = c.store.put_message(m, false);

@@ -198,7 +198,7 @@ fn put_back_half(
         store_host: rec.store_host,
         reconsume_times: rec.reconsume_times,
         prepared_transaction_offset: rec.prepared_transaction_offset,
-        body: rec.body.clone(),
+        body: rec.body.clone().into(),
         properties: properties.clone(),
     };
     let r = c.store.put_message(m, false);
@@ -238,7 +238,7 @@ fn discard_half(c: &Core, rec: &MessageRecord) {
         store_host: rec.store_host,
         reconsume_times: rec.reconsume_times,
         prepared_transaction_offset: 0,
-        body: rec.body.clone(),
+        body: rec.body.clone().into(),
         properties: rec.properties.clone(),
     };
     let r = c.store.put_message(m, false);
