@@ -147,7 +147,10 @@ for mode in single ASYNC_MASTER SYNC_MASTER; do
     load "$mode" "" "$D"
     if [ -n "$SPID" ]; then load "$mode" "$RATE" "$D"; fi
     c0=$(cpu_ticks "$MPID"); s0=$(cpu_ticks "${SPID:-$MPID}")
-    "$TMP/cpp_load" produce "$NS" HaBenchCpp "$THREADS" "$SECS" 1024 | grep '^{' | python3 -c '
+    # Run to a file first: the CPU deltas must be taken after the load, not as the pipe starts.
+    "$TMP/cpp_load" produce "$NS" HaBenchCpp "$THREADS" "$SECS" 1024 >"$D/cpp.out" 2>"$D/cpp.err" \
+        || echo "$mode: C++ client exit $?"
+    grep '^{' "$D/cpp.out" | python3 -c '
 import json, sys
 d = json.loads(sys.stdin.read()); m, mt, st, spid, tck = sys.argv[1:6]
 def cpu(n):
