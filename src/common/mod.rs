@@ -1,5 +1,6 @@
 //! Base layer: errors, configuration files, service threads, files, time and checksums.
 
+pub mod batch;
 pub mod config;
 pub mod crc;
 pub mod fs;

@@ -227,7 +227,7 @@ impl Follower {
             return Err(format!("master sent offset {offset}, the slave's log ends at {max}"));
         }
         if !body.is_empty() {
-            self.store.append_replicated(offset, body).map_err(|e| e.to_string())?;
+            self.store.append_replicated_undispatched(offset, body).map_err(|e| e.to_string())?;
         }
         Ok(Next::Continue)
     }

@@ -378,7 +378,8 @@ impl Inner {
         let r = r as u64;
         if r > start as u64 && r <= sent {
             c.acked.fetch_max(r, Ordering::AcqRel);
-            self.store.notify_replica_ack(r);
+            // The sends this report completes are answered from here; one write per client.
+            crate::common::batch::scope(|| self.store.notify_replica_ack(r));
         }
         Ok(())
     }

@@ -84,6 +84,8 @@ impl SlaveClient {
                     continue;
                 };
                 let outcome = sh.session(&addr, generation, &mut follower, &mut buf, &ctx);
+                // What the session appended after its last report is indexed now.
+                sh.store.dispatch_replicated();
                 sh.stream.lock().take();
                 {
                     let mut st = sh.status.lock();
@@ -215,6 +217,7 @@ impl Shared {
                     if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
                 Err(e) => return Err(e),
             }
+            let mut placed = false;
             while let Some((frame, used)) = decode_frame(buf.get(start..end).unwrap_or(&[]))
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?
             {
@@ -224,7 +227,10 @@ impl Shared {
                     st.last_contact_ms = now_millis();
                 }
                 match follower.on_frame(frame.offset, frame.body) {
-                    Ok(Next::Continue) => progressed = true,
+                    Ok(Next::Continue) => {
+                        progressed = true;
+                        placed = true;
+                    }
                     Ok(Next::Reconnect) => return Ok(Session::Reconnect),
                     Err(why) => {
                         log::warn!("HA replication from addr={addr} stopped: {why}");
@@ -245,6 +251,10 @@ impl Shared {
                 stream.write_all(&encode_report(now))?;
                 reported = now;
                 last_report = Instant::now();
+            }
+            // After the report, so the master's SYNC_MASTER sends do not wait for it.
+            if placed {
+                self.store.dispatch_replicated();
             }
             if last_heard.elapsed() >= self.cfg.housekeeping_interval {
                 log::warn!(

@@ -4,6 +4,7 @@
 
 use super::error::RemotingError;
 use super::outbound::{Chunk, OutQueue, OutboundLimits, Poller};
+use crate::common::batch;
 use crate::common::sys::{send_vectored, send_vectored_nonblocking};
 use crate::protocol::codes::flag;
 use crate::protocol::command::{BodyRef, RemotingCommand, SerializeType, SharedBytes};
@@ -236,7 +237,14 @@ impl Connection {
         }
         q.writing = true;
         drop(q);
-        self.write_queue();
+        if batch::active() {
+            // The thread completes a batch of requests (common::batch): this connection's
+            // answers among them go out together when it ends.
+            let me = self.clone();
+            batch::defer(move || me.write_queue());
+        } else {
+            self.write_queue();
+        }
         Ok(())
     }
 
@@ -665,6 +673,31 @@ mod tests {
     use crate::protocol::command::Payload;
     use std::io::Write;
     use std::net::TcpListener;
+
+    /// Inside a `common::batch` scope (a thread answering many requests at once) responses are
+    /// queued and written together when the scope ends, in order; outside one each is written
+    /// at once.
+    #[test]
+    fn responses_inside_a_batch_scope_are_written_together_when_it_ends() {
+        let conn = Connection::detached(SocketAddr::from(([127, 0, 0, 1], 9)));
+        let answer = |opaque| {
+            conn.respond(opaque, SerializeType::Json, RemotingCommand::response(0, None::<String>));
+        };
+        answer(1);
+        assert_eq!(conn.take_sent().len(), 1, "outside a scope: written at once");
+        batch::scope(|| {
+            for opaque in 2..=4 {
+                answer(opaque);
+            }
+            assert!(conn.take_sent().is_empty(), "deferred to the end of the scope");
+            assert!(conn.queued_bytes() > 0);
+        });
+        let sent: Vec<i32> = conn.take_sent().iter().map(|c| c.opaque).collect();
+        assert_eq!(sent, [2, 3, 4]);
+        assert_eq!(conn.queued_bytes(), 0);
+        answer(5);
+        assert_eq!(conn.take_sent().len(), 1, "after the scope: at once again");
+    }
 
     /// Frames arrive in pieces that cut through length words, headers and bodies, some longer
     /// than the read buffer and some many to a read: each comes out whole, once, in order. With

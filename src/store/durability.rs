@@ -57,7 +57,7 @@ pub enum Durable {
 }
 
 /// Called once with the outcome of [`MessageStore::when_durable`](super::MessageStore::when_durable),
-/// on the store's responder thread, the watcher's, or the caller's when nothing had to be waited
+/// on the store's responder thread, the HA reader's, the watcher's, or the caller's when nothing had to be waited
 /// for. It should be quick, such as sending a response.
 pub type OnDurable = Box<dyn FnOnce(Durable) + Send>;
 
@@ -84,8 +84,9 @@ pub(super) struct Waiters {
     /// The flush thread waits for this many waiters before flushing (see [`Waiters::gather`];
     /// unused by the replica list).
     want: AtomicUsize,
-    /// Callbacks of completed waits, for the responder thread: a callback writes to a socket,
-    /// which can block, and must not hold up the next flush (or the replication reader).
+    /// Callbacks of completed waits, for the responder thread (the flush list only): they must
+    /// not hold up the next flush. Without an answer waker (the replica list) `complete` runs
+    /// them on its own thread.
     answers: Mutex<Vec<OnFlushed>>,
     answer_waker: OnceLock<Waker>,
     /// Held while callbacks run, so [`Waiters::run_answers`] returns only after any batch the
@@ -293,8 +294,9 @@ impl MessageStore {
     /// [`MessageStore::notify_replica_ack`]), or both. `f` gets [`Durable::Ok`],
     /// [`Durable::FlushTimeout`] after syncFlushTimeout (or a failed flush), or
     /// [`Durable::ReplicaTimeout`] after `need.replica`'s timeout, counted from this call. It
-    /// runs on the store's responder or watcher thread, or here when nothing has to be waited
-    /// for. Whether a slave is there at all (SLAVE_NOT_AVAILABLE) is the caller's question to
+    /// runs on the store's responder thread (after a flush), on the thread that called
+    /// [`MessageStore::notify_replica_ack`] (after a slave's acknowledgement), on the watcher's
+    /// (at a deadline), or here when nothing has to be waited for; so it must not block. Whether a slave is there at all (SLAVE_NOT_AVAILABLE) is the caller's question to
     /// ask first (`ha::HaService::in_sync_slave_available`).
     pub fn when_durable(&self, r: &PutResult, need: WaitFor, f: OnDurable) {
         let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;

@@ -81,9 +81,24 @@ impl MessageStore {
 
     /// Append bytes received from the master at `offset`, which must be this log's max offset
     /// (slave mode only). They may end inside a record; they may not run past a segment's end. A
-    /// new segment starts when `offset` is the end of a full segment. Dispatch then indexes every
-    /// complete record.
+    /// new segment starts when `offset` is the end of a full segment. Every complete record is
+    /// dispatched before this returns, on this thread (or by the thread dispatching now).
     pub fn append_replicated(&self, offset: u64, data: &[u8]) -> Result<(), StoreError> {
+        self.append_replicated_undispatched(offset, data)?;
+        self.dispatch_replicated();
+        Ok(())
+    }
+
+    /// [`MessageStore::append_replicated`] without the dispatch: the slave's replication thread
+    /// appends what one read brought, reports the new end to its master, and only then calls
+    /// [`MessageStore::dispatch_replicated`], so a SYNC_MASTER send does not wait for the slave's
+    /// consume queues and no dispatch thread is woken per frame. Records left undispatched are
+    /// picked up by the dispatch thread within its idle wait (1 s).
+    pub fn append_replicated_undispatched(
+        &self,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
         const WHAT: &str = "append replicated data";
         let sh = &self.shared;
         if !self.is_slave_mode() {
@@ -98,8 +113,15 @@ impl MessageStore {
                 .append_raw(offset, data)
                 .map_err(|e| StoreError::rejected(WHAT, e.to_string()))?;
         }
-        sh.wake_dispatch();
+        sh.wake_growth();
         Ok(())
+    }
+
+    /// Dispatch the complete replicated records appended so far (consume queues, index,
+    /// long-poll wake-ups) on this thread. A record the last frame ended inside waits for the
+    /// frame that completes it, which dispatches it; the dispatch thread is not woken for it.
+    pub fn dispatch_replicated(&self) {
+        self.shared.dispatch_available();
     }
 
     /// Start of the record (or end-of-segment BLANK) holding byte `offset - 1`, then

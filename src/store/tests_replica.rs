@@ -366,3 +366,27 @@ fn leaving_slave_mode_cuts_a_partial_record_and_continues_queue_offsets() {
         assert_eq!(offsets, (0..got.len() as i64).collect::<Vec<_>>(), "{t}/{q} has no gap");
     }
 }
+
+/// The slave's replication thread appends without dispatching, reports, then dispatches:
+/// `dispatch_replicated` indexes every complete record before it returns, and a record a frame
+/// ended inside is indexed once the next frame completes it.
+#[test]
+fn undispatched_appends_are_indexed_by_dispatch_replicated_including_split_records() {
+    let (md, sd) = (TmpDir::new("repl-um"), TmpDir::new("repl-us"));
+    let m = MessageStore::open(cfg(&md, 1 << 20)).unwrap();
+    for i in 0..3 {
+        assert_eq!(m.put_message(msg("T", 0, &body(i), None), false).status, PutStatus::PutOk);
+    }
+    let s = slave(&sd, 1 << 20);
+    let all = m.commit_log_data(0, 1 << 20).unwrap();
+    let second = m.commit_log_record_end(0).unwrap() as usize;
+    // The first frame ends inside the second record.
+    let cut = second + 10;
+    s.append_replicated_undispatched(0, &all[..cut]).unwrap();
+    s.dispatch_replicated();
+    assert_eq!(s.max_offset_in_queue("T", 0), 1, "only the complete record");
+    s.append_replicated_undispatched(cut as u64, &all[cut..]).unwrap();
+    s.dispatch_replicated();
+    assert_eq!(s.max_offset_in_queue("T", 0), 3);
+    same_queues(&m, &s);
+}

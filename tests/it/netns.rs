@@ -478,7 +478,14 @@ fn netns_harness_kills_and_deletes_what_it_made_even_when_the_test_panics() {
         let names = vec![net.hub.clone(), h1.ns.clone(), h2.ns.clone()];
         let listed = ip(&["netns", "list"]).unwrap();
         assert!(names.iter().all(|n| listed.contains(n.as_str())), "{listed}");
-        assert!(ip(&["netns", "pids", &h1.ns]).unwrap().contains(&child.id().to_string()));
+        // `ip netns exec` enters the namespace a moment after spawn returns (under load, after
+        // the first look): wait for the process to show up there.
+        let pid = child.id().to_string();
+        let seen_by = Instant::now() + Duration::from_secs(10);
+        while !ip(&["netns", "pids", &h1.ns]).unwrap().lines().any(|l| l.trim() == pid) {
+            assert!(Instant::now() < seen_by, "pid {pid} never appeared in {}", h1.ns);
+            std::thread::sleep(Duration::from_millis(20));
+        }
         *slot.0 = Some((child, names, net.dir().to_path_buf()));
         panic!("a test failing with its hosts up");
     });
