@@ -14,12 +14,14 @@
 # nothing is asserted.
 #
 #   benches/ha.sh [SECONDS]      (default 8 s per mode, after a 1 s warm-up)
+#   BROKER=/path/to/rmq-broker benches/ha.sh   (another build's broker, same load generators)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 THREADS=${THREADS:-16}
 cargo build --release --bins -p rmq -q
 BIN=$PWD/target/release
+BROKER=${BROKER:-$BIN/rmq-broker}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rmq-ha-bench.XXXXXX")
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
@@ -116,7 +118,7 @@ print("%-19s %8.0f msg/s  p50 %6.3f ms  p99 %6.3f ms  failed %s  %s  %s" % (
 PY
 }
 
-echo "commit $(git rev-parse --short HEAD), $(nproc) cores, $(uname -sr), rmq-bench sync ${THREADS} threads, 1 KiB bodies, ${SECS}s per mode"
+echo "commit $(git rev-parse --short HEAD), broker $BROKER, $(nproc) cores, $(uname -sr), rmq-bench sync ${THREADS} threads, 1 KiB bodies, ${SECS}s per mode"
 for mode in single ASYNC_MASTER SYNC_MASTER; do
     D=$TMP/$mode
     mkdir -p "$D"
@@ -126,7 +128,7 @@ for mode in single ASYNC_MASTER SYNC_MASTER; do
     NS=$(field "$D/ns.out" listen)
     role=ASYNC_MASTER
     [ "$mode" = single ] || role=$mode
-    "$BIN/rmq-broker" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
+    "$BROKER" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
         --storePathRootDir="$D/master" --brokerName=broker-a --brokerRole="$role" >"$D/m.out" 2>"$D/m.log" &
     MPID=$!
     PIDS+=($MPID)
@@ -134,7 +136,7 @@ for mode in single ASYNC_MASTER SYNC_MASTER; do
     HA=$(field "$D/m.out" ha)
     SPID=
     if [ "$mode" != single ]; then
-        "$BIN/rmq-broker" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
+        "$BROKER" -n "$NS" --listenPort=0 --bindAddress=127.0.0.1 --brokerIP1=127.0.0.1 \
             --storePathRootDir="$D/slave" --brokerName=broker-a --brokerRole=SLAVE --brokerId=1 \
             --haMasterAddress="$HA" >"$D/s.out" 2>"$D/s.log" &
         SPID=$!
