@@ -129,6 +129,11 @@ pub fn language_ordinal(name: &str) -> u8 {
     LANGUAGES.iter().position(|l| *l == name).map(|p| p as u8).unwrap_or(7)
 }
 
+/// The static name equal to `name`, when it is one of the known languages.
+pub fn known_language(name: &str) -> Option<&'static str> {
+    LANGUAGES.iter().copied().find(|l| *l == name)
+}
+
 /// Name of a language ordinal; unknown ordinals map to "OTHER".
 pub fn language_name(ordinal: u8) -> &'static str {
     LANGUAGES.get(ordinal as usize).copied().unwrap_or("OTHER")

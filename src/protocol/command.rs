@@ -1,7 +1,8 @@
 //! `RemotingCommand`: one request or response, with typed access to its ext fields.
 
 use super::codes::{flag, response, RMQ_VERSION};
-use std::collections::BTreeMap;
+use super::ext_fields::ExtFields;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -119,7 +120,7 @@ pub struct RemotingCommand {
     /// Request code, or result code of a response.
     pub code: i32,
     /// Sender language name (`"JAVA"`, `"CPP"`, ...).
-    pub language: String,
+    pub language: Cow<'static, str>,
     /// Sender version ordinal.
     pub version: i32,
     /// Request id, echoed in the response.
@@ -129,7 +130,7 @@ pub struct RemotingCommand {
     /// Optional remark (error text of a response).
     pub remark: Option<String>,
     /// The custom header; every value is kept as text.
-    pub ext_fields: BTreeMap<String, String>,
+    pub ext_fields: ExtFields,
     /// Opaque body bytes.
     pub body: Vec<u8>,
     /// More body bytes after `body`, kept where they lie (see [`BodyRef`]); the frame's body is
@@ -147,12 +148,12 @@ impl RemotingCommand {
     pub fn request(code: i32) -> Self {
         RemotingCommand {
             code,
-            language: "JAVA".to_string(),
+            language: Cow::Borrowed("JAVA"),
             version: RMQ_VERSION,
             opaque: 0,
             flag: 0,
             remark: None,
-            ext_fields: BTreeMap::new(),
+            ext_fields: ExtFields::new(),
             body: Vec::new(),
             tail: Vec::new(),
             serialize_type: SerializeType::Json,
@@ -221,8 +222,8 @@ impl RemotingCommand {
     }
 
     /// Builder: set an ext field.
-    pub fn with(mut self, key: &str, value: impl ToString) -> Self {
-        self.ext_fields.insert(key.to_string(), value.to_string());
+    pub fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
+        self.ext_fields.insert_display(key, value);
         self
     }
 
@@ -233,13 +234,13 @@ impl RemotingCommand {
     }
 
     /// Set an ext field.
-    pub fn put(&mut self, key: &str, value: impl ToString) {
-        self.ext_fields.insert(key.to_string(), value.to_string());
+    pub fn put(&mut self, key: &str, value: impl fmt::Display) {
+        self.ext_fields.insert_display(key, value);
     }
 
     /// Raw ext field text.
     pub fn field(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(|s| s.as_str())
+        self.ext_fields.get(key)
     }
 
     /// A required string field.

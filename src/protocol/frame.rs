@@ -13,6 +13,7 @@
 
 use super::codes::{language_name, language_ordinal};
 use super::command::{RemotingCommand, SerializeType};
+use super::ext_fields::Builder;
 use std::fmt;
 use std::ops::Range;
 
@@ -171,7 +172,7 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
     let version = r.i16("header version")?;
     let mut cmd = RemotingCommand::request(code as i32);
     cmd.serialize_type = SerializeType::RocketMq;
-    cmd.language = language_name(lang).to_string();
+    cmd.language = language_name(lang).into();
     cmd.version = version as i32;
     cmd.opaque = r.i32("header opaque")?;
     cmd.flag = r.i32("header flag")?;
@@ -182,8 +183,9 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
         return Err(DecodeError::bad_length("ext fields length", ext_len as i64));
     }
     let mut ext = Reader { buf: r.take(ext_len as usize, "ext fields")? };
+    let mut fields = Builder::with_capacity(ext_len as usize);
     while !ext.buf.is_empty() {
-        if cmd.ext_fields.len() >= MAX_EXT_FIELDS {
+        if fields.len() >= MAX_EXT_FIELDS {
             return Err(DecodeError::too_large(
                 "ext field count",
                 MAX_EXT_FIELDS as u64 + 1,
@@ -196,9 +198,10 @@ fn decode_binary_header(header: &[u8]) -> Result<RemotingCommand, DecodeError> {
         let val = ext.string(vlen as i64, "ext value")?;
         // Java decodes a zero-length string as null; such entries vanish.
         if let (Some(k), Some(v)) = (key, val) {
-            cmd.ext_fields.insert(k, v);
+            fields.push_str(&k, &v);
         }
     }
+    cmd.ext_fields = fields.finish();
     Ok(cmd)
 }
 
@@ -243,6 +246,12 @@ pub fn encode_to_vec(cmd: &RemotingCommand) -> Vec<u8> {
     v
 }
 
+fn push_int(out: &mut Vec<u8>, n: i32) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{n}");
+}
+
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
     // serde_json's string escaping; writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
@@ -251,7 +260,7 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 /// JSON header as Java writes it: compact, members sorted, ext values always strings (§1.9).
 fn encode_json_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"code\":");
-    out.extend_from_slice(cmd.code.to_string().as_bytes());
+    push_int(out, cmd.code);
     if !cmd.ext_fields.is_empty() {
         out.extend_from_slice(b",\"extFields\":{");
         for (i, (k, v)) in cmd.ext_fields.iter().enumerate() {
@@ -265,17 +274,17 @@ fn encode_json_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
         out.push(b'}');
     }
     out.extend_from_slice(b",\"flag\":");
-    out.extend_from_slice(cmd.flag.to_string().as_bytes());
+    push_int(out, cmd.flag);
     out.extend_from_slice(b",\"language\":");
     push_json_str(out, &cmd.language);
     out.extend_from_slice(b",\"opaque\":");
-    out.extend_from_slice(cmd.opaque.to_string().as_bytes());
+    push_int(out, cmd.opaque);
     if let Some(r) = &cmd.remark {
         out.extend_from_slice(b",\"remark\":");
         push_json_str(out, r);
     }
     out.extend_from_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    out.extend_from_slice(cmd.version.to_string().as_bytes());
+    push_int(out, cmd.version);
     out.push(b'}');
 }
 
@@ -290,7 +299,7 @@ fn encode_binary_header(cmd: &RemotingCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(remark.as_bytes());
     let len_pos = out.len();
     out.extend_from_slice(&[0u8; 4]);
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.iter() {
         // Java skips null keys/values; empty strings would decode as null, so skip them too.
         if k.is_empty() || v.is_empty() {
             continue;

@@ -1,6 +1,6 @@
 //! The JSON header form (§1.3), read in one pass straight into a [`RemotingCommand`]: no
-//! intermediate `serde_json::Value`, one allocation per ext key and value (none for the
-//! value when it is an unescaped string slice copied once). Iterative, so its nesting is bounded
+//! intermediate `serde_json::Value`; ext keys and values are unescaped straight into one
+//! buffer ([`ExtFields`](super::ext_fields::ExtFields)), two allocations per header. Iterative, so its nesting is bounded
 //! by [`MAX_NESTING`] without recursion: a peer's deeply nested header is an error, never a
 //! deep stack.
 //!
@@ -9,8 +9,10 @@
 //! (absent), or anything else (kept as its raw JSON text).
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
-use super::codes::language_name;
+use super::codes::{known_language, language_name};
 use super::command::{RemotingCommand, SerializeType};
+use super::ext_fields::Builder;
+use std::borrow::Cow;
 
 /// Deepest nesting accepted inside a header (Java's headers nest two levels): the cap every
 /// parse of peer JSON has.
@@ -70,6 +72,13 @@ impl<'a> Cursor<'a> {
 
     /// A string (the cursor is on its opening quote), unescaped.
     fn string(&mut self) -> R<String> {
+        let mut s = String::new();
+        self.string_into(&mut s)?;
+        Ok(s)
+    }
+
+    /// A string, unescaped, appended to `out`.
+    fn string_into(&mut self, out: &mut String) -> R<()> {
         self.ws();
         if self.peek() != Some(b'"') {
             return err(format!("expected a string at byte {}", self.i));
@@ -82,44 +91,48 @@ impl<'a> Cursor<'a> {
                 b'"' => {
                     let s = self.b.get(start..self.i).unwrap_or_default();
                     self.i += 1;
-                    return std::str::from_utf8(s)
-                        .map(str::to_string)
-                        .map_err(|_| HeaderError("a string is not UTF-8".into()));
+                    let s = std::str::from_utf8(s)
+                        .map_err(|_| HeaderError("a string is not UTF-8".into()))?;
+                    out.push_str(s);
+                    return Ok(());
                 }
                 b'\\' => break,
                 c if c < 0x20 => return err("a control character inside a string"),
                 _ => self.i += 1,
             }
         }
-        let mut out: Vec<u8> = self.b.get(start..self.i).unwrap_or_default().to_vec();
+        // Slow path: unescape into bytes (an escape may split a UTF-8 sequence's check).
+        let mut raw: Vec<u8> = self.b.get(start..self.i).unwrap_or_default().to_vec();
         loop {
             let Some(c) = self.peek() else { return err("an unterminated string") };
             self.i += 1;
             match c {
                 b'"' => {
-                    return String::from_utf8(out)
-                        .map_err(|_| HeaderError("a string is not UTF-8".into()))
+                    let s = std::str::from_utf8(&raw)
+                        .map_err(|_| HeaderError("a string is not UTF-8".into()))?;
+                    out.push_str(s);
+                    return Ok(());
                 }
                 b'\\' => {
                     let Some(e) = self.peek() else { return err("an unterminated escape") };
                     self.i += 1;
                     match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
+                        b'"' | b'\\' | b'/' => raw.push(e),
+                        b'b' => raw.push(8),
+                        b'f' => raw.push(12),
+                        b'n' => raw.push(b'\n'),
+                        b'r' => raw.push(b'\r'),
+                        b't' => raw.push(b'\t'),
                         b'u' => {
                             let ch = self.unicode_escape()?;
                             let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                            raw.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                         }
                         _ => return err("an invalid escape"),
                     }
                 }
                 c if c < 0x20 => return err("a control character inside a string"),
-                c => out.push(c),
+                c => raw.push(c),
             }
         }
     }
@@ -210,13 +223,26 @@ impl<'a> Cursor<'a> {
 
     /// A value as text for an ext field or a header member: `None` for null.
     fn text_value(&mut self) -> R<Option<String>> {
+        let mut s = String::new();
+        Ok(self.text_value_into(&mut s)?.then_some(s))
+    }
+
+    /// A value's text appended to `out`; false (nothing appended) for null.
+    fn text_value_into(&mut self, out: &mut String) -> R<bool> {
         self.ws();
         match self.peek() {
-            Some(b'"') => self.string().map(Some),
-            Some(b'{' | b'[') => self.skip_value().map(|s| Some(s.to_string())),
+            Some(b'"') => self.string_into(out).map(|()| true),
+            Some(b'{' | b'[') => {
+                out.push_str(self.skip_value()?);
+                Ok(true)
+            }
             _ => {
                 let s = self.scalar()?;
-                Ok((s != "null").then(|| s.to_string()))
+                if s == "null" {
+                    return Ok(false);
+                }
+                out.push_str(s);
+                Ok(true)
             }
         }
     }
@@ -243,7 +269,7 @@ pub fn decode(header: &[u8], max_ext_fields: usize) -> R<RemotingCommand> {
     let mut c = Cursor { b: header, i: 0 };
     let mut cmd = RemotingCommand::request(0);
     cmd.serialize_type = SerializeType::Json;
-    cmd.language = "OTHER".to_string();
+    cmd.language = Cow::Borrowed("OTHER");
     let (mut code, mut version, mut opaque, mut flag) = (0, 0, 0, 0);
     c.expect(b'{')?;
     c.ws();
@@ -261,10 +287,13 @@ pub fn decode(header: &[u8], max_ext_fields: usize) -> R<RemotingCommand> {
                 "language" => {
                     c.ws();
                     cmd.language = match c.peek() {
-                        Some(b'"') => c.string()?,
+                        Some(b'"') => {
+                            let s = c.string()?;
+                            known_language(&s).map_or(Cow::Owned(s), Cow::Borrowed)
+                        }
                         _ => match c.text_value()?.and_then(|t| t.parse::<u64>().ok()) {
-                            Some(n) => language_name(n.min(255) as u8).to_string(),
-                            None => "OTHER".to_string(),
+                            Some(n) => Cow::Borrowed(language_name(n.min(255) as u8)),
+                            None => Cow::Borrowed("OTHER"),
                         },
                     }
                 }
@@ -313,20 +342,36 @@ fn ext_fields(c: &mut Cursor<'_>, cmd: &mut RemotingCommand, max: usize) -> R<()
         return Ok(());
     }
     let mut n = 0usize;
+    let mut fields = Builder::with_capacity(c.b.len().saturating_sub(c.i));
     loop {
-        let key = c.string()?;
+        let key_start = fields.text().len();
+        c.string_into(fields.text())?;
+        let key_end = fields.text().len();
         c.expect(b':')?;
         n += 1;
         if n > max {
             return err(format!("more than {max} ext fields"));
         }
-        if let Some(v) = c.text_value()? {
-            cmd.ext_fields.insert(key, v);
+        if c.text_value_into(fields.text())? {
+            let end = fields.text().len();
+            fields.push((key_start, key_end), (key_end, end));
+        } else {
+            fields.text().truncate(key_start);
         }
         if !c.next_member(b'}')? {
-            return Ok(());
+            break;
         }
     }
+    let fields = fields.finish();
+    if cmd.ext_fields.is_empty() {
+        cmd.ext_fields = fields;
+    } else {
+        // A second "extFields" member adds to the first, as map inserts would.
+        for (k, v) in fields.iter() {
+            cmd.ext_fields.insert(k, v);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod body;
 pub mod codes;
 pub mod command;
+pub mod ext_fields;
 pub mod frame;
 pub mod json;
 pub mod json_header;

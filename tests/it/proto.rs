@@ -169,7 +169,7 @@ pub fn heartbeat_as(
     });
     let mut req = RemotingCommand::request(rq::HEART_BEAT).with_body(body.to_string().into_bytes());
     if let Some(l) = language {
-        req.language = l.to_string();
+        req.language = l.to_string().into();
     }
     assert_eq!(c.invoke(addr, req, T).unwrap().code, rs::SUCCESS);
 }

@@ -45,7 +45,7 @@ impl ClientProcessor {
         let ch = ClientChannel {
             client_id: hb.client_id.clone(),
             conn: ctx.conn.clone(),
-            language: req.language.clone(),
+            language: req.language.to_string(),
             version: req.version,
             last_update: Instant::now(),
         };

@@ -36,7 +36,7 @@ fn command(rng: &mut Rng) -> RemotingCommand {
     c.opaque = rng.int() as i32;
     c.flag = rng.below(4) as i32;
     c.version = rng.int() as i16 as i32;
-    c.language = rng.pick(&["JAVA", "CPP", "GO", "RUST"]).to_string();
+    c.language = rng.pick(&["JAVA", "CPP", "GO", "RUST"]).to_string().into();
     if rng.chance(1, 2) {
         c.remark = Some(rng.text(20));
     }
