@@ -26,11 +26,8 @@ pub const UNIQUE_KEY_QUERY: &str = "_UNIQUE_KEY_QUERY";
 
 /// The signature of `cmd` under `secret_key`, as Base64 text.
 pub fn signature(secret_key: &str, cmd: &RemotingCommand) -> String {
-    let mut fields: Vec<(&str, &str)> = cmd
-        .ext_fields
-        .iter()
-        .filter(|(k, _)| *k != SIGNATURE && *k != UNIQUE_KEY_QUERY)
-        .collect();
+    let mut fields: Vec<(&str, &str)> =
+        cmd.ext_fields.iter().filter(|(k, _)| *k != SIGNATURE && *k != UNIQUE_KEY_QUERY).collect();
     // ExtFields order is UTF-8 byte order; Java's TreeMap compares UTF-16 units. They differ only
     // for keys with characters above U+FFFF against U+E000..U+FFFF, but be exact.
     if fields.iter().any(|(k, _)| !k.is_ascii()) {

@@ -30,6 +30,8 @@ fn err<T>(why: impl Into<String>) -> R<T> {
 
 struct Cursor<'a> {
     b: &'a [u8],
+    /// The same bytes as text (a header is validated as UTF-8 once, whole).
+    s: &'a str,
     i: usize,
 }
 
@@ -77,62 +79,42 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    /// A string, unescaped, appended to `out`.
+    /// A string, unescaped, appended to `out`: the runs between escapes are copied whole (a
+    /// send's properties escape every \u0001 and \u0002, so escapes are the common case).
     fn string_into(&mut self, out: &mut String) -> R<()> {
         self.ws();
         if self.peek() != Some(b'"') {
             return err(format!("expected a string at byte {}", self.i));
         }
         self.i += 1;
-        let start = self.i;
-        // Fast path: no escapes.
-        while let Some(c) = self.peek() {
-            match c {
-                b'"' => {
-                    let s = self.b.get(start..self.i).unwrap_or_default();
-                    self.i += 1;
-                    let s = std::str::from_utf8(s)
-                        .map_err(|_| HeaderError("a string is not UTF-8".into()))?;
-                    out.push_str(s);
-                    return Ok(());
-                }
-                b'\\' => break,
-                c if c < 0x20 => return err("a control character inside a string"),
-                _ => self.i += 1,
-            }
-        }
-        // Slow path: unescape into bytes (an escape may split a UTF-8 sequence's check).
-        let mut raw: Vec<u8> = self.b.get(start..self.i).unwrap_or_default().to_vec();
         loop {
-            let Some(c) = self.peek() else { return err("an unterminated string") };
+            let start = self.i;
+            let rest = self.b.get(start..).unwrap_or_default();
+            let Some(n) = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20) else {
+                return err("an unterminated string");
+            };
+            self.i += n;
+            // Runs start and end at ASCII bytes, so they are char boundaries of the text.
+            out.push_str(self.s.get(start..self.i).unwrap_or_default());
+            let c = self.peek().unwrap_or(0);
             self.i += 1;
             match c {
-                b'"' => {
-                    let s = std::str::from_utf8(&raw)
-                        .map_err(|_| HeaderError("a string is not UTF-8".into()))?;
-                    out.push_str(s);
-                    return Ok(());
-                }
+                b'"' => return Ok(()),
                 b'\\' => {
                     let Some(e) = self.peek() else { return err("an unterminated escape") };
                     self.i += 1;
                     match e {
-                        b'"' | b'\\' | b'/' => raw.push(e),
-                        b'b' => raw.push(8),
-                        b'f' => raw.push(12),
-                        b'n' => raw.push(b'\n'),
-                        b'r' => raw.push(b'\r'),
-                        b't' => raw.push(b'\t'),
-                        b'u' => {
-                            let ch = self.unicode_escape()?;
-                            let mut buf = [0u8; 4];
-                            raw.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        }
+                        b'"' | b'\\' | b'/' => out.push(e as char),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => out.push(self.unicode_escape()?),
                         _ => return err("an invalid escape"),
                     }
                 }
-                c if c < 0x20 => return err("a control character inside a string"),
-                c => raw.push(c),
+                _ => return err("a control character inside a string"),
             }
         }
     }
@@ -194,8 +176,7 @@ impl<'a> Cursor<'a> {
                 }
             }
             if depth == 0 {
-                let raw = self.b.get(start..self.i).unwrap_or_default();
-                return std::str::from_utf8(raw).map_err(|_| HeaderError("not UTF-8".into()));
+                return Ok(self.s.get(start..self.i).unwrap_or_default());
             }
         }
     }
@@ -210,8 +191,7 @@ impl<'a> Cursor<'a> {
         ) {
             self.i += 1;
         }
-        let raw = self.b.get(start..self.i).unwrap_or_default();
-        let s = std::str::from_utf8(raw).unwrap_or("");
+        let s = self.s.get(start..self.i).unwrap_or_default();
         let numeric = s.starts_with(|c: char| c == '-' || c.is_ascii_digit());
         let ok = matches!(s, "true" | "false" | "null") || (numeric && s.parse::<f64>().is_ok());
         if ok {
@@ -266,7 +246,10 @@ impl<'a> Cursor<'a> {
 
 /// Parse a JSON header (the header bytes of a frame whose type byte is 0).
 pub fn decode(header: &[u8], max_ext_fields: usize) -> R<RemotingCommand> {
-    let mut c = Cursor { b: header, i: 0 };
+    // Every byte outside ASCII belongs inside a string, which has to be UTF-8 anyway.
+    let text =
+        std::str::from_utf8(header).map_err(|_| HeaderError("a string is not UTF-8".into()))?;
+    let mut c = Cursor { b: header, s: text, i: 0 };
     let mut cmd = RemotingCommand::request(0);
     cmd.serialize_type = SerializeType::Json;
     cmd.language = Cow::Borrowed("OTHER");

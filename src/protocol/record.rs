@@ -747,6 +747,19 @@ pub fn get_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
     property_pairs(props).filter(|(k, _)| *k == key).map(|(_, v)| v).last()
 }
 
+/// Values of several keys in one pass over a properties string (the last one of each wins).
+pub fn get_properties<'a, const N: usize>(props: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    let mut found = [None; N];
+    for (k, v) in property_pairs(props) {
+        if let Some(i) = keys.iter().position(|key| *key == k) {
+            if let Some(slot) = found.get_mut(i) {
+                *slot = Some(v);
+            }
+        }
+    }
+    found
+}
+
 /// Rewrite a properties string in one pass, without decoding it into pairs: every pair whose
 /// key is in `drop` goes (malformed pairs go too, as a decode-encode would drop them), then
 /// `add` is appended. Equal to decoding, filtering, pushing and encoding.
@@ -839,6 +852,17 @@ mod tests {
             pairs.push(("CLUSTER".into(), "c1".into()));
             let want = encode_properties(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             assert_eq!(edit_properties(p, &["WAIT", "CLUSTER"], &[("CLUSTER", "c1")]), want);
+        }
+    }
+
+    #[test]
+    fn get_properties_equals_get_property_for_each_key() {
+        let cases =
+            ["", "WAIT\u{1}true\u{2}TAGS\u{1}A", "K\u{1}1\u{2}\u{2}W\u{1}\u{2}K\u{1}2\u{2}D\u{1}3"];
+        for p in cases {
+            let keys = ["K", "W", "D", "TAGS", "none"];
+            let want = keys.map(|k| get_property(p, k));
+            assert_eq!(get_properties(p, keys), want, "{p:?}");
         }
     }
 

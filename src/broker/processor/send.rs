@@ -14,7 +14,7 @@ use crate::protocol::body::perm;
 use crate::protocol::codes::{request as rq, response as rs};
 use crate::protocol::command::{FieldError, Payload, RemotingCommand};
 use crate::protocol::record::{
-    decode_batch_body_capped, decode_record, edit_properties, encode_properties, get_property,
+    decode_batch_body_capped, decode_record, edit_properties, encode_properties, get_properties,
     message_illegal_remark, parse_properties,
 };
 use crate::remoting::{Handler, Reply, ReqCtx};
@@ -222,8 +222,11 @@ impl SendProcessor {
                 queue_id = 0;
             }
         }
-        let wait =
-            !get_property(h.properties, "WAIT").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let [wait_property, delay_property, prepared_property] = get_properties(
+            h.properties,
+            ["WAIT", delay::PROPERTY_DELAY, txn::PROPERTY_TRANSACTION_PREPARED],
+        );
+        let wait = !wait_property.is_some_and(|v| v.eq_ignore_ascii_case("false"));
         let cluster = cfg.broker_cluster_name.as_str();
         let base = PutMessage {
             topic: topic.clone(),
@@ -238,8 +241,7 @@ impl SendProcessor {
             body: Payload::default(),
             properties: String::new(),
         };
-        let delayed = get_property(h.properties, delay::PROPERTY_DELAY)
-            .is_some_and(|v| v.trim().parse::<i32>().is_ok_and(|l| l > 0));
+        let delayed = delay_property.is_some_and(|v| v.trim().parse::<i32>().is_ok_and(|l| l > 0));
         let result = if h.batch {
             // Apache refuses a batch whose outer properties ask for a delay.
             if delayed {
@@ -290,8 +292,7 @@ impl SendProcessor {
             c.store.put_messages(msgs, false)
         } else {
             // SendMessageProcessor: a half message (not a delayed retry) goes to the half topic.
-            let prepared = get_property(h.properties, txn::PROPERTY_TRANSACTION_PREPARED)
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let prepared = prepared_property.is_some_and(|v| v.eq_ignore_ascii_case("true"));
             if prepared && !(h.reconsume_times > 0 && delayed) {
                 if cfg.reject_transaction_message {
                     return Err(RemotingCommand::error(
