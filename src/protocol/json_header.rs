@@ -392,6 +392,44 @@ mod tests {
     }
 
     #[test]
+    fn ext_fields_equal_serde_json_for_escapes_unicode_and_duplicate_keys() {
+        let alphabet =
+            ["a", "Z", "\"", "\\", "/", "\u{1}", "\u{2}", "\n", "\t", "é", "😀", "\u{7f}", " "];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for _ in 0..500 {
+            let mut members = Vec::new();
+            for _ in 0..next(8) {
+                // Few distinct keys, so duplicates are common: the last one must win.
+                let key = ["k", "b", "\u{2}", "é"][next(4)].to_string();
+                let value: String = (0..next(12)).map(|_| alphabet[next(alphabet.len())]).collect();
+                members.push(format!(
+                    "{}:{}",
+                    serde_json::to_string(&key).unwrap(),
+                    serde_json::to_string(&value).unwrap()
+                ));
+            }
+            let header = format!(r#"{{"code":10,"extFields":{{{}}},"flag":0}}"#, members.join(","));
+            let want: serde_json::Value = serde_json::from_str(&header).unwrap();
+            let want: Vec<(String, String)> = want["extFields"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            let got = decode(header.as_bytes(), 100).unwrap();
+            let got: Vec<(String, String)> =
+                got.ext_fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            assert_eq!(got, want, "{header}");
+        }
+    }
+
+    #[test]
     fn refuses_bad_input_with_a_reason() {
         let deep = format!("{{\"code\":1,\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         for bad in [
