@@ -5,6 +5,7 @@ pub mod config;
 pub mod crc;
 pub mod fs;
 pub mod logging;
+pub mod oneshot;
 pub mod service;
 pub mod signals;
 pub mod sys;

@@ -5,11 +5,11 @@
 use super::error::RemotingError;
 use super::outbound::{Chunk, OutQueue, OutboundLimits, Poller};
 use crate::common::batch;
+use crate::common::oneshot::{self, Wait};
 use crate::common::sys::{send_vectored, send_vectored_nonblocking};
 use crate::protocol::codes::flag;
 use crate::protocol::command::{BodyRef, RemotingCommand, SerializeType, SharedBytes};
 use crate::protocol::frame;
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Read};
@@ -44,7 +44,7 @@ pub struct Connection {
     emptied: Condvar,
     limits: OutboundLimits,
     closed: AtomicBool,
-    waiters: Mutex<HashMap<i32, Sender<RemotingCommand>>>,
+    waiters: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     /// Set by the reader while it works through the frames of one read: frames queued meanwhile
     /// wait, and are written together when it is done (`uncork`).
@@ -386,7 +386,7 @@ impl Connection {
         let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF;
         cmd.opaque = opaque;
         cmd.flag &= !flag::RESPONSE;
-        let (tx, rx) = bounded(1);
+        let (tx, rx) = oneshot::pair();
         self.waiters.lock().insert(opaque, tx);
         if let Err(e) = self.send(&cmd) {
             self.waiters.lock().remove(&opaque);
@@ -394,13 +394,11 @@ impl Connection {
         }
         match rx.recv_timeout(timeout) {
             Ok(r) => Ok(r),
-            Err(RecvTimeoutError::Timeout) => {
+            Err(Wait::Timeout) => {
                 self.waiters.lock().remove(&opaque);
                 Err(RemotingError::timeout(&self.peer.to_string(), timeout.as_millis() as u64))
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                Err(RemotingError::closed(&self.peer.to_string()))
-            }
+            Err(Wait::Closed) => Err(RemotingError::closed(&self.peer.to_string())),
         }
     }
 
@@ -457,9 +455,7 @@ impl Connection {
     fn complete(&self, resp: RemotingCommand) {
         let waiter = self.waiters.lock().remove(&resp.opaque);
         match waiter {
-            Some(tx) => {
-                let _ = tx.try_send(resp);
-            }
+            Some(tx) => tx.send(resp),
             None => {
                 log::debug!("late or unknown response peer={} opaque={}", self.peer, resp.opaque)
             }
