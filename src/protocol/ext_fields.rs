@@ -12,6 +12,10 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+/// Room a header built by inserts starts with: a send's V2 header and its response fit.
+const FIRST_TEXT: usize = 256;
+const FIRST_SPANS: usize = 16;
+
 /// Where one entry's key and value lie in the text.
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -85,6 +89,12 @@ impl ExtFields {
                 self.compact_if_mostly_garbage();
             }
             Err(i) => {
+                if self.spans.capacity() == 0 {
+                    // A header built field by field (a request or a response): one allocation
+                    // each for a typical header instead of a doubling series.
+                    self.text.reserve(FIRST_TEXT);
+                    self.spans.reserve(FIRST_SPANS);
+                }
                 let start = self.text.len();
                 self.text.push_str(key);
                 let k = (start, self.text.len());

@@ -48,12 +48,11 @@ pub(crate) fn send_to_broker(
     if timeout.is_zero() {
         return Err(Error::new(ErrorKind::Timeout, "the send timeout passed before the send"));
     }
-    let resp = inst.invoke_broker(
-        &addr,
-        req,
-        timeout,
-        &format!("send to broker {} ({addr})", mq.broker_name),
-    )?;
+    // The error's context is formatted only when there is an error: this is every send's path.
+    let resp = inst
+        .remoting
+        .invoke(&addr, req, timeout)
+        .map_err(|e| Error::remoting(&e, &format!("send to broker {} ({addr})", mq.broker_name)))?;
     let status = match resp.code {
         rs::SUCCESS => SendStatus::Ok,
         rs::FLUSH_DISK_TIMEOUT => SendStatus::FlushDiskTimeout,
