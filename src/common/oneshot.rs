@@ -76,10 +76,11 @@ impl<T> Receiver<T> {
         let deadline = Instant::now().checked_add(timeout);
         let mut s = self.slot.state.lock();
         loop {
-            match std::mem::replace(&mut *s, State::Closed) {
-                State::Sent(v) => return Ok(v),
-                State::Closed => return Err(Wait::Closed),
-                State::Waiting => *s = State::Waiting,
+            if !matches!(*s, State::Waiting) {
+                return match std::mem::replace(&mut *s, State::Closed) {
+                    State::Sent(v) => Ok(v),
+                    _ => Err(Wait::Closed),
+                };
             }
             match deadline {
                 Some(d) => {

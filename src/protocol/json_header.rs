@@ -1,8 +1,8 @@
 //! The JSON header form (§1.3), read in one pass straight into a [`RemotingCommand`]: no
 //! intermediate `serde_json::Value`; ext keys and values are unescaped straight into one
-//! buffer ([`ExtFields`](super::ext_fields::ExtFields)), two allocations per header. Iterative, so its nesting is bounded
-//! by [`MAX_NESTING`] without recursion: a peer's deeply nested header is an error, never a
-//! deep stack.
+//! buffer ([`ExtFields`](super::ext_fields::ExtFields)), two allocations per header.
+//! Iterative, so its nesting is bounded by [`MAX_NESTING`] without recursion: a peer's deeply
+//! nested header is an error, never a deep stack.
 //!
 //! Accepted as Java's and the C++ client's headers are written: members in any order, unknown
 //! members skipped, ext values that are strings, numbers, booleans (kept as their text), null

@@ -744,7 +744,8 @@ pub fn parse_properties(s: &str) -> Vec<(String, String)> {
 
 /// Value of `key` in a properties string (the last one wins, as in Java's HashMap).
 pub fn get_property<'a>(props: &'a str, key: &str) -> Option<&'a str> {
-    property_pairs(props).filter(|(k, _)| *k == key).map(|(_, v)| v).last()
+    let [v] = get_properties(props, [key]);
+    v
 }
 
 /// Values of several keys in one pass over a properties string (the last one of each wins).
@@ -861,7 +862,9 @@ mod tests {
             ["", "WAIT\u{1}true\u{2}TAGS\u{1}A", "K\u{1}1\u{2}\u{2}W\u{1}\u{2}K\u{1}2\u{2}D\u{1}3"];
         for p in cases {
             let keys = ["K", "W", "D", "TAGS", "none"];
-            let want = keys.map(|k| get_property(p, k));
+            // The last pair of each key, found the plain way.
+            let want =
+                keys.map(|k| property_pairs(p).filter(|(pk, _)| *pk == k).map(|(_, v)| v).last());
             assert_eq!(get_properties(p, keys), want, "{p:?}");
         }
     }

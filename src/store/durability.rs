@@ -56,9 +56,10 @@ pub enum Durable {
     ReplicaTimeout,
 }
 
-/// Called once with the outcome of [`MessageStore::when_durable`](super::MessageStore::when_durable),
-/// on the store's responder thread, the HA reader's, the watcher's, or the caller's when nothing had to be waited
-/// for. It should be quick, such as sending a response.
+/// Called once with the outcome of
+/// [`MessageStore::when_durable`](super::MessageStore::when_durable), on the store's responder
+/// thread, the HA reader's, the watcher's, or the caller's when nothing had to be waited for. It
+/// should be quick, such as sending a response.
 pub type OnDurable = Box<dyn FnOnce(Durable) + Send>;
 
 /// Who waits: a parked thread, or a callback (the broker's send path, which answers the
@@ -296,8 +297,9 @@ impl MessageStore {
     /// [`Durable::ReplicaTimeout`] after `need.replica`'s timeout, counted from this call. It
     /// runs on the store's responder thread (after a flush), on the thread that called
     /// [`MessageStore::notify_replica_ack`] (after a slave's acknowledgement), on the watcher's
-    /// (at a deadline), or here when nothing has to be waited for; so it must not block. Whether a slave is there at all (SLAVE_NOT_AVAILABLE) is the caller's question to
-    /// ask first (`ha::HaService::in_sync_slave_available`).
+    /// (at a deadline), or here when nothing has to be waited for; so it must not block.
+    /// Whether a slave is there at all (SLAVE_NOT_AVAILABLE) is the caller's question to ask
+    /// first (`ha::HaService::in_sync_slave_available`).
     pub fn when_durable(&self, r: &PutResult, need: WaitFor, f: OnDurable) {
         let end = (r.phys_offset + r.wrote_bytes).max(0) as u64;
         let sh = self.shared.clone();
